@@ -1,0 +1,3 @@
+"""pgpolicy: PostgreSQL row-level security compiled from Odoo's access rules."""
+
+__version__ = "0.1.0"
