@@ -71,7 +71,9 @@ def main() -> None:
         sys.exit(1)
 
 
-def connect(settings: Settings, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
+def connect(
+    settings: Settings, *, autocommit: bool = False
+) -> psycopg.Connection[tuple[object, ...]]:
     """Open the connection the global options name."""
     return psycopg.connect(settings.dsn, autocommit=autocommit)
 

@@ -1,0 +1,245 @@
+"""Read what the compiler needs from an Odoo database into plain frozen data.
+
+This is the one place that knows Odoo's metadata tables (`ir_model`,
+`ir_model_fields`, `ir_model_inherit`, `ir_rule`, `ir_model_access`,
+`ir_model_data`). The result can be saved to JSON so that compiling works
+offline.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+MODES = ("read", "write", "create", "unlink")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One `ir.model.fields` row, reduced to what searching on it needs."""
+
+    name: str
+    type: str
+    store: bool
+    relation: str | None = None
+    relation_field: str | None = None
+    relation_table: str | None = None
+    column1: str | None = None
+    column2: str | None = None
+    related: str | None = None
+    translate: bool = False
+    company_dependent: bool = False
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Model:
+    """An Odoo model: its table (None when it has none) and fields."""
+
+    name: str
+    table: str | None
+    fields: dict[str, Field]
+    inherits: dict[str, str] = field(default_factory=dict)  # parent model -> link field
+    parent_path: bool = False  # `_parent_store`: the table keeps `parent_path`
+    mail_thread: bool = False  # inherits mail.thread (followers, messages)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One `ir.rule` row."""
+
+    id: int
+    name: str
+    model: str
+    domain: str | None
+    group_ids: tuple[int, ...]
+    modes: tuple[str, ...]
+    active: bool
+    xml_id: str | None = None
+
+    @property
+    def is_global(self) -> bool:
+        return not self.group_ids
+
+
+@dataclass(frozen=True)
+class Access:
+    """One `ir.model.access` row."""
+
+    id: int
+    model: str
+    group_id: int | None
+    modes: tuple[str, ...]
+    active: bool
+    xml_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything the compiler reads from a database."""
+
+    models: dict[str, Model]
+    rules: tuple[Rule, ...]
+    access: tuple[Access, ...]
+    groups: dict[str, int]  # group xml id -> res_groups.id
+
+    def model(self, name: str) -> Model:
+        try:
+            return self.models[name]
+        except KeyError:
+            raise KeyError(f"unknown model {name!r}") from None
+
+    def save(self, path: Path) -> None:
+        """Write the catalog as JSON (stable order, for diffs)."""
+        path.write_text(json.dumps(asdict(self), indent=1, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> Catalog:
+        """Read a catalog written by `save`."""
+        return catalog_from_dict(json.loads(path.read_text()))
+
+
+def catalog_from_dict(data: dict[str, Any]) -> Catalog:
+    """Rebuild a catalog from its JSON form."""
+    models = {
+        name: Model(
+            name=m["name"],
+            table=m["table"],
+            fields={f: Field(**spec) for f, spec in m["fields"].items()},
+            inherits=dict(m["inherits"]),
+            parent_path=m["parent_path"],
+            mail_thread=m.get("mail_thread", False),
+        )
+        for name, m in data["models"].items()
+    }
+    rules = tuple(
+        Rule(**{**r, "group_ids": tuple(r["group_ids"]), "modes": tuple(r["modes"])})
+        for r in data["rules"]
+    )
+    access = tuple(Access(**{**a, "modes": tuple(a["modes"])}) for a in data["access"])
+    return Catalog(models=models, rules=rules, access=access, groups=dict(data["groups"]))
+
+
+# ---------------------------------------------------------------------------
+# Reading a live database
+
+_FIELDS = """
+SELECT model, name, ttype, coalesce(store, false), relation, relation_field, relation_table,
+       column1, column2, related, coalesce(translate, false), coalesce(company_dependent, false),
+       coalesce(required, false)
+  FROM ir_model_fields ORDER BY model, name
+"""
+_TABLES = """
+SELECT c.relname, array_agg(a.attname::text)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+ WHERE c.relkind IN ('r', 'p')
+ GROUP BY c.relname
+"""
+_MAIL_THREADS = "SELECT model FROM ir_model WHERE is_mail_thread"
+_INHERITS = """
+SELECT m.model, p.model, f.name
+  FROM ir_model_inherit i
+  JOIN ir_model m ON m.id = i.model_id
+  JOIN ir_model p ON p.id = i.parent_id
+  JOIN ir_model_fields f ON f.id = i.parent_field_id
+"""
+_XML_IDS = """
+SELECT model, res_id, module || '.' || name FROM ir_model_data
+ WHERE model IN ('ir.rule', 'ir.model.access', 'res.groups') ORDER BY id
+"""
+_RULES = """
+SELECT r.id, r.name, m.model, r.domain_force, r.active, r.perm_read, r.perm_write,
+       r.perm_create, r.perm_unlink,
+       coalesce((SELECT array_agg(g.group_id ORDER BY g.group_id) FROM rule_group_rel g
+                  WHERE g.rule_group_id = r.id), '{}')
+  FROM ir_rule r JOIN ir_model m ON m.id = r.model_id ORDER BY r.id
+"""
+_ACCESS = """
+SELECT a.id, m.model, a.group_id, a.active, a.perm_read, a.perm_write, a.perm_create,
+       a.perm_unlink
+  FROM ir_model_access a JOIN ir_model m ON m.id = a.model_id ORDER BY a.id
+"""
+
+
+def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
+    """Read the catalog of the Odoo database behind `conn` (read-only queries)."""
+    fields_by_model: dict[str, dict[str, Field]] = {}
+    for row in conn.execute(_FIELDS):
+        model, name, *spec = row
+        fields_by_model.setdefault(model, {})[name] = Field(name, *spec)
+    tables = {name: set(columns) for name, columns in conn.execute(_TABLES)}
+    inherits: dict[str, dict[str, str]] = {}
+    for model, parent, link in conn.execute(_INHERITS):
+        inherits.setdefault(model, {})[parent] = link
+    mail_threads = {name for (name,) in conn.execute(_MAIL_THREADS)}
+    claimed = {name.replace(".", "_") for name in fields_by_model} & set(tables)
+    unclaimed = {t: cols for t, cols in tables.items() if t not in claimed}
+    models = {}
+    for name, fields in fields_by_model.items():
+        table = table_of(name, fields, tables, unclaimed)
+        models[name] = Model(
+            name=name,
+            table=table,
+            fields=fields,
+            inherits=inherits.get(name, {}),
+            parent_path=table is not None and "parent_path" in tables[table],
+            mail_thread=name in mail_threads,
+        )
+    xml_ids: dict[tuple[str, int], str] = {}
+    for model, res_id, xml_id in conn.execute(_XML_IDS):
+        xml_ids.setdefault((model, res_id), xml_id)
+    rules = tuple(
+        Rule(
+            id=rid, name=name, model=model, domain=domain, active=active,
+            modes=_modes(read, write, create, unlink), group_ids=tuple(groups),
+            xml_id=xml_ids.get(("ir.rule", rid)),
+        )
+        for rid, name, model, domain, active, read, write, create, unlink, groups
+        in conn.execute(_RULES)
+    )  # fmt: skip
+    access = tuple(
+        Access(
+            id=aid, model=model, group_id=group_id, active=active,
+            modes=_modes(read, write, create, unlink),
+            xml_id=xml_ids.get(("ir.model.access", aid)),
+        )
+        for aid, model, group_id, active, read, write, create, unlink in conn.execute(_ACCESS)
+    )  # fmt: skip
+    groups = {
+        xml_id: res_id for (model, res_id), xml_id in xml_ids.items() if model == "res.groups"
+    }
+    return Catalog(models=models, rules=rules, access=access, groups=groups)
+
+
+def _modes(*flags: bool | None) -> tuple[str, ...]:
+    return tuple(mode for mode, flag in zip(MODES, flags, strict=True) if flag)
+
+
+def table_of(
+    model: str,
+    fields: dict[str, Field],
+    tables: dict[str, set[str]],
+    unclaimed: dict[str, set[str]],
+) -> str | None:
+    """The table of `model`: Odoo's default name, else the one unclaimed table with its columns.
+
+    Odoo does not record `_table` in its metadata; models with a custom table
+    (e.g. `project.task.stage.personal` → `project_task_user_rel`) are found by
+    their stored columns among tables no other model is named after. None for
+    abstract models and SQL views.
+    """
+    default = model.replace(".", "_")
+    if default in tables:
+        return default
+    columns = {
+        f.name for f in fields.values() if f.store and f.type not in ("one2many", "many2many")
+    }
+    if not columns or "id" not in columns:
+        return None
+    candidates = [name for name, cols in unclaimed.items() if columns <= cols]
+    return candidates[0] if len(candidates) == 1 else None

@@ -1,0 +1,279 @@
+"""Combine compiled rules into the policy set that makes PostgreSQL allow what Odoo allows.
+
+Odoo, for user U, model M and mode m (odoo-semantics §1.3, §2):
+  ACL(U, M, m)  AND  [ su  OR  AND(global rules)  AND  AND(_inherits parents' rules)
+                       AND  (no group rule applies to U  OR  OR(group rules of U's groups)) ]
+
+In PostgreSQL, per table and command:
+- one RESTRICTIVE policy per global rule, per `_inherits` link and for the ACL;
+- one PERMISSIVE policy per group rule, guarded by `planned_in_groups(<its groups>)`,
+  plus one PERMISSIVE policy "no group rule applies" — PostgreSQL ORs permissive
+  policies and ANDs restrictive ones, which is exactly Odoo's combination;
+- a RESTRICTIVE context gate shared by all commands.
+
+Group membership and superuser mode are decided when the statement is planned
+(`planned_*` functions, folded to constants by the planner) so that what is left
+is the user's own indexable predicate; the context gate re-checks them when the
+statement runs. Mirrors of Odoo's rules and access rights are lifted in
+superuser mode, as the ORM lifts them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from pgpolicy import __version__
+from pgpolicy.compile import Compiler, SudoFunction, ident
+from pgpolicy.domain import parse_rule_domain
+from pgpolicy.errors import CompileError, RuleRef
+from pgpolicy.introspect import MODES, Catalog, Model, Rule
+
+COMMANDS = {"read": "SELECT", "write": "UPDATE", "create": "INSERT", "unlink": "DELETE"}
+LIFT = "pgpolicy.planned_su()"
+CONTEXT_GATE = (
+    "((SELECT pgpolicy.uid()) = pgpolicy.planned_uid() "
+    "AND (SELECT pgpolicy.su()) = pgpolicy.planned_su())"
+)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a policy comes from; stored as JSON in the policy's comment."""
+
+    kind: str  # context, acl, rule, no_group_rule, allow, inherits
+    mode: str | None = None
+    rule_ids: tuple[int, ...] = ()
+    xml_ids: tuple[str, ...] = ()
+    error: str | None = None
+
+    def comment(self, sha256: str) -> str:
+        data = {
+            "source": "pgpolicy",
+            "kind": self.kind,
+            "mode": self.mode,
+            "rule_ids": list(self.rule_ids),
+            "xml_ids": list(self.xml_ids),
+            "sha256": sha256,
+            "compiler": __version__,
+        }
+        if self.error:
+            data["error"] = self.error
+        return json.dumps(data, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """One `CREATE POLICY`, as data."""
+
+    table: str
+    name: str
+    command: str  # ALL, SELECT, INSERT, UPDATE, DELETE
+    permissive: bool
+    roles: tuple[str, ...]
+    using: str | None
+    check: str | None
+    provenance: Provenance
+
+    @property
+    def sha256(self) -> str:
+        """Hash of what PostgreSQL enforces (not of the comment): detects hand edits."""
+        text = json.dumps(
+            [self.table, self.name, self.command, self.permissive, sorted(self.roles),
+             self.using, self.check]
+        )  # fmt: skip
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def comment(self) -> str:
+        return self.provenance.comment(self.sha256)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A protected table: RLS enabled, and forced when an app role owns it."""
+
+    table: str
+    model: str
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """Everything to deploy: tables, policies, and the sudo functions they call."""
+
+    tables: tuple[TableSpec, ...]
+    policies: tuple[PolicySpec, ...]
+    functions: tuple[SudoFunction, ...]
+    errors: tuple[CompileError, ...] = ()
+
+
+@dataclass
+class _Builder:
+    catalog: Catalog
+    roles: tuple[str, ...]
+    compiler: Compiler = field(init=False)
+    functions: dict[str, SudoFunction] = field(default_factory=dict)
+    errors: list[CompileError] = field(default_factory=list)
+    _compiled: dict[int, str | CompileError] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.compiler = Compiler(self.catalog)
+
+    def rule_sql(self, rule: Rule, model: Model) -> str | CompileError:
+        """The rule's predicate (cached), or the reason it cannot be compiled."""
+        if rule.id not in self._compiled:
+            try:
+                predicate = self.compiler.predicate(parse_rule_domain(rule.domain), model)
+            except CompileError as exc:
+                error = exc.with_rule(RuleRef("ir.rule", rule.id, rule.xml_id))
+                self.errors.append(error)
+                self._compiled[rule.id] = error
+            else:
+                self.functions.update({f.name: f for f in predicate.functions})
+                self._compiled[rule.id] = predicate.sql
+        return self._compiled[rule.id]
+
+    def policy(self, model: Model, name: str, command: str, permissive: bool, sql: str,
+               provenance: Provenance) -> PolicySpec:  # fmt: skip
+        assert model.table is not None
+        using = None if command == "INSERT" else sql
+        check = sql if command == "INSERT" else ("true" if command == "UPDATE" else None)
+        if command == "ALL":
+            check = sql
+        return PolicySpec(model.table, name, command, permissive, self.roles, using, check,
+                          provenance)  # fmt: skip
+
+    # -- per table -----------------------------------------------------------
+    def table_policies(self, model: Model) -> list[PolicySpec]:
+        policies = [self.policy(model, "pgpolicy_context", "ALL", False, CONTEXT_GATE,
+                                Provenance("context"))]  # fmt: skip
+        for mode in MODES:
+            policies.extend(self.mode_policies(model, mode))
+        return policies
+
+    def mode_policies(self, model: Model, mode: str) -> Iterable[PolicySpec]:
+        command = COMMANDS[mode]
+        acl = self.acl_sql(model, mode)
+        if acl is not None:
+            rows = [a for a in self.catalog.access if a.model == model.name and a.active]
+            yield self.policy(model, f"pgpolicy_{mode}_acl", command, False, acl, Provenance(
+                "acl", mode, tuple(a.id for a in rows if mode in a.modes),
+                tuple(a.xml_id for a in rows if mode in a.modes and a.xml_id)))  # fmt: skip
+        for parent, link in sorted(model.inherits.items()):
+            parent_sql = self.parent_sql(parent, link, mode)
+            if parent_sql is not None:
+                yield self.policy(model, f"pgpolicy_{mode}_inherits_{link}"[:63], command, False,
+                                  f"{LIFT} OR {parent_sql}",
+                                  Provenance("inherits", mode))  # fmt: skip
+        rules = self.rules(model, mode)
+        group_rules = [r for r in rules if not r.is_global]
+        for rule in rules:
+            yield self.rule_policy(model, rule, mode, command)
+        if group_rules:
+            all_groups = sorted({g for r in group_rules for g in r.group_ids})
+            yield self.policy(
+                model, f"pgpolicy_{mode}_no_group_rule", command, True,
+                f"{LIFT} OR NOT pgpolicy.planned_in_groups({groups_literal(all_groups)})",
+                Provenance("no_group_rule", mode, tuple(r.id for r in group_rules)),
+            )  # fmt: skip
+        else:
+            yield self.policy(model, f"pgpolicy_{mode}_allow", command, True, "true",
+                              Provenance("allow", mode))  # fmt: skip
+
+    def rules(self, model: Model, mode: str) -> list[Rule]:
+        return [r for r in self.catalog.rules
+                if r.model == model.name and r.active and mode in r.modes]  # fmt: skip
+
+    def rule_policy(self, model: Model, rule: Rule, mode: str, command: str) -> PolicySpec:
+        sql = self.rule_sql(rule, model)
+        xml_ids = (rule.xml_id,) if rule.xml_id else ()
+        error = str(sql) if isinstance(sql, CompileError) else None
+        provenance = Provenance("rule", mode, (rule.id,), xml_ids, error)
+        name = f"pgpolicy_{mode}_rule_{rule.id}"
+        guard = f"pgpolicy.planned_in_groups({groups_literal(rule.group_ids)})"
+        if isinstance(sql, CompileError):
+            # Fail closed: deny whoever the rule applies to, as a restrictive policy.
+            deny = LIFT if rule.is_global else f"{LIFT} OR NOT {guard}"
+            return self.policy(model, name, command, False, deny, provenance)
+        if rule.is_global:
+            return self.policy(model, name, command, False, f"{LIFT} OR {sql}", provenance)
+        return self.policy(model, name, command, True, f"{LIFT} OR ({guard} AND {sql})",
+                           provenance)  # fmt: skip
+
+    def acl_sql(self, model: Model, mode: str) -> str | None:
+        """None when everybody has the right; else who has it (folded at plan time)."""
+        rows = [a for a in self.catalog.access
+                if a.model == model.name and a.active and mode in a.modes]  # fmt: skip
+        if any(a.group_id is None for a in rows):
+            return None
+        groups = sorted({a.group_id for a in rows if a.group_id is not None})
+        if not groups:
+            return LIFT
+        return f"{LIFT} OR pgpolicy.planned_in_groups({groups_literal(groups)})"
+
+    # -- _inherits parents -------------------------------------------------
+    def parent_sql(self, parent_name: str, link: str, mode: str) -> str | None:
+        """`link any <parent's combined domain>`, or None when the parent has no rules."""
+        parent = self.catalog.models.get(parent_name)
+        if parent is None or parent.table is None:
+            return None
+        combined = self.combined_sql(parent, mode)
+        if combined is None:
+            return None
+        table = ident(parent.table)
+        body = f"SELECT {table}.id FROM public.{table} WHERE {combined}"
+        ids = self.compiler.ids_array(body, top=True)
+        self.functions.update(self.compiler.functions)
+        return f"{ident(link)} = ANY(({ids})::integer[])"
+
+    def combined_sql(self, model: Model, mode: str) -> str | None:
+        """Odoo's `_compute_domain` for (model, mode) as one SQL condition, groups at run time."""
+        parts: list[str] = []
+        for parent, link in sorted(model.inherits.items()):
+            parent_sql = self.parent_sql(parent, link, mode)
+            if parent_sql is not None:
+                parts.append(parent_sql)
+        rules = self.rules(model, mode)
+        if not rules and not parts:
+            return None
+        group_terms: list[str] = []
+        for rule in rules:
+            sql = self.rule_sql(rule, model)
+            guard = f"pgpolicy.planned_in_groups({groups_literal(rule.group_ids)})"
+            if isinstance(sql, CompileError):
+                sql = "false"
+            if rule.is_global:
+                parts.append(sql)
+            else:
+                group_terms.append(f"({guard} AND {sql})")
+        if group_terms:
+            groups = sorted({g for r in rules for g in r.group_ids})
+            group_terms.append(f"NOT pgpolicy.planned_in_groups({groups_literal(groups)})")
+            parts.append("(" + " OR ".join(group_terms) + ")")
+        return "(" + " AND ".join(parts) + ")" if parts else "true"
+
+
+def groups_literal(group_ids: Iterable[int]) -> str:
+    return "'{" + ",".join(str(g) for g in sorted(group_ids)) + "}'::integer[]"
+
+
+def protected_models(catalog: Catalog) -> list[Model]:
+    """Models with a table and at least one rule or access right."""
+    names = {r.model for r in catalog.rules} | {a.model for a in catalog.access}
+    return [catalog.models[n] for n in sorted(names)
+            if n in catalog.models and catalog.models[n].table is not None]  # fmt: skip
+
+
+def build_policy_set(catalog: Catalog, roles: Sequence[str]) -> PolicySet:
+    """The desired policy set for every protected table of the catalog."""
+    builder = _Builder(catalog, tuple(roles))
+    tables: list[TableSpec] = []
+    policies: list[PolicySpec] = []
+    for model in protected_models(catalog):
+        assert model.table is not None
+        tables.append(TableSpec(model.table, model.name))
+        policies.extend(builder.table_policies(model))
+    return PolicySet(tuple(tables), tuple(policies), tuple(builder.functions.values()),
+                     tuple(builder.errors))  # fmt: skip
