@@ -134,6 +134,7 @@ class Compiler:
     """Compiles domains over models of one catalog; collects the sudo functions used."""
 
     catalog: Catalog
+    inline: bool = False  # subqueries in place: for readers that bypass RLS (tools, tests)
     functions: dict[str, SudoFunction] = field(default_factory=dict)
     _aliases: int = 0
 
@@ -142,7 +143,7 @@ class Compiler:
         """The SQL condition of `node` over `model`'s table, for use in a policy."""
         self.functions = {}
         table = self.table(model)
-        sql = self.node(node, model, ident(table), top=True)
+        sql = self.node(node, model, ident(table), top=not self.inline)
         return Predicate(sql, tuple(self.functions.values()))
 
     def table(self, model: Model) -> str:
@@ -261,7 +262,7 @@ class Compiler:
     # -- sets of ids computed as superuser ---------------------------------
     def ids_array(self, select_sql: str, top: bool) -> str:
         """An integer[] expression of the ids a SELECT returns, bypassing RLS when `top`."""
-        if not top:
+        if not top or self.inline:
             return f"ARRAY({select_sql})"
         body = f"SELECT coalesce(array_agg(DISTINCT v), '{{}}') FROM ({select_sql}) AS s(v)"
         name = "ids_" + hashlib.sha256(body.encode()).hexdigest()[:16]
@@ -753,6 +754,12 @@ def user_hop(compiler: Compiler, model: Model, name: str, select: str) -> tuple[
     raise CompileError(f"user path through a {fld.type} field", token=name)
 
 
-def compile_domain(catalog: Catalog, model_name: str, node: Node) -> Predicate:
-    """The SQL predicate of a parsed domain over a model's table."""
-    return Compiler(catalog).predicate(node, catalog.model(model_name))
+def compile_domain(
+    catalog: Catalog, model_name: str, node: Node, inline: bool = False
+) -> Predicate:
+    """The SQL predicate of a parsed domain over a model's table.
+
+    `inline` puts relational subqueries in place instead of generated functions:
+    the result is for readers that bypass RLS (a DBA's tooling, tests).
+    """
+    return Compiler(catalog, inline=inline).predicate(node, catalog.model(model_name))
