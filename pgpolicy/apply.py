@@ -1,33 +1,29 @@
-"""Apply a policy set to a database: one transaction, a lock timeout, an advisory lock.
+"""Apply a plan to a database: one transaction, a lock timeout, an advisory lock.
 
-Statements come from `ddl`; what is deployed is read by `catalog`. A failed or
-interrupted apply leaves the previous policies in place (the transaction rolls
-back as a whole).
+The plan is computed inside the same transaction, after the advisory lock is
+taken, so it is the diff against what is deployed at that moment. A failed or
+interrupted apply leaves the previous policies in place: the transaction
+rolls back as a whole. An unchanged source gives an empty plan: no DDL.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from pgpolicy import ddl
+from pgpolicy.catalog import read_deployed
 from pgpolicy.errors import PgPolicyError
+from pgpolicy.plan import Plan, diff
 from pgpolicy.policy import PolicySet
 
 log = logging.getLogger("pgpolicy")
 
 ADVISORY_LOCK_KEY = 0x70677079  # "pgpy": one apply at a time per database
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    statements: int
-    dry_run: bool
 
 
 def owned_tables(conn: psycopg.Connection[Any], roles: Sequence[str]) -> set[str]:
@@ -42,55 +38,56 @@ def owned_tables(conn: psycopg.Connection[Any], roles: Sequence[str]) -> set[str
 
 
 def check_roles(conn: psycopg.Connection[Any], roles: Sequence[str]) -> None:
+    """Every app role must exist: policies name them."""
     if not roles:
         raise PgPolicyError("at least one --app-role is required")
-    found = {r for (r,) in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)",
-                                         [list(roles)])}  # fmt: skip
+    rows = conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [list(roles)])
+    found = {name for (name,) in rows}
     missing = [r for r in roles if r not in found]
     if missing:
         raise PgPolicyError(f"role(s) do not exist: {', '.join(missing)}")
 
 
-def existing_policies(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
-    """(table, policy) of every pgpolicy-managed policy in public."""
-    rows = conn.execute(
-        "SELECT tablename, policyname FROM pg_policies "
-        "WHERE schemaname = 'public' AND policyname LIKE 'pgpolicy\\_%'"
-    )
-    return [(t, p) for t, p in rows]
+def plan_for(conn: psycopg.Connection[Any], policy_set: PolicySet, roles: Sequence[str]) -> Plan:
+    """What applying `policy_set` would change on the database behind `conn`."""
+    check_roles(conn, roles)
+    return diff(policy_set, read_deployed(conn), owned_tables(conn, roles))
 
 
-def statements_for(conn: psycopg.Connection[Any], policy_set: PolicySet,
-                   roles: Sequence[str]) -> list[sql.Composed]:  # fmt: skip
-    """The full rebuild: drop managed policies, create functions, tables, policies."""
-    force = owned_tables(conn, roles)
-    statements: list[sql.Composed] = []
-    statements += ddl.sudo_schema(roles)
-    for table_name, policy_name in existing_policies(conn):
-        statements.append(ddl.drop_policy(table_name, policy_name))
-    for function in policy_set.functions:
-        statements += ddl.create_function(function, roles)
-    for table in policy_set.tables:
-        statements += ddl.enable_rls(table.table, table.table in force)
-    for policy in policy_set.policies:
-        statements += ddl.create_policy(policy)
-    return statements
-
-
-def apply_policy_set(dsn: str, policy_set: PolicySet, roles: Sequence[str], *,
-                     dry_run: bool = False, lock_timeout: str = "5s") -> ApplyResult:  # fmt: skip
-    """Deploy `policy_set` in one transaction; roll back on any error (or on dry run)."""
-    with psycopg.connect(dsn) as conn:
-        check_roles(conn, roles)
-        conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
-        if not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY]).fetchone()[
-            0
-        ]:  # type: ignore[index]
-            raise PgPolicyError("another pgpolicy apply is running on this database")
-        statements = statements_for(conn, policy_set, roles)
-        for statement in statements:
+def execute_plan(conn: psycopg.Connection[Any], plan: Plan) -> int:
+    """Run the plan's DDL, then stamp provenance comments; returns the statement count."""
+    count = 0
+    for change in plan.changes:
+        for statement in change.statements:
             conn.execute(statement)
+            count += 1
+    stamped = plan.policies_to_stamp()
+    if stamped:
+        deployed = read_deployed(conn).policies
+        for policy in stamped:
+            rendered = deployed[(policy.table, policy.name)].rendered_sha256
+            conn.execute(ddl.comment_policy(policy, rendered))
+            count += 1
+    return count
+
+
+def apply_policy_set(
+    dsn: str,
+    policy_set: PolicySet,
+    roles: Sequence[str],
+    *,
+    dry_run: bool = False,
+    lock_timeout: str = "5s",
+) -> Plan:
+    """Deploy `policy_set` in one transaction; nothing is kept on error or dry run."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
+        locked = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+        if not locked.fetchone() == (True,):
+            raise PgPolicyError("another pgpolicy apply is running on this database")
+        plan = plan_for(conn, policy_set, roles)
+        count = execute_plan(conn, plan)
         if dry_run:
             conn.rollback()
-        log.info("%d statements %s", len(statements), "checked" if dry_run else "applied")
-    return ApplyResult(len(statements), dry_run)
+        log.info("%d statements %s", count, "checked and rolled back" if dry_run else "applied")
+    return plan

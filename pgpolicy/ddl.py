@@ -18,9 +18,9 @@ def table_id(table: str) -> sql.Identifier:
     return sql.Identifier("public", table)
 
 
-def create_policy(policy: PolicySpec) -> list[sql.Composed]:
-    """CREATE POLICY and its provenance comment."""
-    parts: list[sql.Composed] = [
+def create_policy_only(policy: PolicySpec) -> list[sql.Composed]:
+    """CREATE POLICY; its comment is written once PostgreSQL has rendered it."""
+    parts: list[sql.Composable] = [
         sql.SQL("CREATE POLICY {name} ON {table} AS {kind} FOR {command} TO {roles}").format(
             name=sql.Identifier(policy.name),
             table=table_id(policy.table),
@@ -33,14 +33,15 @@ def create_policy(policy: PolicySpec) -> list[sql.Composed]:
         parts.append(sql.SQL("USING ({})").format(sql.SQL(policy.using)))
     if policy.check is not None:
         parts.append(sql.SQL("WITH CHECK ({})").format(sql.SQL(policy.check)))
-    return [sql.SQL(" ").join(parts), comment_policy(policy)]
+    return [sql.SQL(" ").join(parts)]
 
 
-def comment_policy(policy: PolicySpec) -> sql.Composed:
+def comment_policy(policy: PolicySpec, rendered_sha256: str) -> sql.Composed:
+    """The provenance comment, including the hash of PostgreSQL's rendering (for drift)."""
     return sql.SQL("COMMENT ON POLICY {name} ON {table} IS {comment}").format(
         name=sql.Identifier(policy.name),
         table=table_id(policy.table),
-        comment=sql.Literal(policy.comment),
+        comment=sql.Literal(policy.comment(rendered_sha256)),
     )
 
 

@@ -49,7 +49,7 @@ class Provenance:
     xml_ids: tuple[str, ...] = ()
     error: str | None = None
 
-    def comment(self, sha256: str) -> str:
+    def comment(self, sha256: str, rendered_sha256: str) -> str:
         data = {
             "source": "pgpolicy",
             "kind": self.kind,
@@ -57,6 +57,7 @@ class Provenance:
             "rule_ids": list(self.rule_ids),
             "xml_ids": list(self.xml_ids),
             "sha256": sha256,
+            "rendered_sha256": rendered_sha256,
             "compiler": __version__,
         }
         if self.error:
@@ -86,9 +87,8 @@ class PolicySpec:
         )  # fmt: skip
         return hashlib.sha256(text.encode()).hexdigest()
 
-    @property
-    def comment(self) -> str:
-        return self.provenance.comment(self.sha256)
+    def comment(self, rendered_sha256: str) -> str:
+        return self.provenance.comment(self.sha256, rendered_sha256)
 
 
 @dataclass(frozen=True)
