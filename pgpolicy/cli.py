@@ -4,15 +4,25 @@ Exit codes: 0 ok, 1 error, 2 usage error (and, for `plan --detailed-exitcode`,
 changes pending).
 """
 
+import json
 import logging
 import sys
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import click
 import psycopg
 
 from pgpolicy import __version__
+from pgpolicy.apply import apply_policy_set, plan_for
+from pgpolicy.compile import compile_domain
+from pgpolicy.domain import parse_rule_domain
 from pgpolicy.errors import PgPolicyError
+from pgpolicy.explain import explain, who_can
+from pgpolicy.introspect import MODES, Catalog, read_catalog
+from pgpolicy.policy import build_policy_set
+from pgpolicy.report import health, plan_summary, policy_set_json, policy_set_sql, pretty_sql
 
 log = logging.getLogger("pgpolicy")
 
@@ -79,3 +89,178 @@ def connect(
 
 
 # ---- subcommands -----------------------------------------------------------
+
+
+def _catalog(settings: Settings, catalog_file: str | None) -> Catalog:
+    """The Odoo metadata: from a saved JSON file (offline) or read from the database."""
+    if catalog_file:
+        return Catalog.load(Path(catalog_file))
+    with connect(settings) as conn:
+        return read_catalog(conn)
+
+
+def _emit(settings: Settings, data: Any, text: str) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True) if settings.format == "json" else text)
+
+
+app_role_option = click.option(
+    "--app-role",
+    "app_roles",
+    multiple=True,
+    required=True,
+    help="Role Odoo (or a tool) connects as; policies apply TO it. Repeatable.",
+)
+
+
+@cli.command("compile")
+@click.option("--model", help="With --domain: the model whose table the domain filters.")
+@click.option("--domain", help="An Odoo domain (Python literal syntax) to compile alone.")
+@click.option("--catalog", "catalog_file", type=click.Path(exists=True, dir_okay=False),
+              help="Read Odoo metadata from this JSON file instead of the database.")  # fmt: skip
+@click.option("--save-catalog", type=click.Path(dir_okay=False),
+              help="Write the Odoo metadata read from the database to this JSON file.")  # fmt: skip
+@click.option("--inline", is_flag=True,
+              help="With --domain: subqueries in place instead of generated functions.")  # fmt: skip
+@click.option("--format", "output", type=click.Choice(["sql", "json"]), default="sql",
+              show_default=True)  # fmt: skip
+@click.pass_obj
+def compile_command(
+    settings: Settings,
+    model: str | None,
+    domain: str | None,
+    catalog_file: str | None,
+    save_catalog: str | None,
+    inline: bool,
+    output: str,
+) -> None:
+    """Print what would be installed (or one domain's SQL predicate), installing nothing."""
+    catalog = _catalog(settings, catalog_file)
+    if save_catalog:
+        catalog.save(Path(save_catalog))
+    if domain is not None or model is not None:
+        if not (domain and model):
+            raise click.UsageError("--domain and --model go together")
+        predicate = compile_domain(catalog, model, parse_rule_domain(domain), inline=inline)
+        if output == "json":
+            functions = [{"name": f.qualified, "body": f.body} for f in predicate.functions]
+            click.echo(json.dumps({"sql": predicate.sql, "functions": functions}, indent=2))
+        else:
+            click.echo(pretty_sql(predicate.sql))
+            for function in predicate.functions:
+                click.echo(f"-- {function.qualified}(): {function.body}")
+        return
+    policy_set = build_policy_set(catalog, ["<app_role>"])
+    for error in policy_set.errors:
+        log.error("%s (access denied for it)", error)
+    if output == "json":
+        click.echo(json.dumps(policy_set_json(policy_set), indent=1, sort_keys=True))
+    else:
+        click.echo(policy_set_sql(policy_set))
+    if policy_set.errors:
+        sys.exit(1)
+
+
+@cli.command()
+@app_role_option
+@click.option("--dry-run", is_flag=True, help="Run everything, then roll back.")
+@click.option("--lock-timeout", default="5s", show_default=True)
+@click.pass_obj
+def apply(settings: Settings, app_roles: tuple[str, ...], dry_run: bool, lock_timeout: str) -> None:
+    """Compile the database's own rules and access rights and apply them, in one transaction."""
+    catalog = _catalog(settings, None)
+    policy_set = build_policy_set(catalog, app_roles)
+    for error in policy_set.errors:
+        log.error("%s (access denied for it)", error)
+    plan = apply_policy_set(settings.dsn, policy_set, app_roles, dry_run=dry_run,
+                            lock_timeout=lock_timeout)  # fmt: skip
+    verb = "would apply" if dry_run else "applied"
+    _emit(settings, {"dry_run": dry_run, "changes": [c.as_dict() for c in plan.changes]},
+          f"{verb} {len(plan.changes)} change(s): {plan_summary(plan)}")  # fmt: skip
+
+
+@cli.command()
+@app_role_option
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending.")
+@click.pass_obj
+def plan(settings: Settings, app_roles: tuple[str, ...], detailed_exitcode: bool) -> None:
+    """Show what `apply` would change: create / replace / drop, and whether access opens."""
+    catalog = _catalog(settings, None)
+    policy_set = build_policy_set(catalog, app_roles)
+    with connect(settings) as conn:
+        the_plan = plan_for(conn, policy_set, app_roles)
+    lines = [f"{c.action:<16} {c.access:<8} {c.table or '-'} {c.name}  ({c.reason})"
+             for c in the_plan.changes]  # fmt: skip
+    text = "\n".join([*lines, f"{len(the_plan.changes)} change(s): {plan_summary(the_plan)}"])
+    _emit(settings, [c.as_dict() for c in the_plan.changes], text)
+    if detailed_exitcode and not the_plan.empty:
+        sys.exit(2)
+
+
+@cli.command()
+@app_role_option
+@click.pass_obj
+def status(settings: Settings, app_roles: tuple[str, ...]) -> None:
+    """Runtime version, policies in sync or drifted, unprotected tables, app-role hazards."""
+    catalog = _catalog(settings, None)
+    policy_set = build_policy_set(catalog, app_roles)
+    with connect(settings) as conn:
+        report = health(conn, policy_set, app_roles)
+    text = "\n".join(
+        [f"runtime: {report.runtime_version or 'not installed'}",
+         f"policies: {report.in_sync} in sync, {len(report.drifted)} drifted, "
+         f"{len(report.missing)} missing, {len(report.extra)} not desired",
+         *(f"drifted: {t}.{n}" for t, n in report.drifted),
+         *(f"missing: {t}.{n}" for t, n in report.missing[:20]),
+         *(f"no row level security: {t}" for t in report.unprotected),
+         *(f"ERROR: {e}" for e in report.errors)]
+    )  # fmt: skip
+    _emit(settings, report.as_dict(), text)
+    if report.errors or report.drifted or report.missing or report.unprotected:
+        sys.exit(1)
+
+
+@cli.command("explain")
+@click.option("--user", "login", required=True, help="Login of the Odoo user.")
+@click.option("--model", required=True, help="Odoo model, e.g. sale.order.")
+@click.option("--mode", type=click.Choice(list(MODES)), default="read", show_default=True)
+@click.pass_obj
+def explain_command(settings: Settings, login: str, model: str, mode: str) -> None:
+    """Which rules apply to that user and why, the effective predicate, the rows it leaves."""
+    catalog = _catalog(settings, None)
+    with connect(settings) as conn:
+        result = explain(conn, catalog, login, model, mode)
+    lines = [f"user {result.user.login} (id {result.user.id}), companies "
+             f"{list(result.user.company_ids)}; {model} {mode}",
+             f"access right: {'granted' if result.acl_granted else 'DENIED (no ACL row)'}"]  # fmt: skip
+    for verdict in result.rules:
+        rule = verdict.rule
+        state = "applies" if verdict.applies else "ignored"
+        lines.append(f"rule {rule.id} {rule.xml_id or rule.name}: {state}: {verdict.why}")
+        if verdict.error:
+            lines.append(f"  cannot compile, access denied: {verdict.error}")
+    if not result.rules:
+        lines.append("no record rule: every row (if the access right is granted)")
+    rows = result.rows if result.acl_granted else 0
+    lines += [f"rows: {rows} of {result.total}", "predicate:", pretty_sql(result.predicate)]
+    data = {
+        "user": result.user.login, "uid": result.user.id, "model": model, "mode": mode,
+        "acl_granted": result.acl_granted, "rows": rows, "total": result.total,
+        "predicate": result.predicate,
+        "rules": [{"id": v.rule.id, "xml_id": v.rule.xml_id, "applies": v.applies,
+                   "why": v.why, "error": v.error} for v in result.rules],
+    }  # fmt: skip
+    _emit(settings, data, "\n".join(lines))
+
+
+@cli.command("who-can")
+@click.option("--model", required=True, help="Odoo model, e.g. sale.order.")
+@click.option("--id", "record_id", type=int, required=True, help="Record id.")
+@click.pass_obj
+def who_can_command(settings: Settings, model: str, record_id: int) -> None:
+    """Which users can read / write / create / delete that record (rules and access rights)."""
+    catalog = _catalog(settings, None)
+    with connect(settings) as conn:
+        rows = who_can(conn, catalog, model, record_id)
+    text = "\n".join(f"{a.login:<24} {a.uid:>6}  {', '.join(a.modes)}" for a in rows)
+    _emit(settings, [{"login": a.login, "uid": a.uid, "modes": list(a.modes)} for a in rows],
+          text or "nobody (except superuser mode)")  # fmt: skip

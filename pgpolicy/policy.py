@@ -110,16 +110,20 @@ class PolicySet:
 
 
 @dataclass
-class _Builder:
+class RuleCombiner:
+    """Compiles rules once each and combines them per (model, mode)."""
+
     catalog: Catalog
-    roles: tuple[str, ...]
+    roles: tuple[str, ...] = ()
+    inline: bool = False  # subqueries in place (for readers that bypass RLS)
+    user_groups: frozenset[int] | None = None  # decide group guards now, for one user
     compiler: Compiler = field(init=False)
     functions: dict[str, SudoFunction] = field(default_factory=dict)
     errors: list[CompileError] = field(default_factory=list)
     _compiled: dict[int, str | CompileError] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.compiler = Compiler(self.catalog)
+        self.compiler = Compiler(self.catalog, inline=self.inline)
 
     def rule_sql(self, rule: Rule, model: Model) -> str | CompileError:
         """The rule's predicate (cached), or the reason it cannot be compiled."""
@@ -202,6 +206,20 @@ class _Builder:
         return self.policy(model, name, command, True, f"{LIFT} OR ({guard} AND {sql})",
                            provenance)  # fmt: skip
 
+    def in_groups(self, group_ids: Iterable[int]) -> str:
+        """Membership guard: decided at plan time, or now when the user's groups are given."""
+        if self.user_groups is None:
+            return f"pgpolicy.planned_in_groups({groups_literal(group_ids)})"
+        return "true" if self.user_groups & set(group_ids) else "false"
+
+    def effective_sql(self, model: Model, mode: str) -> str:
+        """ACL and rules of (model, mode) as one condition (for one user when groups are given)."""
+        acl = self.acl_sql(model, mode) or "true"
+        rules = self.combined_sql(model, mode) or "true"
+        if self.user_groups is not None:
+            return rules if acl == "true" else "false"
+        return f"(({acl}) AND ({LIFT} OR {rules}))"
+
     def acl_sql(self, model: Model, mode: str) -> str | None:
         """None when everybody has the right; else who has it (folded at plan time)."""
         rows = [a for a in self.catalog.access
@@ -209,9 +227,11 @@ class _Builder:
         if any(a.group_id is None for a in rows):
             return None
         groups = sorted({a.group_id for a in rows if a.group_id is not None})
+        if self.user_groups is not None:
+            return "true" if self.in_groups(groups) == "true" else "false"
         if not groups:
             return LIFT
-        return f"{LIFT} OR pgpolicy.planned_in_groups({groups_literal(groups)})"
+        return f"{LIFT} OR {self.in_groups(groups)}"
 
     # -- _inherits parents -------------------------------------------------
     def parent_sql(self, parent_name: str, link: str, mode: str) -> str | None:
@@ -241,16 +261,20 @@ class _Builder:
         group_terms: list[str] = []
         for rule in rules:
             sql = self.rule_sql(rule, model)
-            guard = f"pgpolicy.planned_in_groups({groups_literal(rule.group_ids)})"
             if isinstance(sql, CompileError):
                 sql = "false"
             if rule.is_global:
                 parts.append(sql)
-            else:
+                continue
+            guard = self.in_groups(rule.group_ids)
+            if guard == "true":
+                group_terms.append(sql)
+            elif guard != "false":
                 group_terms.append(f"({guard} AND {sql})")
+        all_groups = sorted({g for r in rules for g in r.group_ids})
+        if self.user_groups is None and group_terms:
+            group_terms.append(f"NOT {self.in_groups(all_groups)}")
         if group_terms:
-            groups = sorted({g for r in rules for g in r.group_ids})
-            group_terms.append(f"NOT pgpolicy.planned_in_groups({groups_literal(groups)})")
             parts.append("(" + " OR ".join(group_terms) + ")")
         return "(" + " AND ".join(parts) + ")" if parts else "true"
 
@@ -268,7 +292,7 @@ def protected_models(catalog: Catalog) -> list[Model]:
 
 def build_policy_set(catalog: Catalog, roles: Sequence[str]) -> PolicySet:
     """The desired policy set for every protected table of the catalog."""
-    builder = _Builder(catalog, tuple(roles))
+    builder = RuleCombiner(catalog, tuple(roles))
     tables: list[TableSpec] = []
     policies: list[PolicySpec] = []
     for model in protected_models(catalog):
