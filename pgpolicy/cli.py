@@ -115,14 +115,25 @@ app_role_option = click.option(
 @cli.command("compile")
 @click.option("--model", help="With --domain: the model whose table the domain filters.")
 @click.option("--domain", help="An Odoo domain (Python literal syntax) to compile alone.")
-@click.option("--catalog", "catalog_file", type=click.Path(exists=True, dir_okay=False),
-              help="Read Odoo metadata from this JSON file instead of the database.")  # fmt: skip
-@click.option("--save-catalog", type=click.Path(dir_okay=False),
-              help="Write the Odoo metadata read from the database to this JSON file.")  # fmt: skip
-@click.option("--inline", is_flag=True,
-              help="With --domain: subqueries in place instead of generated functions.")  # fmt: skip
-@click.option("--format", "output", type=click.Choice(["sql", "json"]), default="sql",
-              show_default=True)  # fmt: skip
+@click.option(
+    "--catalog",
+    "catalog_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read Odoo metadata from this JSON file instead of the database.",
+)
+@click.option(
+    "--save-catalog",
+    type=click.Path(dir_okay=False),
+    help="Write the Odoo metadata read from the database to this JSON file.",
+)
+@click.option(
+    "--inline",
+    is_flag=True,
+    help="With --domain: subqueries in place instead of generated functions.",
+)
+@click.option(
+    "--format", "output", type=click.Choice(["sql", "json"]), default="sql", show_default=True
+)
 @click.pass_obj
 def compile_command(
     settings: Settings,
@@ -171,11 +182,15 @@ def apply(settings: Settings, app_roles: tuple[str, ...], dry_run: bool, lock_ti
     policy_set = build_policy_set(catalog, app_roles)
     for error in policy_set.errors:
         log.error("%s (access denied for it)", error)
-    plan = apply_policy_set(settings.dsn, policy_set, app_roles, dry_run=dry_run,
-                            lock_timeout=lock_timeout)  # fmt: skip
+    plan = apply_policy_set(
+        settings.dsn, policy_set, app_roles, dry_run=dry_run, lock_timeout=lock_timeout
+    )
     verb = "would apply" if dry_run else "applied"
-    _emit(settings, {"dry_run": dry_run, "changes": [c.as_dict() for c in plan.changes]},
-          f"{verb} {len(plan.changes)} change(s): {plan_summary(plan)}")  # fmt: skip
+    _emit(
+        settings,
+        {"dry_run": dry_run, "changes": [c.as_dict() for c in plan.changes]},
+        f"{verb} {len(plan.changes)} change(s): {plan_summary(plan)}",
+    )
 
 
 @cli.command()
@@ -188,8 +203,10 @@ def plan(settings: Settings, app_roles: tuple[str, ...], detailed_exitcode: bool
     policy_set = build_policy_set(catalog, app_roles)
     with connect(settings) as conn:
         the_plan = plan_for(conn, policy_set, app_roles)
-    lines = [f"{c.action:<16} {c.access:<8} {c.table or '-'} {c.name}  ({c.reason})"
-             for c in the_plan.changes]  # fmt: skip
+    lines = [
+        f"{c.action:<16} {c.access:<8} {c.table or '-'} {c.name}  ({c.reason})"
+        for c in the_plan.changes
+    ]
     text = "\n".join([*lines, f"{len(the_plan.changes)} change(s): {plan_summary(the_plan)}"])
     _emit(settings, [c.as_dict() for c in the_plan.changes], text)
     if detailed_exitcode and not the_plan.empty:
@@ -206,14 +223,16 @@ def status(settings: Settings, app_roles: tuple[str, ...]) -> None:
     with connect(settings) as conn:
         report = health(conn, policy_set, app_roles)
     text = "\n".join(
-        [f"runtime: {report.runtime_version or 'not installed'}",
-         f"policies: {report.in_sync} in sync, {len(report.drifted)} drifted, "
-         f"{len(report.missing)} missing, {len(report.extra)} not desired",
-         *(f"drifted: {t}.{n}" for t, n in report.drifted),
-         *(f"missing: {t}.{n}" for t, n in report.missing[:20]),
-         *(f"no row level security: {t}" for t in report.unprotected),
-         *(f"ERROR: {e}" for e in report.errors)]
-    )  # fmt: skip
+        [
+            f"runtime: {report.runtime_version or 'not installed'}",
+            f"policies: {report.in_sync} in sync, {len(report.drifted)} drifted, "
+            f"{len(report.missing)} missing, {len(report.extra)} not desired",
+            *(f"drifted: {t}.{n}" for t, n in report.drifted),
+            *(f"missing: {t}.{n}" for t, n in report.missing[:20]),
+            *(f"no row level security: {t}" for t in report.unprotected),
+            *(f"ERROR: {e}" for e in report.errors),
+        ]
+    )
     _emit(settings, report.as_dict(), text)
     if report.errors or report.drifted or report.missing or report.unprotected:
         sys.exit(1)
@@ -229,9 +248,11 @@ def explain_command(settings: Settings, login: str, model: str, mode: str) -> No
     catalog = _catalog(settings, None)
     with connect(settings) as conn:
         result = explain(conn, catalog, login, model, mode)
-    lines = [f"user {result.user.login} (id {result.user.id}), companies "
-             f"{list(result.user.company_ids)}; {model} {mode}",
-             f"access right: {'granted' if result.acl_granted else 'DENIED (no ACL row)'}"]  # fmt: skip
+    lines = [
+        f"user {result.user.login} (id {result.user.id}), companies "
+        f"{list(result.user.company_ids)}; {model} {mode}",
+        f"access right: {'granted' if result.acl_granted else 'DENIED (no ACL row)'}",
+    ]
     for verdict in result.rules:
         rule = verdict.rule
         state = "applies" if verdict.applies else "ignored"
@@ -243,12 +264,25 @@ def explain_command(settings: Settings, login: str, model: str, mode: str) -> No
     rows = result.rows if result.acl_granted else 0
     lines += [f"rows: {rows} of {result.total}", "predicate:", pretty_sql(result.predicate)]
     data = {
-        "user": result.user.login, "uid": result.user.id, "model": model, "mode": mode,
-        "acl_granted": result.acl_granted, "rows": rows, "total": result.total,
+        "user": result.user.login,
+        "uid": result.user.id,
+        "model": model,
+        "mode": mode,
+        "acl_granted": result.acl_granted,
+        "rows": rows,
+        "total": result.total,
         "predicate": result.predicate,
-        "rules": [{"id": v.rule.id, "xml_id": v.rule.xml_id, "applies": v.applies,
-                   "why": v.why, "error": v.error} for v in result.rules],
-    }  # fmt: skip
+        "rules": [
+            {
+                "id": v.rule.id,
+                "xml_id": v.rule.xml_id,
+                "applies": v.applies,
+                "why": v.why,
+                "error": v.error,
+            }
+            for v in result.rules
+        ],
+    }
     _emit(settings, data, "\n".join(lines))
 
 
@@ -262,5 +296,8 @@ def who_can_command(settings: Settings, model: str, record_id: int) -> None:
     with connect(settings) as conn:
         rows = who_can(conn, catalog, model, record_id)
     text = "\n".join(f"{a.login:<24} {a.uid:>6}  {', '.join(a.modes)}" for a in rows)
-    _emit(settings, [{"login": a.login, "uid": a.uid, "modes": list(a.modes)} for a in rows],
-          text or "nobody (except superuser mode)")  # fmt: skip
+    _emit(
+        settings,
+        [{"login": a.login, "uid": a.uid, "modes": list(a.modes)} for a in rows],
+        text or "nobody (except superuser mode)",
+    )

@@ -51,10 +51,18 @@ SUDO_SCHEMA = "pgpolicy_sudo"
 NUMBER_TYPES = ("integer", "float", "monetary")
 CHAR_TYPES = ("char", "text", "html")
 SQL_TYPES = {
-    "integer": "integer", "float": "double precision", "monetary": "numeric",
-    "boolean": "boolean", "date": "date", "datetime": "timestamp", "many2one": "integer",
-    "char": "varchar", "text": "text", "html": "text", "selection": "varchar",
-}  # fmt: skip
+    "integer": "integer",
+    "float": "double precision",
+    "monetary": "numeric",
+    "boolean": "boolean",
+    "date": "date",
+    "datetime": "timestamp",
+    "many2one": "integer",
+    "char": "varchar",
+    "text": "text",
+    "html": "text",
+    "selection": "varchar",
+}
 
 
 def ident(name: str) -> str:
@@ -219,8 +227,11 @@ class Compiler:
                 return Static(False)
             return Dynamic(f"({gid} = ANY((SELECT pgpolicy.group_ids())::integer[]))", False, False)
         if isinstance(value, Strftime):
-            return Dynamic(f"to_char((now() AT TIME ZONE 'UTC'), {literal(pg_format(value.fmt))})",
-                           False, False)  # fmt: skip
+            return Dynamic(
+                f"to_char((now() AT TIME ZONE 'UTC'), {literal(pg_format(value.fmt))})",
+                False,
+                False,
+            )
         if isinstance(value, IfElse):
             test = self.resolve(value.test)
             if isinstance(test, Static):
@@ -325,8 +336,9 @@ class Compiler:
         if isinstance(value, Static) and value.value is False and op in ("=", "!="):
             # `= False`: no relation at all (no comodel active filter), `!= False`: some
             rel_sql = f"SELECT {ident(col1)} FROM public.{ident(rel)}"
-            return self.in_set(f"{alias}.id", Dynamic(self.ids_array(rel_sql, top), True),
-                               top, negate=not negative)  # fmt: skip
+            return self.in_set(
+                f"{alias}.id", Dynamic(self.ids_array(rel_sql, top), True), top, negate=not negative
+            )
         if op not in ("=", "!=", "in", "not in"):
             raise CompileError(f"operator {op} on many2many {fld.name}", token=op)
         r = self.new_alias()
@@ -340,11 +352,13 @@ class Compiler:
             ids = [literal(v) for v in items if v]
             targets = f"{r}.{ident(col2)} IN ({', '.join(ids) or 'NULL'})"
         rel_sql = f"SELECT {r}.{ident(col1)} FROM public.{ident(rel)} AS {r} WHERE {targets}"
-        return self.in_set(f"{alias}.id", Dynamic(self.ids_array(rel_sql, top), True), top,
-                           negate=negative)  # fmt: skip
+        return self.in_set(
+            f"{alias}.id", Dynamic(self.ids_array(rel_sql, top), True), top, negate=negative
+        )
 
-    def one2many(self, fld: Field, model: Model, op: str, value: Resolved, alias: str,
-                 top: bool) -> str:  # fmt: skip
+    def one2many(
+        self, fld: Field, model: Model, op: str, value: Resolved, alias: str, top: bool
+    ) -> str:
         comodel = self.catalog.model(fld.relation or "")
         inverse = fld.relation_field or ""
         negative = op in NEGATIVE_OPERATORS
@@ -356,8 +370,9 @@ class Compiler:
         lines = Search(comodel.name, inverse, Leaf("id", "in", value))
         return self.in_set(f"{alias}.id", lines, top, negate=negative)
 
-    def hierarchy(self, fld: Field, model: Model, op: str, value: Resolved, alias: str,
-                  top: bool) -> str:  # fmt: skip
+    def hierarchy(
+        self, fld: Field, model: Model, op: str, value: Resolved, alias: str, top: bool
+    ) -> str:
         """child_of / parent_of (§3.4): expanded as superuser, inactive records included."""
         parent = "parent_id"
         if fld.name == "id":
@@ -371,8 +386,11 @@ class Compiler:
         expanded = Dynamic(self.ids_array(self.expand(tree, op, start, parent), top), True)
         if fld.type in ("many2one", "integer") or fld.name == "id":
             return self.in_set(column, expanded, top)
-        return self.many2many(fld, "in", expanded, alias, top) if fld.type == "many2many" else \
-            self.one2many(fld, model, "in", expanded, alias, top)  # fmt: skip
+        return (
+            self.many2many(fld, "in", expanded, alias, top)
+            if fld.type == "many2many"
+            else self.one2many(fld, model, "in", expanded, alias, top)
+        )
 
     def start_ids(self, value: Resolved) -> str:
         if isinstance(value, Static):
@@ -407,13 +425,16 @@ class Compiler:
         if op == "child_of":
             step = f"SELECT t.id FROM {table} AS t JOIN h ON t.{column} = h.id"
         else:
-            step = f"SELECT t.{column} FROM {table} AS t JOIN h ON t.id = h.id " \
-                   f"WHERE t.{column} IS NOT NULL"  # fmt: skip
+            step = (
+                f"SELECT t.{column} FROM {table} AS t JOIN h ON t.id = h.id "
+                f"WHERE t.{column} IS NOT NULL"
+            )
         return f"WITH RECURSIVE h(id) AS ({seed} UNION {step}) SELECT id FROM h"
 
     # -- scalar leaves (§3.2) ----------------------------------------------
-    def scalar(self, fld: Field, model: Model, op: str, value: Resolved, alias: str,
-               top: bool) -> str:  # fmt: skip
+    def scalar(
+        self, fld: Field, model: Model, op: str, value: Resolved, alias: str, top: bool
+    ) -> str:
         column = self.column_sql(fld, alias)
         if isinstance(value, Search):
             sub = self.ids_array(self.search_sql(value), top)
@@ -449,13 +470,17 @@ class Compiler:
         if op == "=":
             if not value.nullable:
                 return f"{column} = {value.sql}"
-            return f"(CASE WHEN {value.sql} IS NULL THEN {column} IS NULL " \
-                   f"ELSE {column} = {value.sql} END)"  # fmt: skip
+            return (
+                f"(CASE WHEN {value.sql} IS NULL THEN {column} IS NULL "
+                f"ELSE {column} = {value.sql} END)"
+            )
         if op == "!=":
             if not value.nullable:
                 return f"({column} != {value.sql} OR {column} IS NULL)"
-            return f"(CASE WHEN {value.sql} IS NULL THEN {column} IS NOT NULL " \
-                   f"ELSE ({column} != {value.sql} OR {column} IS NULL) END)"  # fmt: skip
+            return (
+                f"(CASE WHEN {value.sql} IS NULL THEN {column} IS NOT NULL "
+                f"ELSE ({column} != {value.sql} OR {column} IS NULL) END)"
+            )
         if op in ("<", "<=", ">", ">="):
             return f"{column} {op} {value.sql}"
         raise CompileError(f"operator {op} with a query-time value", token=op)
@@ -481,8 +506,11 @@ def static_leaf(fld: Field, op: str, value: Any, column: str) -> str:
     if ftype == "boolean" and op in ("=", "!=") and isinstance(value, bool | int):
         truthy = bool(value) == (op == "=")
         return f"({column} = true)" if truthy else f"({column} IS NULL OR {column} = false)"
-    if ftype in ("many2one", "id", "one2many", "many2many", "many2one_reference") and op in (
-        "=", "!=") and not value:  # fmt: skip
+    if (
+        ftype in ("many2one", "id", "one2many", "many2many", "many2one_reference")
+        and op in ("=", "!=")
+        and not value
+    ):
         return f"{column} IS NULL" if op == "=" else f"{column} IS NOT NULL"
     if op in ("=", "!=") and (value is False or value is None):
         if ftype in NUMBER_TYPES:
@@ -499,10 +527,16 @@ def static_leaf(fld: Field, op: str, value: Any, column: str) -> str:
     negative = op in NEGATIVE_OPERATORS
     if op not in ("<", "<=", ">", ">=") and bool(value) == negative:
         return f"({sql} OR {column} IS NULL)"
-    if ftype in NUMBER_TYPES and isinstance(value, int | float) and (
-        (op == ">=" and value <= 0) or (op == "<=" and value >= 0)
-        or (op == "<" and value > 0) or (op == ">" and value < 0)
-    ):  # fmt: skip
+    if (
+        ftype in NUMBER_TYPES
+        and isinstance(value, int | float)
+        and (
+            (op == ">=" and value <= 0)
+            or (op == "<=" and value >= 0)
+            or (op == "<" and value > 0)
+            or (op == ">" and value < 0)
+        )
+    ):
         return f"({sql} OR {column} IS NULL)"
     return sql
 
@@ -536,8 +570,14 @@ def like_leaf(ftype: str, op: str, value: Any, column: str) -> str:
     if ftype not in CHAR_TYPES:
         column = f"({column})::text"
     pattern = str(value) if op.startswith("=") else f"%{value}%"
-    sql_op = {"like": "LIKE", "not like": "NOT LIKE", "ilike": "ILIKE",
-              "not ilike": "NOT ILIKE", "=like": "LIKE", "=ilike": "ILIKE"}[op]  # fmt: skip
+    sql_op = {
+        "like": "LIKE",
+        "not like": "NOT LIKE",
+        "ilike": "ILIKE",
+        "not ilike": "NOT ILIKE",
+        "=like": "LIKE",
+        "=ilike": "ILIKE",
+    }[op]
     sql = f"{column} {sql_op} {literal(pattern)}"
     return f"({sql} OR {column} IS NULL)" if op in NEGATIVE_OPERATORS else sql
 
@@ -569,8 +609,11 @@ def pg_format(fmt: str) -> str:
 def related_leaf(related: str, leaf: Leaf) -> Node:
     """A non-stored related field searched through its path (Odoo `_search_related`)."""
     head, _, rest = related.partition(".")
-    return Leaf(head, "any", Leaf(rest, leaf.op, leaf.value)) if rest else \
-        Leaf(head, leaf.op, leaf.value)  # fmt: skip
+    return (
+        Leaf(head, "any", Leaf(rest, leaf.op, leaf.value))
+        if rest
+        else Leaf(head, leaf.op, leaf.value)
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -619,9 +662,10 @@ def _is_member(compiler: Compiler, model: Model, leaf: Leaf) -> Node:
     """discuss.channel `_search_is_member`: channels the current user's partner is member of."""
     positive = (leaf.op == "=" and _truthy(leaf)) or (leaf.op == "!=" and not _truthy(leaf))
     members = Search(
-        "discuss.channel.member", "channel_id",
+        "discuss.channel.member",
+        "channel_id",
         Leaf("partner_id", "=", Context("user", ("partner_id", "id"))),
-    )  # fmt: skip
+    )
     return Leaf("id", "in" if positive else "not in", members)
 
 
@@ -644,9 +688,10 @@ def _department_manager(compiler: Compiler, model: Model, leaf: Leaf) -> Node:
     if not leaf.value.value:
         return FALSE
     departments = Search(
-        "hr.department", "id",
+        "hr.department",
+        "id",
         Leaf("manager_id", "in", Context("user", ("employee_ids", "ids"))),
-    )  # fmt: skip
+    )
     return disjoin(
         Leaf("employee_id", "any", Leaf("user_id", "=", Context("user", ("id",)))),
         Leaf("employee_id", "any", Leaf("department_id", "child_of", departments)),

@@ -88,14 +88,42 @@ Value = Const | ListOf | Context | Concat | HasGroup | Strftime | IfElse
 # Domain trees
 
 TERM_OPERATORS = (
-    "=", "!=", "<=", "<", ">", ">=", "=?", "=like", "=ilike", "like", "not like",
-    "ilike", "not ilike", "in", "not in", "child_of", "parent_of", "any", "not any",
-)  # fmt: skip
+    "=",
+    "!=",
+    "<=",
+    "<",
+    ">",
+    ">=",
+    "=?",
+    "=like",
+    "=ilike",
+    "like",
+    "not like",
+    "ilike",
+    "not ilike",
+    "in",
+    "not in",
+    "child_of",
+    "parent_of",
+    "any",
+    "not any",
+)
 NEGATION = {
-    "<": ">=", ">": "<=", "<=": ">", ">=": "<", "=": "!=", "!=": "=",
-    "in": "not in", "not in": "in", "like": "not like", "not like": "like",
-    "ilike": "not ilike", "not ilike": "ilike", "any": "not any", "not any": "any",
-}  # fmt: skip
+    "<": ">=",
+    ">": "<=",
+    "<=": ">",
+    ">=": "<",
+    "=": "!=",
+    "!=": "=",
+    "in": "not in",
+    "not in": "in",
+    "like": "not like",
+    "not like": "like",
+    "ilike": "not ilike",
+    "not ilike": "ilike",
+    "any": "not any",
+    "not any": "any",
+}
 NEGATIVE_OPERATORS = ("!=", "not like", "not ilike", "not in")
 
 

@@ -85,10 +85,12 @@ def explain(
         verdicts.append(RuleVerdict(rule, applies, why, None if error else str(sql), error))
     predicate = combiner.effective_sql(model, mode)
     acl = any(
-        a.model == model_name and a.active and mode in a.modes
+        a.model == model_name
+        and a.active
+        and mode in a.modes
         and (a.group_id is None or a.group_id in user.group_ids)
         for a in catalog.access
-    )  # fmt: skip
+    )
     rows, total = count_rows(conn, user, model.table, predicate)
     return Explanation(user, model_name, mode, acl, tuple(verdicts), predicate, rows, total)
 

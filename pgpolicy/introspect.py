@@ -195,21 +195,30 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         xml_ids.setdefault((model, res_id), xml_id)
     rules = tuple(
         Rule(
-            id=rid, name=name, model=model, domain=domain, active=active,
-            modes=_modes(read, write, create, unlink), group_ids=tuple(groups),
+            id=rid,
+            name=name,
+            model=model,
+            domain=domain,
+            active=active,
+            modes=_modes(read, write, create, unlink),
+            group_ids=tuple(groups),
             xml_id=xml_ids.get(("ir.rule", rid)),
         )
-        for rid, name, model, domain, active, read, write, create, unlink, groups
-        in conn.execute(_RULES)
-    )  # fmt: skip
+        for rid, name, model, domain, active, read, write, create, unlink, groups in conn.execute(
+            _RULES
+        )
+    )
     access = tuple(
         Access(
-            id=aid, model=model, group_id=group_id, active=active,
+            id=aid,
+            model=model,
+            group_id=group_id,
+            active=active,
             modes=_modes(read, write, create, unlink),
             xml_id=xml_ids.get(("ir.model.access", aid)),
         )
         for aid, model, group_id, active, read, write, create, unlink in conn.execute(_ACCESS)
-    )  # fmt: skip
+    )
     groups = {
         xml_id: res_id for (model, res_id), xml_id in xml_ids.items() if model == "res.groups"
     }

@@ -68,8 +68,16 @@ def diff(desired: PolicySet, deployed: Deployed, force_tables: Iterable[str]) ->
     """The changes that turn `deployed` into `desired`, in the order they must run."""
     functions: list[Change] = []
     if desired.functions and not deployed.sudo_schema:
-        functions.append(Change("create_schema", None, "pgpolicy_sudo", "none", "new",
-                                tuple(ddl.sudo_schema(roles_of(desired)))))  # fmt: skip
+        functions.append(
+            Change(
+                "create_schema",
+                None,
+                "pgpolicy_sudo",
+                "none",
+                "new",
+                tuple(ddl.sudo_schema(roles_of(desired))),
+            )
+        )
     roles = roles_of(desired)
     for function in desired.functions:
         body = deployed.functions.get(function.name)
@@ -84,41 +92,73 @@ def diff(desired: PolicySet, deployed: Deployed, force_tables: Iterable[str]) ->
     drops: list[Change] = []
     for key, old in sorted(deployed.policies.items()):
         if key not in wanted:
-            drops.append(Change("drop", old.table, old.name,
-                                _policy_access(old.permissive, adding=False),
-                                "no longer desired", (ddl.drop_policy(*key),)))  # fmt: skip
+            drops.append(
+                Change(
+                    "drop",
+                    old.table,
+                    old.name,
+                    _policy_access(old.permissive, adding=False),
+                    "no longer desired",
+                    (ddl.drop_policy(*key),),
+                )
+            )
 
     creates: list[Change] = []
     for key, spec in wanted.items():
         current = deployed.policies.get(key)
         if current is None:
-            creates.append(Change("create", spec.table, spec.name,
-                                  _policy_access(spec.permissive, adding=True), "new",
-                                  tuple(ddl.create_policy_only(spec)), spec))  # fmt: skip
+            creates.append(
+                Change(
+                    "create",
+                    spec.table,
+                    spec.name,
+                    _policy_access(spec.permissive, adding=True),
+                    "new",
+                    tuple(ddl.create_policy_only(spec)),
+                    spec,
+                )
+            )
             continue
         reason = replace_reason(spec, current)
         if reason:
             statements = (ddl.drop_policy(*key), *ddl.create_policy_only(spec))
-            creates.append(Change("replace", spec.table, spec.name, "changes", reason,
-                                  statements, spec))  # fmt: skip
+            creates.append(
+                Change("replace", spec.table, spec.name, "changes", reason, statements, spec)
+            )
 
     tables: list[Change] = []
     force = set(force_tables)
     for table in desired.tables:
         state = deployed.tables.get(table.table)
         if state is None or not state.rls_enabled:
-            tables.append(Change("enable_rls", table.table, table.table, "closes",
-                                 "row level security is off",
-                                 (ddl.enable_rls(table.table, False)[0],)))  # fmt: skip
+            tables.append(
+                Change(
+                    "enable_rls",
+                    table.table,
+                    table.table,
+                    "closes",
+                    "row level security is off",
+                    (ddl.enable_rls(table.table, False)[0],),
+                )
+            )
         if table.table in force and (state is None or not state.rls_forced):
-            tables.append(Change("force_rls", table.table, table.table, "closes",
-                                 "an app role owns the table: RLS must be forced",
-                                 (ddl.enable_rls(table.table, True)[1],)))  # fmt: skip
+            tables.append(
+                Change(
+                    "force_rls",
+                    table.table,
+                    table.table,
+                    "closes",
+                    "an app role owns the table: RLS must be forced",
+                    (ddl.enable_rls(table.table, True)[1],),
+                )
+            )
 
     used = {f.name for f in desired.functions}
-    stale = [Change("drop_function", None, name, "none", "no longer used",
-                    (ddl.drop_function(name),))
-             for name in sorted(deployed.functions) if name not in used]  # fmt: skip
+    stale = [
+        Change("drop_function", None, name, "none", "no longer used", (ddl.drop_function(name),))
+        for name in sorted(deployed.functions)
+        if name not in used
+    ]
     return Plan(tuple(functions + drops + creates + tables + stale))
 
 

@@ -82,9 +82,16 @@ class PolicySpec:
     def sha256(self) -> str:
         """Hash of what PostgreSQL enforces (not of the comment): detects hand edits."""
         text = json.dumps(
-            [self.table, self.name, self.command, self.permissive, sorted(self.roles),
-             self.using, self.check]
-        )  # fmt: skip
+            [
+                self.table,
+                self.name,
+                self.command,
+                self.permissive,
+                sorted(self.roles),
+                self.using,
+                self.check,
+            ]
+        )
         return hashlib.sha256(text.encode()).hexdigest()
 
     def comment(self, rendered_sha256: str) -> str:
@@ -139,20 +146,31 @@ class RuleCombiner:
                 self._compiled[rule.id] = predicate.sql
         return self._compiled[rule.id]
 
-    def policy(self, model: Model, name: str, command: str, permissive: bool, sql: str,
-               provenance: Provenance) -> PolicySpec:  # fmt: skip
+    def policy(
+        self,
+        model: Model,
+        name: str,
+        command: str,
+        permissive: bool,
+        sql: str,
+        provenance: Provenance,
+    ) -> PolicySpec:
         assert model.table is not None
         using = None if command == "INSERT" else sql
         check = sql if command == "INSERT" else ("true" if command == "UPDATE" else None)
         if command == "ALL":
             check = sql
-        return PolicySpec(model.table, name, command, permissive, self.roles, using, check,
-                          provenance)  # fmt: skip
+        return PolicySpec(
+            model.table, name, command, permissive, self.roles, using, check, provenance
+        )
 
     # -- per table -----------------------------------------------------------
     def table_policies(self, model: Model) -> list[PolicySpec]:
-        policies = [self.policy(model, "pgpolicy_context", "ALL", False, CONTEXT_GATE,
-                                Provenance("context"))]  # fmt: skip
+        policies = [
+            self.policy(
+                model, "pgpolicy_context", "ALL", False, CONTEXT_GATE, Provenance("context")
+            )
+        ]
         for mode in MODES:
             policies.extend(self.mode_policies(model, mode))
         return policies
@@ -162,15 +180,30 @@ class RuleCombiner:
         acl = self.acl_sql(model, mode)
         if acl is not None:
             rows = [a for a in self.catalog.access if a.model == model.name and a.active]
-            yield self.policy(model, f"pgpolicy_{mode}_acl", command, False, acl, Provenance(
-                "acl", mode, tuple(a.id for a in rows if mode in a.modes),
-                tuple(a.xml_id for a in rows if mode in a.modes and a.xml_id)))  # fmt: skip
+            yield self.policy(
+                model,
+                f"pgpolicy_{mode}_acl",
+                command,
+                False,
+                acl,
+                Provenance(
+                    "acl",
+                    mode,
+                    tuple(a.id for a in rows if mode in a.modes),
+                    tuple(a.xml_id for a in rows if mode in a.modes and a.xml_id),
+                ),
+            )
         for parent, link in sorted(model.inherits.items()):
             parent_sql = self.parent_sql(parent, link, mode)
             if parent_sql is not None:
-                yield self.policy(model, f"pgpolicy_{mode}_inherits_{link}"[:63], command, False,
-                                  f"{LIFT} OR {parent_sql}",
-                                  Provenance("inherits", mode))  # fmt: skip
+                yield self.policy(
+                    model,
+                    f"pgpolicy_{mode}_inherits_{link}"[:63],
+                    command,
+                    False,
+                    f"{LIFT} OR {parent_sql}",
+                    Provenance("inherits", mode),
+                )
         rules = self.rules(model, mode)
         group_rules = [r for r in rules if not r.is_global]
         for rule in rules:
@@ -178,17 +211,22 @@ class RuleCombiner:
         if group_rules:
             all_groups = sorted({g for r in group_rules for g in r.group_ids})
             yield self.policy(
-                model, f"pgpolicy_{mode}_no_group_rule", command, True,
+                model,
+                f"pgpolicy_{mode}_no_group_rule",
+                command,
+                True,
                 f"{LIFT} OR NOT pgpolicy.planned_in_groups({groups_literal(all_groups)})",
                 Provenance("no_group_rule", mode, tuple(r.id for r in group_rules)),
-            )  # fmt: skip
+            )
         else:
-            yield self.policy(model, f"pgpolicy_{mode}_allow", command, True, "true",
-                              Provenance("allow", mode))  # fmt: skip
+            yield self.policy(
+                model, f"pgpolicy_{mode}_allow", command, True, "true", Provenance("allow", mode)
+            )
 
     def rules(self, model: Model, mode: str) -> list[Rule]:
-        return [r for r in self.catalog.rules
-                if r.model == model.name and r.active and mode in r.modes]  # fmt: skip
+        return [
+            r for r in self.catalog.rules if r.model == model.name and r.active and mode in r.modes
+        ]
 
     def rule_policy(self, model: Model, rule: Rule, mode: str, command: str) -> PolicySpec:
         sql = self.rule_sql(rule, model)
@@ -203,8 +241,7 @@ class RuleCombiner:
             return self.policy(model, name, command, False, deny, provenance)
         if rule.is_global:
             return self.policy(model, name, command, False, f"{LIFT} OR {sql}", provenance)
-        return self.policy(model, name, command, True, f"{LIFT} OR ({guard} AND {sql})",
-                           provenance)  # fmt: skip
+        return self.policy(model, name, command, True, f"{LIFT} OR ({guard} AND {sql})", provenance)
 
     def in_groups(self, group_ids: Iterable[int]) -> str:
         """Membership guard: decided at plan time, or now when the user's groups are given."""
@@ -222,8 +259,9 @@ class RuleCombiner:
 
     def acl_sql(self, model: Model, mode: str) -> str | None:
         """None when everybody has the right; else who has it (folded at plan time)."""
-        rows = [a for a in self.catalog.access
-                if a.model == model.name and a.active and mode in a.modes]  # fmt: skip
+        rows = [
+            a for a in self.catalog.access if a.model == model.name and a.active and mode in a.modes
+        ]
         if any(a.group_id is None for a in rows):
             return None
         groups = sorted({a.group_id for a in rows if a.group_id is not None})
@@ -286,8 +324,11 @@ def groups_literal(group_ids: Iterable[int]) -> str:
 def protected_models(catalog: Catalog) -> list[Model]:
     """Models with a table and at least one rule or access right."""
     names = {r.model for r in catalog.rules} | {a.model for a in catalog.access}
-    return [catalog.models[n] for n in sorted(names)
-            if n in catalog.models and catalog.models[n].table is not None]  # fmt: skip
+    return [
+        catalog.models[n]
+        for n in sorted(names)
+        if n in catalog.models and catalog.models[n].table is not None
+    ]
 
 
 def build_policy_set(catalog: Catalog, roles: Sequence[str]) -> PolicySet:
@@ -299,5 +340,6 @@ def build_policy_set(catalog: Catalog, roles: Sequence[str]) -> PolicySet:
         assert model.table is not None
         tables.append(TableSpec(model.table, model.name))
         policies.extend(builder.table_policies(model))
-    return PolicySet(tuple(tables), tuple(policies), tuple(builder.functions.values()),
-                     tuple(builder.errors))  # fmt: skip
+    return PolicySet(
+        tuple(tables), tuple(policies), tuple(builder.functions.values()), tuple(builder.errors)
+    )

@@ -39,8 +39,10 @@ def policy_set_sql(policy_set: PolicySet) -> str:
     for table in policy_set.tables:
         lines.append(ddl.enable_rls(table.table, False)[0].as_string(None) + ";")
     for policy in policy_set.policies:
-        lines.append(f"-- {policy.provenance.kind} {policy.provenance.mode or ''} "
-                     f"rules {list(policy.provenance.rule_ids)}".rstrip())  # fmt: skip
+        lines.append(
+            f"-- {policy.provenance.kind} {policy.provenance.mode or ''} "
+            f"rules {list(policy.provenance.rule_ids)}".rstrip()
+        )
         lines += [s.as_string(None) + ";" for s in ddl.create_policy_only(policy)]
     for error in policy_set.errors:
         lines.append(f"-- COMPILE ERROR (access denied for it): {error}")
@@ -104,8 +106,10 @@ def role_hazards(conn: psycopg.Connection[Any], roles: tuple[str, ...] | list[st
         "AND pg_get_userbyid(c.relowner) = ANY(%s) ORDER BY 2",
         [list(roles)],
     ):
-        errors.append(f"role {owner} owns {table} without FORCE ROW LEVEL SECURITY: "
-                      "enforcement is void for it on that table")  # fmt: skip
+        errors.append(
+            f"role {owner} owns {table} without FORCE ROW LEVEL SECURITY: "
+            "enforcement is void for it on that table"
+        )
     return errors
 
 
@@ -126,9 +130,10 @@ def health(
             report.in_sync += 1
     report.extra = sorted(k for k in deployed.policies if k not in wanted)
     report.unprotected = [
-        t.table for t in policy_set.tables
+        t.table
+        for t in policy_set.tables
         if not (deployed.tables.get(t.table) and deployed.tables[t.table].rls_enabled)
-    ]  # fmt: skip
+    ]
     report.errors = role_hazards(conn, roles)
     if report.runtime_version is None:
         report.errors.insert(0, "the pgpolicy runtime is not installed (run pgpolicy init)")

@@ -31,10 +31,12 @@ def load(shared: Path, name: str) -> Any:
 def acl_allows(acls: list[dict[str, Any]], groups: set[int], model: str, mode: str) -> bool:
     """Odoo's `ir.model.access.check`: any active row with the perm, for everyone or a group of U."""
     return any(
-        a["model"] == model and a["active"] and a[f"perm_{mode}"]
+        a["model"] == model
+        and a["active"]
+        and a[f"perm_{mode}"]
         and (a["group_id"] is None or a["group_id"] in groups)
         for a in acls
-    )  # fmt: skip
+    )
 
 
 def test_policies_match_the_oracle(
@@ -87,7 +89,9 @@ def test_policies_match_the_oracle(
                     if got != expected:
                         missing = sorted(set(expected) - set(got))[:5]
                         extra = sorted(set(got) - set(expected))[:5]
-                        mismatches.append(f"{login} {model} {mode}: missing {missing} extra {extra}")
+                        mismatches.append(
+                            f"{login} {model} {mode}: missing {missing} extra {extra}"
+                        )
     assert combos == 3968
     assert not mismatches, f"{len(mismatches)} of {combos} differ:\n" + "\n".join(mismatches)
 
