@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pgpolicy import __version__
 from pgpolicy.compile import Compiler, SudoFunction, ident
@@ -165,14 +165,49 @@ class RuleCombiner:
         )
 
     # -- per table -----------------------------------------------------------
+    def own_writes(self, model: Model) -> str | None:
+        """Rows this user created or wrote in this transaction, for write statements only.
+
+        PostgreSQL checks SELECT policies on the new row of `UPDATE ... WHERE` and of
+        `INSERT ... RETURNING`; Odoo checks write rules on the old row only and never
+        requires read access to what it just wrote (odoo-semantics §7). Odoo stamps
+        every create and write with `write_uid` and `write_date = now() at time zone
+        'UTC'`, so such rows stay visible to the statement writing them.
+        `planned_write()` is decided when the statement is planned: read queries
+        never carry this term, and keep their indexable plans.
+        """
+        stamps = [model.fields.get("write_uid"), model.fields.get("write_date")]
+        if not all(f is not None and f.store for f in stamps):
+            return None
+        table = ident(self.compiler.table(model))
+        return (
+            f"(pgpolicy.planned_write() AND {table}.write_uid = (SELECT pgpolicy.uid()) "
+            f"AND {table}.write_date = (now() AT TIME ZONE 'UTC'))"
+        )
+
     def table_policies(self, model: Model) -> list[PolicySpec]:
         policies = [
             self.policy(
                 model, "pgpolicy_context", "ALL", False, CONTEXT_GATE, Provenance("context")
             )
         ]
+        own_writes = self.own_writes(model)
         for mode in MODES:
-            policies.extend(self.mode_policies(model, mode))
+            for policy in self.mode_policies(model, mode):
+                if mode == "read" and own_writes and not policy.permissive:
+                    policy = replace(policy, using=f"{policy.using} OR {own_writes}")
+                policies.append(policy)
+            if mode == "read" and own_writes:
+                policies.append(
+                    self.policy(
+                        model,
+                        "pgpolicy_read_own_write",
+                        "SELECT",
+                        True,
+                        own_writes,
+                        Provenance("own_write", mode),
+                    )
+                )
         return policies
 
     def mode_policies(self, model: Model, mode: str) -> Iterable[PolicySpec]:
