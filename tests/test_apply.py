@@ -1,0 +1,192 @@
+"""Plan and apply on the Odoo database: idempotence, drift, failures that leave nothing behind,
+and the statement shapes of Odoo's ORM that PostgreSQL must not refuse (odoo-semantics §7)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from pgpolicy import runtime
+from pgpolicy.apply import apply_policy_set
+from pgpolicy.cli import cli
+from pgpolicy.errors import PgPolicyError
+from pgpolicy.introspect import read_catalog
+from pgpolicy.policy import PolicySet, build_policy_set
+
+POLICIES = "SELECT tablename, policyname, cmd, qual, with_check FROM pg_policies ORDER BY 1, 2"
+
+
+@pytest.fixture
+def deployed(
+    odoo_db: Any, app_role: str, grant_app: Callable[[Any], None]
+) -> tuple[Any, PolicySet]:
+    runtime.install(odoo_db.dsn, [app_role])
+    grant_app(odoo_db)
+    with psycopg.connect(odoo_db.dsn) as conn:
+        policy_set = build_policy_set(read_catalog(conn), [app_role])
+    apply_policy_set(odoo_db.dsn, policy_set, [app_role])
+    return odoo_db, policy_set
+
+
+def snapshot(dsn: str, query: str = POLICIES) -> list[tuple[Any, ...]]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(query).fetchall()
+
+
+def test_second_apply_executes_no_ddl(deployed: tuple[Any, PolicySet], app_role: str) -> None:
+    db, policy_set = deployed
+    versions = "SELECT oid, xmin::text FROM pg_policy ORDER BY oid"
+    before = snapshot(db.dsn, versions)
+    plan = apply_policy_set(db.dsn, policy_set, [app_role])
+    assert plan.empty
+    assert snapshot(db.dsn, versions) == before  # no policy row was rewritten
+
+
+def test_drift_is_reported_and_repaired(deployed: tuple[Any, PolicySet], app_role: str) -> None:
+    db, policy_set = deployed
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute("ALTER POLICY pgpolicy_read_rule_254 ON sale_order USING (true)")
+        conn.execute("DROP POLICY pgpolicy_read_rule_259 ON sale_order")
+        conn.execute("ALTER TABLE crm_lead DISABLE ROW LEVEL SECURITY")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--dsn", db.dsn, "status", "--app-role", app_role])
+    assert result.exit_code == 1
+    assert "drifted: sale_order.pgpolicy_read_rule_254" in result.output
+    assert "missing: sale_order.pgpolicy_read_rule_259" in result.output
+    assert "no row level security: crm_lead" in result.output
+
+    result = runner.invoke(
+        cli, ["--dsn", db.dsn, "plan", "--app-role", app_role, "--detailed-exitcode"]
+    )
+    assert result.exit_code == 2
+    assert "replace" in result.output and "drift: edited by hand" in result.output
+    assert "enable_rls" in result.output
+
+    plan = apply_policy_set(db.dsn, policy_set, [app_role])
+    assert plan.summary() == {"replace": 1, "create": 1, "enable_rls": 1}
+    result = runner.invoke(cli, ["--dsn", db.dsn, "status", "--app-role", app_role])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        cli, ["--dsn", db.dsn, "plan", "--app-role", app_role, "--detailed-exitcode"]
+    )
+    assert result.exit_code == 0
+
+
+def test_locked_table_fails_cleanly(deployed: tuple[Any, PolicySet], app_role: str) -> None:
+    db, policy_set = deployed
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute("ALTER POLICY pgpolicy_read_rule_254 ON sale_order USING (true)")
+    before = snapshot(db.dsn)
+    with psycopg.connect(db.dsn) as holder:
+        holder.execute("LOCK TABLE sale_order IN ACCESS SHARE MODE")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            apply_policy_set(db.dsn, policy_set, [app_role], lock_timeout="200ms")
+    assert snapshot(db.dsn) == before
+
+
+def test_killed_apply_leaves_previous_policies(
+    deployed: tuple[Any, PolicySet], app_role: str
+) -> None:
+    db, policy_set = deployed
+    with psycopg.connect(db.dsn, autocommit=True) as conn:  # force a full rebuild
+        conn.execute("UPDATE pg_description SET description = '{}' "
+                     "WHERE classoid = 'pg_policy'::regclass")
+    before = snapshot(db.dsn)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            apply_policy_set(db.dsn, policy_set, [app_role])
+        except BaseException as exc:  # the terminated connection
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    with psycopg.connect(db.dsn, autocommit=True) as killer:
+        for _ in range(200):
+            row = killer.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND query LIKE '%POLICY%'"
+            ).fetchone()
+            if row:
+                killer.execute("SELECT pg_terminate_backend(%s)", [row[0]])
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("apply was never seen running")
+    worker.join()
+    assert errors, "the apply should have died"
+    assert snapshot(db.dsn) == before
+
+
+def test_unknown_role_is_a_clear_error(deployed: tuple[Any, PolicySet]) -> None:
+    db, policy_set = deployed
+    before = snapshot(db.dsn)
+    with pytest.raises(PgPolicyError, match="do not exist: nobody_here"):
+        apply_policy_set(db.dsn, policy_set, ["nobody_here"])
+    assert snapshot(db.dsn) == before
+
+
+ORM_REASSIGN = (
+    'UPDATE "sale_order" SET "user_id" = "__tmp"."user_id"::int4, "write_uid" = %(uid)s, '
+    "\"write_date\" = (now() AT TIME ZONE 'UTC') "
+    'FROM (VALUES (%(id)s, 2)) AS "__tmp"("id", "user_id") WHERE "sale_order"."id" = "__tmp"."id"'
+)
+ORM_CREATE = (
+    'INSERT INTO "sale_order" ("name", "partner_id", "partner_invoice_id", "partner_shipping_id", '
+    '"company_id", "user_id", "date_order", "state", "picking_policy", "create_uid", "write_uid", '
+    '"create_date", "write_date") VALUES (%(name)s, 10, 10, 10, 1, %(user)s, now(), '
+    "'draft', 'direct', %(uid)s, %(uid)s, (now() AT TIME ZONE 'UTC'), "
+    "(now() AT TIME ZONE 'UTC')) RETURNING \"id\""
+)
+
+
+def test_orm_shaped_writes_that_odoo_allows_succeed(
+    deployed: tuple[Any, PolicySet],
+    app_dsn: Callable[[Any], str],
+    assert_rls_effective: Callable[..., None],
+) -> None:
+    db, _ = deployed
+    with psycopg.connect(app_dsn(db)) as app:
+        assert_rls_effective(app, ["sale_order"])
+        app.execute("SELECT pgpolicy.set_context(15, '{1}', false)")
+        assert [r[0] for r in app.execute("SELECT id FROM sale_order")] == [33]
+        # Odoo lets salesman_a hand his order to another salesman (write checks the old row)
+        assert app.execute(ORM_REASSIGN, {"uid": 15, "id": 33}).rowcount == 1
+        # ... after which it is invisible to him, as in Odoo
+        app.execute("SELECT pgpolicy.set_context(15, '{1}', false)")
+        assert app.execute("SELECT count(*) FROM sale_order WHERE id = 33").fetchone() == (0,)
+        app.rollback()
+
+        app.execute("SELECT pgpolicy.set_context(15, '{1}', false)")
+        created = app.execute(ORM_CREATE, {"name": "T1", "user": None, "uid": 15}).fetchone()
+        assert created is not None
+        app.rollback()
+
+        # a create Odoo refuses (rule 259: own documents) is refused
+        app.execute("SELECT pgpolicy.set_context(15, '{1}', false)")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+            app.execute(ORM_CREATE, {"name": "T2", "user": 2, "uid": 15})
+        app.rollback()
+
+        # a raw write of a row he may not write touches nothing
+        app.execute("SELECT pgpolicy.set_context(15, '{1}', false)")
+        assert app.execute("UPDATE sale_order SET note = 'x' WHERE id <> 33").rowcount == 0
+        app.rollback()
+
+
+def test_read_plans_carry_no_write_allowance(
+    deployed: tuple[Any, PolicySet], app_dsn: Callable[[Any], str]
+) -> None:
+    db, _ = deployed
+    with psycopg.connect(app_dsn(db)) as app:
+        app.execute("SELECT pgpolicy.set_context(15, '{1}', false)")
+        plan = "\n".join(r[0] for r in app.execute("EXPLAIN SELECT id FROM sale_order"))
+        assert "write_uid" not in plan and "planned_" not in plan
+        assert "user_id" in plan  # the user's own rule, folded and indexable
