@@ -15,7 +15,6 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pgpolicy import ddl
 from pgpolicy.catalog import read_deployed
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.plan import Plan, diff
@@ -60,13 +59,6 @@ def execute_plan(conn: psycopg.Connection[Any], plan: Plan) -> int:
     for change in plan.changes:
         for statement in change.statements:
             conn.execute(statement)
-            count += 1
-    stamped = plan.policies_to_stamp()
-    if stamped:
-        deployed = read_deployed(conn).policies
-        for policy in stamped:
-            rendered = deployed[(policy.table, policy.name)].rendered_sha256
-            conn.execute(ddl.comment_policy(policy, rendered))
             count += 1
     return count
 

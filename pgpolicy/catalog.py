@@ -8,7 +8,6 @@ rendering and the current one is drift (an `ALTER POLICY` by hand).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,13 @@ import psycopg
 from pgpolicy.compile import SUDO_SCHEMA
 
 MANAGED_PREFIX = "pgpolicy_"
+
+# PostgreSQL's own rendering of a policy, hashed in SQL: written into the policy's
+# comment when it is created (`ddl.stamp_policies`) and recomputed when reading.
+FINGERPRINT = (
+    "md5(concat_ws('|', p.polcmd, p.polpermissive, p.polroles::text, "
+    "pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)))"
+)
 
 
 @dataclass(frozen=True)
@@ -30,17 +36,12 @@ class DeployedPolicy:
     using: str | None
     check: str | None
     provenance: dict[str, Any] | None
-
-    @property
-    def rendered_sha256(self) -> str:
-        """Hash of PostgreSQL's rendering: what the policy enforces now."""
-        return rendering_hash(self.command, self.permissive, self.roles, self.using, self.check)
+    fingerprint: str  # of PostgreSQL's rendering now
 
     @property
     def drifted(self) -> bool:
         """Edited by hand since pgpolicy created it (or its comment was tampered with)."""
-        recorded = (self.provenance or {}).get("rendered_sha256")
-        return recorded != self.rendered_sha256
+        return (self.provenance or {}).get("rendered") != self.fingerprint
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,6 @@ class Deployed:
     sudo_schema: bool  # the schema of generated functions exists
 
 
-def rendering_hash(
-    command: str, permissive: bool, roles: tuple[str, ...], using: str | None, check: str | None
-) -> str:
-    text = json.dumps([command, permissive, sorted(roles), using, check])
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def parse_comment(comment: str | None) -> dict[str, Any] | None:
     if not comment:
         return None
@@ -76,7 +70,7 @@ def parse_comment(comment: str | None) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-_POLICIES = """
+_POLICIES = f"""
 SELECT c.relname, p.polname,
        CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
                      WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
@@ -84,7 +78,7 @@ SELECT c.relname, p.polname,
        ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r) END
                FROM unnest(p.polroles) AS r ORDER BY 1),
        pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid),
-       obj_description(p.oid, 'pg_policy')
+       obj_description(p.oid, 'pg_policy'), {FINGERPRINT}
   FROM pg_policy p
   JOIN pg_class c ON c.oid = p.polrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
@@ -104,9 +98,19 @@ SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.prona
 def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
     """The managed policies, every table's RLS flags and the generated functions."""
     policies = {}
-    for table, name, command, permissive, roles, using, check, comment in conn.execute(_POLICIES):
+    for table, name, command, permissive, roles, using, check, comment, fingerprint in conn.execute(
+        _POLICIES.encode()
+    ):
         policies[(table, name)] = DeployedPolicy(
-            table, name, command, permissive, tuple(roles), using, check, parse_comment(comment)
+            table,
+            name,
+            command,
+            permissive,
+            tuple(roles),
+            using,
+            check,
+            parse_comment(comment),
+            fingerprint,
         )
     tables = {
         name: TableState(name, enabled, forced, owner)

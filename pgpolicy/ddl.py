@@ -6,10 +6,12 @@ compiler's output, whose identifiers and literals are quoted by the compiler.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from psycopg import sql
 
+from pgpolicy.catalog import FINGERPRINT
 from pgpolicy.compile import SUDO_SCHEMA, SudoFunction
 from pgpolicy.policy import PolicySpec
 
@@ -36,13 +38,25 @@ def create_policy_only(policy: PolicySpec) -> list[sql.Composed]:
     return [sql.SQL(" ").join(parts)]
 
 
-def comment_policy(policy: PolicySpec, rendered_sha256: str) -> sql.Composed:
-    """The provenance comment, including the hash of PostgreSQL's rendering (for drift)."""
-    return sql.SQL("COMMENT ON POLICY {name} ON {table} IS {comment}").format(
-        name=sql.Identifier(policy.name),
-        table=table_id(policy.table),
-        comment=sql.Literal(policy.comment(rendered_sha256)),
-    )
+def stamp_policies(policies: Sequence[PolicySpec]) -> sql.Composed:
+    """Write each policy's provenance comment, adding the hash of PostgreSQL's rendering.
+
+    One DO block, computed by the server itself, so it works the same in an
+    online apply and in an offline migration script.
+    """
+    items = [
+        {"table": p.table, "name": p.name, "provenance": p.provenance_dict()} for p in policies
+    ]
+    body = sql.SQL(
+        "DECLARE item jsonb; BEGIN "
+        "FOR item IN SELECT * FROM jsonb_array_elements({items}::jsonb) LOOP "
+        "EXECUTE format('COMMENT ON POLICY %I ON public.%I IS %L', item->>'name', "
+        "item->>'table', jsonb_set(item->'provenance', '{{rendered}}', to_jsonb(("
+        "SELECT {fingerprint} FROM pg_policy p WHERE p.polname = item->>'name' "
+        "AND p.polrelid = format('public.%I', item->>'table')::regclass)))::text); "
+        "END LOOP; END"
+    ).format(items=sql.Literal(json.dumps(items, sort_keys=True)), fingerprint=sql.SQL(FINGERPRINT))
+    return sql.SQL("DO $pgpolicy$ {} $pgpolicy$").format(body)
 
 
 def drop_policy(table: str, name: str) -> sql.Composed:

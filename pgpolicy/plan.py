@@ -49,10 +49,6 @@ class Plan:
     def empty(self) -> bool:
         return not self.changes
 
-    def policies_to_stamp(self) -> list[PolicySpec]:
-        """Policies created or replaced: their comments are written after creation."""
-        return [c.policy for c in self.changes if c.policy is not None]
-
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for change in self.changes:
@@ -159,7 +155,22 @@ def diff(desired: PolicySet, deployed: Deployed, force_tables: Iterable[str]) ->
         for name in sorted(deployed.functions)
         if name not in used
     ]
-    return Plan(tuple(functions + drops + creates + tables + stale))
+    stamp = [c.policy for c in creates if c.policy is not None]
+    stamps = (
+        [
+            Change(
+                "comment",
+                None,
+                f"{len(stamp)} policies",
+                "none",
+                "provenance",
+                (ddl.stamp_policies(stamp),),
+            )
+        ]
+        if stamp
+        else []
+    )
+    return Plan(tuple(functions + drops + creates + stamps + tables + stale))
 
 
 def replace_reason(spec: PolicySpec, current: DeployedPolicy) -> str | None:

@@ -24,6 +24,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from pgpolicy import __version__
 from pgpolicy.compile import Compiler, SudoFunction, ident
@@ -49,20 +50,19 @@ class Provenance:
     xml_ids: tuple[str, ...] = ()
     error: str | None = None
 
-    def comment(self, sha256: str, rendered_sha256: str) -> str:
-        data = {
+    def as_dict(self, sha256: str) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "source": "pgpolicy",
             "kind": self.kind,
             "mode": self.mode,
             "rule_ids": list(self.rule_ids),
             "xml_ids": list(self.xml_ids),
             "sha256": sha256,
-            "rendered_sha256": rendered_sha256,
             "compiler": __version__,
         }
         if self.error:
             data["error"] = self.error
-        return json.dumps(data, sort_keys=True)
+        return data
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,9 @@ class PolicySpec:
         )
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def comment(self, rendered_sha256: str) -> str:
-        return self.provenance.comment(self.sha256, rendered_sha256)
+    def provenance_dict(self) -> dict[str, Any]:
+        """Provenance as written in the comment (PostgreSQL adds the rendering's hash)."""
+        return self.provenance.as_dict(self.sha256)
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def test_drift_is_reported_and_repaired(deployed: tuple[Any, PolicySet], app_rol
     assert "enable_rls" in result.output
 
     plan = apply_policy_set(db.dsn, policy_set, [app_role])
-    assert plan.summary() == {"replace": 1, "create": 1, "enable_rls": 1}
+    assert plan.summary() == {"replace": 1, "create": 1, "comment": 1, "enable_rls": 1}
     result = runner.invoke(cli, ["--dsn", db.dsn, "status", "--app-role", app_role])
     assert result.exit_code == 0, result.output
     result = runner.invoke(
