@@ -27,12 +27,12 @@ verbatim through the driver; a DBA who wants to read the DDL reads those files.
 from __future__ import annotations
 
 import psycopg
+from alembic.util import CommandError
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
 from alembic import context
-from alembic.util import CommandError
 
 SCHEMA = "pgpolicy"
 VERSION_TABLE = "alembic_version"

@@ -95,8 +95,9 @@ def test_killed_apply_leaves_previous_policies(
 ) -> None:
     db, policy_set = deployed
     with psycopg.connect(db.dsn, autocommit=True) as conn:  # force a full rebuild
-        conn.execute("UPDATE pg_description SET description = '{}' "
-                     "WHERE classoid = 'pg_policy'::regclass")
+        conn.execute(
+            "UPDATE pg_description SET description = '{}' WHERE classoid = 'pg_policy'::regclass"
+        )
     before = snapshot(db.dsn)
     errors: list[BaseException] = []
 

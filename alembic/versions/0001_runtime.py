@@ -4,8 +4,9 @@ Revision ID: 0001
 Revises:
 """
 
-from alembic import op
 from alembic.util import CommandError
+
+from alembic import op
 from pgpolicy.resources import sql_dir
 
 revision = "0001"
@@ -24,8 +25,10 @@ def _execute_file(name: str) -> None:
 
 def _policies_using_runtime() -> int:
     """How many policies call a runtime function (PostgreSQL records these dependencies)."""
-    count = op.get_bind().exec_driver_sql(
-        """
+    count = (
+        op.get_bind()
+        .exec_driver_sql(
+            """
         SELECT count(DISTINCT d.objid)
           FROM pg_catalog.pg_depend d
           JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid
@@ -34,7 +37,9 @@ def _policies_using_runtime() -> int:
            AND d.refclassid = 'pg_catalog.pg_proc'::regclass
            AND n.nspname = 'pgpolicy'
         """
-    ).scalar()
+        )
+        .scalar()
+    )
     return int(count or 0)
 
 
