@@ -7,7 +7,8 @@ changes pending).
 import json
 import logging
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,28 @@ def _emit(settings: Settings, data: Any, text: str) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True) if settings.format == "json" else text)
 
 
+def _set_dsn(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.obj = replace(ctx.obj, dsn=value)
+
+
+def _set_format(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.obj = replace(ctx.obj, format=value)
+
+
+def connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--dsn` and `--format` also after the subcommand, as DBAs type them."""
+    command = click.option(
+        "--dsn", callback=_set_dsn, expose_value=False, is_eager=True,
+        help="libpq connection string or URI (overrides the global --dsn).",
+    )(command)  # fmt: skip
+    return click.option(
+        "--format", type=click.Choice(["text", "json"]), callback=_set_format,
+        expose_value=False, is_eager=True, help="Output format (overrides the global --format).",
+    )(command)  # fmt: skip
+
+
 app_role_option = click.option(
     "--app-role",
     "app_roles",
@@ -114,6 +137,8 @@ app_role_option = click.option(
 
 
 @cli.command("compile")
+@click.option("--dsn", callback=_set_dsn, expose_value=False, is_eager=True,
+              help="libpq connection string or URI (overrides the global --dsn).")  # fmt: skip
 @click.option("--model", help="With --domain: the model whose table the domain filters.")
 @click.option("--domain", help="An Odoo domain (Python literal syntax) to compile alone.")
 @click.option(
@@ -173,6 +198,7 @@ def compile_command(
 
 
 @cli.command()
+@connection_options
 @app_role_option
 @click.option("--dry-run", is_flag=True, help="Run everything, then roll back.")
 @click.option("--lock-timeout", default="5s", show_default=True)
@@ -195,6 +221,7 @@ def apply(settings: Settings, app_roles: tuple[str, ...], dry_run: bool, lock_ti
 
 
 @cli.command()
+@connection_options
 @app_role_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending.")
 @click.pass_obj
@@ -215,6 +242,7 @@ def plan(settings: Settings, app_roles: tuple[str, ...], detailed_exitcode: bool
 
 
 @cli.command()
+@connection_options
 @app_role_option
 @click.pass_obj
 def status(settings: Settings, app_roles: tuple[str, ...]) -> None:
@@ -240,6 +268,7 @@ def status(settings: Settings, app_roles: tuple[str, ...]) -> None:
 
 
 @cli.command("explain")
+@connection_options
 @click.option("--user", "login", required=True, help="Login of the Odoo user.")
 @click.option("--model", required=True, help="Odoo model, e.g. sale.order.")
 @click.option("--mode", type=click.Choice(list(MODES)), default="read", show_default=True)
@@ -288,6 +317,7 @@ def explain_command(settings: Settings, login: str, model: str, mode: str) -> No
 
 
 @cli.command("who-can")
+@connection_options
 @click.option("--model", required=True, help="Odoo model, e.g. sale.order.")
 @click.option("--id", "record_id", type=int, required=True, help="Record id.")
 @click.pass_obj
@@ -326,19 +356,21 @@ def demo_command(settings: Settings) -> None:
 @app_role_option
 @click.pass_obj
 def init(settings: Settings, app_roles: tuple[str, ...]) -> None:
-    """Install or upgrade the runtime schema (idempotent) and grant the app roles."""
+    """Install or upgrade the runtime schema and grant the app roles (idempotent).
+
+    Runs the runtime's alembic migrations up to head, then grants each app role
+    USAGE on schema pgpolicy and EXECUTE on the functions policies call, in one
+    transaction. Needs a superuser. A second run reports that there is nothing to do.
+    """
     result = install(settings.dsn, app_roles)
-    roles = ", ".join(result.roles)
-    text = (
-        f"installed the pgpolicy runtime, version {result.after}; granted to {roles}"
-        if result.changed
-        else f"runtime at version {result.after}, nothing to do; granted to {roles}"
-    )
-    _emit(
-        settings,
-        {"before": result.before, "after": result.after, "roles": list(result.roles)},
-        text,
-    )
+    data = {
+        "before": result.before,
+        "after": result.after,
+        "changed": result.changed,
+        "roles": list(result.roles),
+        "granted": list(result.granted),
+    }
+    _emit(settings, data, result.summary())
 
 
 @cli.command("revision")
