@@ -58,6 +58,7 @@ class Deployed:
     tables: dict[str, TableState]
     functions: dict[str, str]  # generated sudo function name -> body
     sudo_schema: bool  # the schema of generated functions exists
+    foreign_policy_tables: frozenset[str] = frozenset()  # tables with policies not ours
 
 
 def parse_comment(comment: str | None) -> dict[str, Any] | None:
@@ -118,4 +119,15 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
     }
     functions = {name: body for name, body in conn.execute(_FUNCTIONS, [SUDO_SCHEMA])}
     schema = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [SUDO_SCHEMA])
-    return Deployed(policies, tables, functions, schema.fetchone() is not None)
+    foreign = conn.execute(
+        "SELECT DISTINCT c.relname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public' "
+        "WHERE p.polname NOT LIKE 'pgpolicy\\_%'"
+    )
+    return Deployed(
+        policies,
+        tables,
+        functions,
+        schema.fetchone() is not None,
+        frozenset(name for (name,) in foreign),
+    )

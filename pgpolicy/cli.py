@@ -22,7 +22,7 @@ from pgpolicy.domain import parse_rule_domain
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.explain import explain, who_can
 from pgpolicy.introspect import MODES, Catalog, read_catalog
-from pgpolicy.policy import build_policy_set
+from pgpolicy.policy import PolicySet, build_policy_set
 from pgpolicy.report import health, plan_summary, policy_set_json, policy_set_sql, pretty_sql
 from pgpolicy.runtime import install
 
@@ -202,11 +202,18 @@ def compile_command(
 @app_role_option
 @click.option("--dry-run", is_flag=True, help="Run everything, then roll back.")
 @click.option("--lock-timeout", default="5s", show_default=True)
+@click.option("--remove", is_flag=True, help="Remove every pgpolicy policy instead.")
 @click.pass_obj
-def apply(settings: Settings, app_roles: tuple[str, ...], dry_run: bool, lock_timeout: str) -> None:
-    """Compile the database's own rules and access rights and apply them, in one transaction."""
+def apply(
+    settings: Settings, app_roles: tuple[str, ...], dry_run: bool, lock_timeout: str, remove: bool
+) -> None:
+    """Compile the database's own rules and access rights and apply them, in one transaction.
+
+    With --remove: drop every policy and function pgpolicy made, and disable row level
+    security on the tables left without policies.
+    """
     catalog = _catalog(settings, None)
-    policy_set = build_policy_set(catalog, app_roles)
+    policy_set = PolicySet((), (), ()) if remove else build_policy_set(catalog, app_roles)
     for error in policy_set.errors:
         log.error("%s (access denied for it)", error)
     plan = apply_policy_set(
@@ -407,7 +414,7 @@ def revision_command(
     downgrade() puts back exactly what is deployed now. The revision's parent
     is the project's current head. No change pending: no file.
     """
-    from pgpolicy.revision import script_directory, write_revision  # imports alembic
+    from pgpolicy.revision import script_directory, summary_line, write_revision
 
     script = script_directory(directory, config_file)
     written = write_revision(
@@ -417,7 +424,7 @@ def revision_command(
         log.error("%s (access denied for it)", error)
     text = (
         f"wrote {written.path} (revision {written.revision}, revises {written.down_revision}): "
-        f"{written.operations} operation(s): {plan_summary(written.plan)}"
+        f"{written.operations} operation(s): {summary_line(written.plan)}"
         if written.path
         else "no change pending: no revision written"
     )

@@ -110,5 +110,9 @@ def create_function(function: SudoFunction, roles: Sequence[str]) -> list[sql.Co
     ]
 
 
+def drop_sudo_schema() -> sql.Composed:
+    return sql.SQL("DROP SCHEMA IF EXISTS {}").format(sql.Identifier(SUDO_SCHEMA))
+
+
 def drop_function(name: str) -> sql.Composed:
     return sql.SQL("DROP FUNCTION IF EXISTS {}()").format(sql.Identifier(SUDO_SCHEMA, name))

@@ -68,6 +68,9 @@ from pgpolicy.policy import PolicySet, PolicySpec, Provenance, build_policy_set 
 IMPORT_LINE = (
     "from pgpolicy.migrations import Policy  # noqa: F401  (registers op.create_policy & co)"
 )
+# Operations are registered on alembic's `Operations` at run time, which its `op` stub
+# cannot know: a revision file tells mypy so, and is type-checked otherwise.
+MYPY_LINE = '# mypy: disable-error-code="attr-defined"'
 ROLES_OPTION = "pgpolicy_app_roles"  # alembic.ini [alembic] option, comma separated
 ROLES_X_ARGUMENT = "app_role"  # alembic -x app_role=ROLE[,ROLE]
 ROLES_ENV = "PGPOLICY_APP_ROLE"  # comma separated
@@ -630,11 +633,9 @@ def reverse_operations(operations: Sequence[PolicyOperation]) -> list[PolicyOper
 
 
 def py(value: Any) -> str:
-    """A Python literal for plain data (strings double-quoted when that needs no escape)."""
+    """A Python literal for plain data; SQL text is quoted so that it reads as written."""
     if isinstance(value, str):
-        if '"' not in value and "\\" not in value and value.isprintable():
-            return f'"{value}"'
-        return repr(value)
+        return py_str(value)
     if isinstance(value, list):
         return "[" + ", ".join(py(v) for v in value) + "]"
     if isinstance(value, tuple):
@@ -644,6 +645,16 @@ def py(value: Any) -> str:
     if value is None or isinstance(value, bool | int | float):
         return repr(value)
     raise TypeError(f"cannot render {value!r} as a Python literal")
+
+
+def py_str(text: str) -> str:
+    """`text` in the first Python quotes that hold it unescaped (SQL has both kinds)."""
+    if "\\" in text or not text.isprintable():
+        return repr(text)
+    for quote in ('"', "'", '"""', "'''"):
+        if quote not in text and not text.endswith(quote[0]):
+            return f"{quote}{text}{quote}"
+    return repr(text)
 
 
 def call(function: str, args: Sequence[str], kwargs: Sequence[tuple[str, str]]) -> str:
@@ -656,7 +667,7 @@ def policy_kwargs(policy: Policy) -> list[tuple[str, str]]:
     kwargs = [
         ("command", py(policy.command)),
         ("permissive", py(policy.permissive)),
-        ("roles", py(list(policy.roles))),
+        ("roles", py(tuple(policy.roles))),
         ("using", py(policy.using)),
         ("check", py(policy.check)),
     ]
@@ -730,7 +741,7 @@ def _register_renderers() -> None:
     from alembic.autogenerate import renderers
 
     def rendered(autogen_context: Any, operation: PolicyOperation) -> str:
-        autogen_context.imports.add(IMPORT_LINE)
+        autogen_context.imports.update((MYPY_LINE, IMPORT_LINE))
         return render(operation)
 
     for op_class in OPERATIONS:
@@ -785,7 +796,7 @@ def compare_policies(autogen_context: Any, upgrade_ops: Any) -> None:
     plan = plan_for(conn, policy_set, roles)
     operations = plan_operations(plan, read_deployed(conn), policy_set)
     if operations:
-        autogen_context.imports.add(IMPORT_LINE)
+        autogen_context.imports.update((MYPY_LINE, IMPORT_LINE))
     upgrade_ops.ops.extend(operations)
 
 

@@ -16,6 +16,7 @@ from psycopg import sql
 
 from pgpolicy import ddl
 from pgpolicy.catalog import Deployed, DeployedPolicy
+from pgpolicy.compile import SUDO_SCHEMA
 from pgpolicy.policy import PolicySet, PolicySpec
 
 
@@ -170,6 +171,34 @@ def diff(desired: PolicySet, deployed: Deployed, force_tables: Iterable[str]) ->
         if stamp
         else []
     )
+    desired_tables = {t.table for t in desired.tables}
+    released = sorted(
+        {table for table, _ in deployed.policies} - desired_tables - deployed.foreign_policy_tables
+    )
+    for name in released:
+        state = deployed.tables.get(name)
+        if state is not None and state.rls_enabled:
+            tables.append(
+                Change(
+                    "disable_rls",
+                    name,
+                    name,
+                    "opens",
+                    "no pgpolicy policy left",
+                    tuple(ddl.disable_rls(name)),
+                )
+            )
+    if deployed.sudo_schema and not desired.functions:
+        stale.append(
+            Change(
+                "drop_schema",
+                None,
+                SUDO_SCHEMA,
+                "none",
+                "no generated function left",
+                (ddl.drop_sudo_schema(),),
+            )
+        )
     return Plan(tuple(functions + drops + creates + stamps + tables + stale))
 
 

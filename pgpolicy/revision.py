@@ -13,6 +13,8 @@ project's header, typing and file naming; its parent is the current head.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ from pgpolicy.errors import PgPolicyError
 from pgpolicy.introspect import read_catalog
 from pgpolicy.migrations import (
     IMPORT_LINE,
+    MYPY_LINE,
     PolicyOperation,
     plan_operations,
     render_body,
@@ -36,10 +39,6 @@ from pgpolicy.migrations import (
 )
 from pgpolicy.plan import Plan
 from pgpolicy.policy import build_policy_set
-
-# Operations are registered on alembic's `Operations` at run time, which its `op`
-# stub cannot know: the generated file tells mypy so, and is checked otherwise.
-MYPY_LINE = '# mypy: disable-error-code="attr-defined"'
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,8 @@ def write_revision(
         "downgrades": body(undo, reverse_operations(operations)),
     }
     try:
-        written = script.generate_revision(new_id, message, head="head", **template_args)
+        with contextlib.redirect_stdout(sys.stderr):  # alembic's progress; stdout is for data
+            written = script.generate_revision(new_id, message, head="head", **template_args)
     except CommandError as exc:
         raise PgPolicyError(str(exc)) from exc
     if written is None:

@@ -1,49 +1,86 @@
 """Install, upgrade and remove the runtime schema through the project's own alembic environment.
 
-The runtime (`sql/runtime.sql`) holds the context functions policies read. Its
-migrations live in `alembic/`; this module runs them in one transaction with the
-grants the app roles need, and nothing more.
+The runtime (schema `pgpolicy`, SQL in `sql/`) holds the functions policies read the
+context through. Its migrations live in `alembic/`; `install` runs them up to head and
+grants the app roles what policies need, all in one transaction; `uninstall` runs them
+down to base, which leaves nothing behind (see `alembic/env.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from alembic.config import Config
+from alembic.util import CommandError
 from psycopg import sql
 from sqlalchemy import create_engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
 from alembic import command
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.resources import alembic_dir
 
-HEAD = "1"
+# What the app roles may call: every function of the runtime a policy or the bridge uses.
+# Each new function of a migration that they need is added here; `init` grants the list.
 PUBLIC_FUNCTIONS = (
-    "set_context(integer, integer[], boolean)", "uid()", "su()", "today()", "company_ids()",
-    "company_id()", "group_ids()", "planned_uid()", "planned_su()",
-    "planned_in_groups(integer[])", "planned_system()", "planned_write()", "version()",
-)  # fmt: skip
+    "set_context(integer, integer[], boolean)",
+    "uid()",
+    "su()",
+    "today()",
+    "company_ids()",
+    "company_id()",
+    "group_ids()",
+    "planned_uid()",
+    "planned_su()",
+    "planned_in_groups(integer[])",
+    "planned_system()",
+    "planned_write()",
+    "version()",
+)
 
 
 @dataclass(frozen=True)
 class InstallResult:
+    """What `install` did: the runtime version before and after, and the grants."""
+
     before: str | None
     after: str
     roles: tuple[str, ...]
+    granted: tuple[str, ...]  # the roles that lacked some privilege and got it now
 
     @property
     def changed(self) -> bool:
+        """Whether the runtime was installed or upgraded (grants aside)."""
         return self.before != self.after
+
+    def summary(self) -> str:
+        """One line saying what was done."""
+        if self.before is None:
+            done = f"installed the pgpolicy runtime, version {self.after}"
+        elif self.changed:
+            done = f"upgraded the pgpolicy runtime from version {self.before} to {self.after}"
+        else:
+            done = f"runtime at version {self.after}, nothing to do"
+        unchanged = [role for role in self.roles if role not in self.granted]
+        parts = [done]
+        if self.granted:
+            parts.append(f"granted to {', '.join(self.granted)}")
+        if unchanged:
+            parts.append(f"grants unchanged for {', '.join(unchanged)}")
+        return "; ".join(parts)
 
 
 def installed_version(conn: psycopg.Connection[Any]) -> str | None:
     """The runtime version installed in the database, or None."""
     row = conn.execute(
-        "SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-        "WHERE n.nspname = 'pgpolicy' AND p.proname = 'version'"
+        "SELECT 1 FROM pg_catalog.pg_proc p"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE n.nspname = 'pgpolicy' AND p.proname = 'version' AND p.pronargs = 0"
     ).fetchone()
     if row is None:
         return None
@@ -51,73 +88,134 @@ def installed_version(conn: psycopg.Connection[Any]) -> str | None:
     return str(version[0]) if version else None
 
 
-def _config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(alembic_dir()))
-    return config
+def install(dsn: str, app_roles: Sequence[str]) -> InstallResult:
+    """Upgrade the runtime to head and grant the app roles, in one transaction.
+
+    Needs a superuser (the SECURITY DEFINER readers must read past row-level
+    security). Every app role must exist; otherwise nothing is changed. Grants are
+    re-applied on every run, so a second run changes nothing.
+    """
+    roles = tuple(dict.fromkeys(app_roles))
+    if not roles:
+        raise PgPolicyError("at least one app role is required (--app-role)")
+    with _migration(dsn) as (config, conn):
+        _require_superuser(conn)
+        _require_roles(conn, roles)
+        before = installed_version(conn)
+        privileges_before = _privileges(conn, roles)
+        command.upgrade(config, "head")
+        for statement in _grants(roles):
+            conn.execute(statement)
+        after = installed_version(conn)
+        privileges_after = _privileges(conn, roles)
+    if after is None:
+        raise PgPolicyError("the runtime migrations ran but pgpolicy.version() is missing")
+    granted = tuple(
+        role for role in roles if privileges_after.get(role) != privileges_before.get(role)
+    )
+    return InstallResult(before, after, roles, granted)
+
+
+def uninstall(dsn: str) -> str | None:
+    """Downgrade the runtime to base: no schema, no function, no version table remain.
+
+    Refused while policies still call the runtime. Returns the version removed
+    (None when nothing was installed).
+    """
+    with _migration(dsn) as (config, conn):
+        _require_superuser(conn)
+        before = installed_version(conn)
+        command.downgrade(config, "base")
+    return before
+
+
+@contextmanager
+def _migration(dsn: str) -> Iterator[tuple[Config, psycopg.Connection[Any]]]:
+    """An alembic configuration bound to one open transaction on `dsn`, and its driver
+    connection; committed when the block ends, rolled back if it raises. Database and
+    migration errors come out as one-line `PgPolicyError`s."""
+    engine = create_engine(
+        "postgresql+psycopg://", creator=lambda: psycopg.connect(dsn), poolclass=NullPool
+    )
+    try:
+        with engine.begin() as connection:
+            driver = connection.connection.driver_connection
+            if not isinstance(driver, psycopg.Connection):
+                raise PgPolicyError("the alembic connection is not a psycopg connection")
+            config = Config()
+            config.set_main_option("script_location", str(alembic_dir()))
+            config.set_main_option("path_separator", "os")
+            config.attributes["connection"] = connection
+            yield config, driver
+    except DBAPIError as exc:
+        raise PgPolicyError(_one_line(exc.orig if exc.orig is not None else exc)) from exc
+    except (psycopg.Error, CommandError) as exc:
+        raise PgPolicyError(_one_line(exc)) from exc
+    finally:
+        engine.dispose()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def _require_superuser(conn: psycopg.Connection[Any]) -> None:
-    row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
-    if not (row and row[0]):
+    row = conn.execute(
+        "SELECT current_user::text, rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user"
+    ).fetchone()
+    if not (row and row[1]):
+        user = row[0] if row else "the current user"
         raise PgPolicyError(
-            "installing the runtime needs a superuser: its readers are SECURITY DEFINER "
-            "functions that must read past row-level security"
+            f"{user} is not a superuser: the runtime must be installed by one, because its "
+            "readers are SECURITY DEFINER functions that must read past row-level security"
         )
 
 
 def _require_roles(conn: psycopg.Connection[Any], roles: Sequence[str]) -> None:
-    if not roles:
-        raise PgPolicyError("at least one --app-role is required")
-    rows = conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [list(roles)])
-    missing = sorted(set(roles) - {name for (name,) in rows})
+    rows = conn.execute(
+        "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY(%s)", [list(roles)]
+    ).fetchall()
+    found = {name for (name,) in rows}
+    missing = [role for role in roles if role not in found]
     if missing:
-        raise PgPolicyError(f"role(s) do not exist: {', '.join(missing)}")
+        raise PgPolicyError(f"role(s) do not exist: {', '.join(missing)}; nothing was changed")
 
 
 def _grants(roles: Sequence[str]) -> list[sql.Composed]:
-    """USAGE on the schema and EXECUTE on the public functions: what policies call."""
-    who = sql.SQL(", ").join(map(sql.Identifier, roles))
+    """USAGE on the schema and EXECUTE on the public functions: what policies call.
+
+    GRANT is idempotent: granting again what a role already has changes nothing.
+    """
+    who = sql.SQL(", ").join(sql.Identifier(role) for role in roles)
     statements = [sql.SQL("GRANT USAGE ON SCHEMA pgpolicy TO {}").format(who)]
-    for signature in PUBLIC_FUNCTIONS:
-        statements.append(
-            sql.SQL("GRANT EXECUTE ON FUNCTION pgpolicy.{} TO {}").format(sql.SQL(signature), who)
-        )
+    statements.extend(
+        # The signatures are constants of this module, never input.
+        sql.SQL("GRANT EXECUTE ON FUNCTION pgpolicy.{} TO {}").format(sql.SQL(signature), who)
+        for signature in PUBLIC_FUNCTIONS
+    )
     return statements
 
 
-def install(dsn: str, app_roles: Sequence[str]) -> InstallResult:
-    """Upgrade the runtime to head and grant the app roles, in one transaction."""
-    with psycopg.connect(dsn) as conn:
-        _require_superuser(conn)
-        _require_roles(conn, app_roles)
-        before = installed_version(conn)
-    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(dsn))
-    try:
-        with engine.begin() as connection:
-            config = _config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-            driver = connection.connection.driver_connection
-            assert driver is not None
-            for statement in _grants(app_roles):
-                driver.execute(statement)
-    finally:
-        engine.dispose()
-    return InstallResult(before, HEAD, tuple(app_roles))
-
-
-def uninstall(dsn: str) -> None:
-    """Downgrade the runtime to nothing (refused while pgpolicy policies still use it)."""
-    with psycopg.connect(dsn) as conn:
-        _require_superuser(conn)
-    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(dsn))
-    try:
-        with engine.begin() as connection:
-            config = _config()
-            config.attributes["connection"] = connection
-            command.downgrade(config, "base")
-    except RuntimeError as exc:
-        raise PgPolicyError(str(exc)) from exc
-    finally:
-        engine.dispose()
+def _privileges(conn: psycopg.Connection[Any], roles: Sequence[str]) -> dict[str, set[str]]:
+    """Per role, the privileges granted to it directly on the schema and its functions."""
+    rows = conn.execute(
+        """
+        SELECT g.rolname::text, 'schema ' || n.nspname || ' ' || a.privilege_type
+          FROM pg_catalog.pg_namespace n
+         CROSS JOIN LATERAL aclexplode(n.nspacl) a
+          JOIN pg_catalog.pg_roles g ON g.oid = a.grantee
+         WHERE n.nspname = 'pgpolicy' AND g.rolname = ANY(%(roles)s)
+        UNION ALL
+        SELECT g.rolname::text, p.oid::regprocedure::text || ' ' || a.privilege_type
+          FROM pg_catalog.pg_proc p
+          JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+         CROSS JOIN LATERAL aclexplode(p.proacl) a
+          JOIN pg_catalog.pg_roles g ON g.oid = a.grantee
+         WHERE n.nspname = 'pgpolicy' AND g.rolname = ANY(%(roles)s)
+        """,
+        {"roles": list(roles)},
+    ).fetchall()
+    privileges: dict[str, set[str]] = {}
+    for role, privilege in rows:
+        privileges.setdefault(role, set()).add(privilege)
+    return privileges

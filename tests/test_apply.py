@@ -191,3 +191,16 @@ def test_read_plans_carry_no_write_allowance(
         plan = "\n".join(r[0] for r in app.execute("EXPLAIN SELECT id FROM sale_order"))
         assert "write_uid" not in plan and "planned_" not in plan
         assert "user_id" in plan  # the user's own rule, folded and indexable
+
+
+def test_remove_restores_the_tables(deployed: tuple[Any, PolicySet], app_role: str) -> None:
+    db, _ = deployed
+    rls_before_pgpolicy = "SELECT count(*) FROM pg_class WHERE relrowsecurity"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["apply", "--dsn", db.dsn, "--app-role", app_role, "--remove"])
+    assert result.exit_code == 0, result.output
+    assert snapshot(db.dsn, "SELECT count(*) FROM pg_policy") == [(0,)]
+    assert snapshot(db.dsn, rls_before_pgpolicy) == [(0,)]
+    assert snapshot(db.dsn, "SELECT nspname FROM pg_namespace WHERE nspname = 'pgpolicy_sudo'") == []
+    runtime.uninstall(db.dsn)  # allowed now that no policy uses the runtime
+    assert snapshot(db.dsn, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'pgpolicy%'") == []
