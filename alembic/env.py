@@ -26,6 +26,8 @@ verbatim through the driver; a DBA who wants to read the DDL reads those files.
 
 from __future__ import annotations
 
+from logging.config import fileConfig
+
 import psycopg
 from alembic.util import CommandError
 from sqlalchemy import create_engine
@@ -46,8 +48,8 @@ def _require_superuser(connection: Connection) -> None:
     ).scalar()
     if not is_super:
         raise CommandError(
-            "the pgpolicy runtime must be installed by a superuser: its readers are "
-            "SECURITY DEFINER functions that must read past row-level security"
+            "the pgpolicy runtime must be installed and removed by a superuser: its readers "
+            "are SECURITY DEFINER functions that must read past row-level security"
         )
 
 
@@ -100,6 +102,8 @@ def run_online() -> None:
     if given is not None:  # the caller owns the transaction
         _run(given)
         return
+    if context.config.config_file_name is not None:  # alembic's command line: log progress
+        fileConfig(context.config.config_file_name, disable_existing_loggers=False)
     dsn = context.get_x_argument(as_dictionary=True).get("dsn", "")
     engine = create_engine(
         "postgresql+psycopg://", creator=lambda: psycopg.connect(dsn), poolclass=NullPool

@@ -381,6 +381,7 @@ def init(settings: Settings, app_roles: tuple[str, ...]) -> None:
 
 
 @cli.command("revision")
+@connection_options
 @app_role_option
 @click.option("-m", "--message", required=True, help="The revision's message.")
 @click.option(
@@ -396,8 +397,13 @@ def init(settings: Settings, app_roles: tuple[str, ...]) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="The alembic project's alembic.ini, instead of --directory.",
 )
-@click.option("--dsn", "revision_dsn", default=None, help="Same as the global --dsn.")
 @click.option("--rev-id", default=None, help="Revision id to use instead of a generated one.")
+@click.option(
+    "--version-table",
+    default="alembic_version",
+    show_default=True,
+    help="The project's version table (the database must be at the project's head).",
+)
 @click.pass_obj
 def revision_command(
     settings: Settings,
@@ -405,20 +411,26 @@ def revision_command(
     message: str,
     directory: str,
     config_file: str | None,
-    revision_dsn: str | None,
     rev_id: str | None,
+    version_table: str,
 ) -> None:
     """Write the plan as an alembic revision of your project, for review.
 
     upgrade() applies the plan, one op call per change, grouped by table;
-    downgrade() puts back exactly what is deployed now. The revision's parent
-    is the project's current head. No change pending: no file.
+    downgrade() puts back exactly what is deployed now. The database must be
+    at the project's head, which becomes the revision's parent. No change
+    pending: no file.
     """
     from pgpolicy.revision import script_directory, summary_line, write_revision
 
     script = script_directory(directory, config_file)
     written = write_revision(
-        revision_dsn or settings.dsn, app_roles, message, script, revision_id=rev_id
+        settings.dsn,
+        app_roles,
+        message,
+        script,
+        revision_id=rev_id,
+        version_table=version_table,
     )
     for error in written.errors:
         log.error("%s (access denied for it)", error)

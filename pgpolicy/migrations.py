@@ -33,7 +33,7 @@ import contextlib
 import json
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -62,7 +62,7 @@ from pgpolicy.catalog import Deployed, DeployedPolicy, read_deployed  # noqa: E4
 from pgpolicy.compile import SUDO_SCHEMA, SudoFunction  # noqa: E402
 from pgpolicy.errors import PgPolicyError  # noqa: E402
 from pgpolicy.introspect import read_catalog  # noqa: E402
-from pgpolicy.plan import Plan, roles_of  # noqa: E402
+from pgpolicy.plan import Change, Plan, roles_of  # noqa: E402
 from pgpolicy.policy import PolicySet, PolicySpec, Provenance, build_policy_set  # noqa: E402
 
 IMPORT_LINE = (
@@ -74,6 +74,8 @@ MYPY_LINE = '# mypy: disable-error-code="attr-defined"'
 ROLES_OPTION = "pgpolicy_app_roles"  # alembic.ini [alembic] option, comma separated
 ROLES_X_ARGUMENT = "app_role"  # alembic -x app_role=ROLE[,ROLE]
 ROLES_ENV = "PGPOLICY_APP_ROLE"  # comma separated
+DEEP_OPTION = "pgpolicy_deep_check"  # -x / alembic.ini: compare PostgreSQL's renderings too
+DEEP_ENV = "PGPOLICY_DEEP_CHECK"
 FUNCTION_RETURNS = "integer[]"  # what every generated sudo function returns (compile.Compiler)
 
 
@@ -94,10 +96,11 @@ class Policy:
     roles: tuple[str, ...]
     using: str | None
     check: str | None
-    provenance: dict[str, Any] | None = field(default=None, compare=True)
+    provenance: dict[str, Any] | None = None
     comment: str | None = None
 
     def spec(self, table: str, name: str) -> PolicySpec:
+        """The policy as `pgpolicy.ddl` takes it (provenance only matters when stamping)."""
         return PolicySpec(
             table,
             name,
@@ -152,7 +155,7 @@ def deployed_policy(policy: DeployedPolicy) -> Policy:
     """
     comment = None
     if policy.provenance is not None:
-        comment = json_text(policy.provenance)
+        comment = json.dumps(policy.provenance, ensure_ascii=False)
     return Policy(
         policy.command,
         policy.permissive,
@@ -163,11 +166,7 @@ def deployed_policy(policy: DeployedPolicy) -> Policy:
     )
 
 
-def json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-# ---- statements that only migrations need ---------------------------------------------------
+# ---- the one statement only migrations need ---------------------------------------------------
 
 
 def comment_policy(table: str, name: str, comment: str | None) -> sql.Composed:
@@ -175,11 +174,6 @@ def comment_policy(table: str, name: str, comment: str | None) -> sql.Composed:
     return sql.SQL("COMMENT ON POLICY {name} ON {table} IS {comment}").format(
         name=sql.Identifier(name), table=ddl.table_id(table), comment=sql.Literal(comment)
     )
-
-
-def drop_sudo_schema() -> sql.Composed:
-    """The schema of generated functions, once they are all gone (RESTRICT: never cascades)."""
-    return sql.SQL("DROP SCHEMA IF EXISTS {}").format(sql.Identifier(SUDO_SCHEMA))
 
 
 # ---- operations -----------------------------------------------------------------------------
@@ -446,7 +440,7 @@ class DropSudoSchemaOp(PolicyOperation):
         operations.invoke(cls(tuple(roles)))
 
     def statements(self) -> list[sql.Composable]:
-        return [drop_sudo_schema()]
+        return [ddl.drop_sudo_schema()]
 
     def reverse(self) -> CreateSudoSchemaOp:
         return CreateSudoSchemaOp(self.roles)
@@ -568,14 +562,18 @@ for _op_class in OPERATIONS:
 # ---- from a plan to operations --------------------------------------------------------------
 
 
-def plan_operations(plan: Plan, deployed: Deployed, desired: PolicySet) -> list[PolicyOperation]:
+def plan_operations(
+    plan: Plan, deployed: Deployed, desired: PolicySet, roles: Sequence[str] = ()
+) -> list[PolicyOperation]:
     """The plan as operations, grouped by table, in an order that runs.
 
     Generated functions first (policies call them), then each table's policy
     drops, creates and replaces and its RLS switches, then the functions no
     policy calls any more. Provenance comments are written by each create.
+    `roles` (default: those of the desired policies) get the generated schema
+    and functions.
     """
-    roles = roles_of(desired)
+    roles = tuple(roles) or roles_of(desired)
     functions = {f.name: f for f in desired.functions}
     first: list[PolicyOperation] = []
     last: list[PolicyOperation] = []
@@ -609,9 +607,15 @@ def plan_operations(plan: Plan, deployed: Deployed, desired: PolicySet) -> list[
         elif action in ("enable_rls", "force_rls"):
             tables.setdefault(table, [])
             rls.setdefault(table, set()).add(action)
+        elif action == "disable_rls":  # no pgpolicy policy left on the table
+            state = deployed.tables.get(table)
+            forced = state is not None and state.rls_forced
+            tables.setdefault(table, []).append(DisableRlsOp(table, forced, reason=reason))
         elif action == "drop_function":
             body = deployed.functions.get(name)
             last.append(DropSudoFunctionOp(name, body, roles, reason=reason))
+        elif action == "drop_schema":
+            last.append(DropSudoSchemaOp(roles, reason=reason))
         elif action != "comment":  # each create stamps its own policy
             raise PgPolicyError(f"no migration operation for plan action {action!r}")
     for table, switches in rls.items():
@@ -751,26 +755,74 @@ def _register_renderers() -> None:
 # ---- autogenerate ---------------------------------------------------------------------------
 
 
-def app_roles(migration_context: Any) -> tuple[str, ...]:
-    """The app roles policies apply TO: `-x app_role=`, alembic.ini, or the environment.
-
-    In that order: `alembic -x app_role=ROLE[,ROLE] ...`, the `pgpolicy_app_roles`
-    option of the `[alembic]` section, `PGPOLICY_APP_ROLE`. Comma separated.
-    """
+def setting(migration_context: Any, x_argument: str, ini_option: str, env: str) -> str | None:
+    """A pgpolicy setting: `alembic -x NAME=...`, else the `[alembic]` option, else the env var."""
     environment = getattr(migration_context, "environment_context", None)
-    raw: str | None = None
+    value: str | None = None
     if environment is not None:
-        raw = environment.get_x_argument(as_dictionary=True).get(ROLES_X_ARGUMENT)
-        if not raw and environment.config is not None:
-            raw = environment.config.get_main_option(ROLES_OPTION)
-    raw = raw or os.environ.get(ROLES_ENV)
-    roles = tuple(r.strip() for r in (raw or "").split(",") if r.strip())
+        value = environment.get_x_argument(as_dictionary=True).get(x_argument)
+        if not value and environment.config is not None:
+            value = environment.config.get_main_option(ini_option)
+    return value or os.environ.get(env) or None
+
+
+def app_roles(migration_context: Any) -> tuple[str, ...]:
+    """The app roles policies apply TO (comma separated, at least one).
+
+    `alembic -x app_role=ROLE[,ROLE] ...`, else `pgpolicy_app_roles` in the
+    `[alembic]` section of alembic.ini, else `PGPOLICY_APP_ROLE`.
+    """
+    raw = setting(migration_context, ROLES_X_ARGUMENT, ROLES_OPTION, ROLES_ENV) or ""
+    roles = tuple(r.strip() for r in raw.split(",") if r.strip())
     if not roles:
         raise CommandError(
             f"pgpolicy: which app role do policies apply to? Pass -x {ROLES_X_ARGUMENT}=ROLE, "
             f"set {ROLES_OPTION} in the [alembic] section of alembic.ini, or set {ROLES_ENV}."
         )
     return roles
+
+
+def deep_check(migration_context: Any) -> bool:
+    """Whether to compare PostgreSQL's renderings too (`-x pgpolicy_deep_check=true`, ...)."""
+    raw = setting(migration_context, DEEP_OPTION, DEEP_OPTION, DEEP_ENV) or ""
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def rendering_drift(
+    conn: psycopg.Connection[Any], desired: PolicySet, deployed: Deployed, plan: Plan
+) -> list[Change]:
+    """Policies in sync by their hashes that PostgreSQL renders differently from the desired ones.
+
+    The hashes in a comment can be rewritten along with the policy; PostgreSQL's
+    own rendering cannot lie. In a savepoint, every such policy is recreated
+    from its desired spec and the renderings are read back; then it is all
+    rolled back. Takes the tables' locks for that time (`lock_timeout` 5s).
+    """
+    planned = {(c.table, c.name) for c in plan.changes}
+    in_sync = [
+        p
+        for p in desired.policies
+        if (p.table, p.name) in deployed.policies and (p.table, p.name) not in planned
+    ]
+    rendered: dict[tuple[str, str], DeployedPolicy] = {}
+    with conn.transaction() as savepoint:
+        conn.execute("SET LOCAL lock_timeout = '5s'")
+        for spec in in_sync:
+            conn.execute(ddl.drop_policy(spec.table, spec.name))
+            for statement in ddl.create_policy_only(spec):
+                conn.execute(statement)
+        rendered = read_deployed(conn).policies
+        raise psycopg.Rollback(savepoint)
+    changes = []
+    for spec in in_sync:
+        key = (spec.table, spec.name)
+        if rendered[key].fingerprint != deployed.policies[key].fingerprint:
+            statements = (ddl.drop_policy(*key), *ddl.create_policy_only(spec))
+            reason = "drift: PostgreSQL renders it unlike the compiled rule"
+            changes.append(
+                Change("replace", spec.table, spec.name, "changes", reason, statements, spec)
+            )
+    return changes
 
 
 def psycopg_connection(connection: Any) -> Any:
@@ -794,7 +846,10 @@ def compare_policies(autogen_context: Any, upgrade_ops: Any) -> None:
     conn = psycopg_connection(autogen_context.connection)
     policy_set = build_policy_set(read_catalog(conn), roles)
     plan = plan_for(conn, policy_set, roles)
-    operations = plan_operations(plan, read_deployed(conn), policy_set)
+    deployed = read_deployed(conn)
+    if deep_check(autogen_context.migration_context):
+        plan = Plan((*plan.changes, *rendering_drift(conn, policy_set, deployed, plan)))
+    operations = plan_operations(plan, deployed, policy_set, roles)
     if operations:
         autogen_context.imports.update((MYPY_LINE, IMPORT_LINE))
     upgrade_ops.ops.extend(operations)

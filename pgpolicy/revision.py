@@ -24,6 +24,7 @@ import psycopg
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError, rev_id
+from psycopg import sql
 
 from pgpolicy.apply import plan_for
 from pgpolicy.catalog import read_deployed
@@ -85,6 +86,25 @@ def body(header: Sequence[str], operations: Sequence[PolicyOperation]) -> str:
     return "\n".join(f"    {line}" if line else "" for line in lines).lstrip()
 
 
+def require_head(
+    conn: psycopg.Connection[Any], script: ScriptDirectory, version_table: str
+) -> None:
+    """The database must be at the project's head: a plan is a diff against the database as it
+    is, so a revision written on top of one not yet applied would repeat it."""
+    name = sql.Identifier(*version_table.split("."))
+    exists = conn.execute(sql.SQL("SELECT to_regclass({})").format(sql.Literal(name.as_string())))
+    current: set[str] = set()
+    if exists.fetchone() != (None,):
+        rows = conn.execute(sql.SQL("SELECT version_num FROM {}").format(name))
+        current = {str(version) for (version,) in rows}
+    heads = set(script.get_heads())
+    if current != heads:
+        raise PgPolicyError(
+            f"the database is at {', '.join(sorted(current)) or 'base'} and the project's head "
+            f"is {', '.join(sorted(heads)) or 'base'}: run `alembic upgrade head` first"
+        )
+
+
 def write_revision(
     dsn: str,
     roles: Sequence[str],
@@ -92,23 +112,27 @@ def write_revision(
     script: ScriptDirectory,
     *,
     revision_id: str | None = None,
+    version_table: str = "alembic_version",
 ) -> Revision:
     """Plan against the database behind `dsn` and write the plan as a revision of `script`."""
     with psycopg.connect(dsn) as conn:
         # one snapshot for the rules, the plan and the definitions the downgrade restores
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        require_head(conn, script, version_table)
         policy_set = build_policy_set(read_catalog(conn), roles)
         plan = plan_for(conn, policy_set, roles)
         deployed = read_deployed(conn)
         database = conn.info.dbname
-    operations = plan_operations(plan, deployed, policy_set)
-    errors = tuple(str(e) for e in policy_set.errors)
+    operations = plan_operations(plan, deployed, policy_set, roles)
+    errors = tuple(" ".join(str(e).split()) for e in policy_set.errors)
     if not operations:
         return Revision(None, None, None, plan, 0, errors)
     header = [
         f"pgpolicy revision: the plan for app role(s) {', '.join(roles)} on database {database}",
-        f"{summary_line(plan)}; {len(policy_set.errors)} rule(s) that cannot be compiled "
-        "are denied",
+        summary_line(plan),
+        "rules that cannot be compiled, denied to whoever they apply to: "
+        + ("none" if not errors else f"{len(errors)}"),
+        *(f"  {error}" for error in errors),
     ]
     undo = [
         "puts back the policies, RLS switches and generated functions deployed when",

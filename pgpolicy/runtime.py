@@ -18,12 +18,13 @@ from alembic.config import Config
 from alembic.util import CommandError
 from psycopg import sql
 from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from alembic import command
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.resources import alembic_dir
+from pgpolicy.resources import alembic_dir, sql_dir
 
 # What the app roles may call: every function of the runtime a policy or the bridge uses.
 # Each new function of a migration that they need is added here; `init` grants the list.
@@ -127,6 +128,18 @@ def uninstall(dsn: str) -> str | None:
         before = installed_version(conn)
         command.downgrade(config, "base")
     return before
+
+
+def execute_sql_file(connection: Connection, name: str) -> None:
+    """Execute `sql/<name>` verbatim on the driver connection; for the runtime's migrations.
+
+    Verbatim, not through SQLAlchemy's `text()`: the files hold $$-quoted bodies, casts
+    and colons that `text()` would take for bind parameters.
+    """
+    driver = connection.connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        raise PgPolicyError("the runtime migrations need a psycopg connection")
+    driver.execute((sql_dir() / name).read_text())
 
 
 @contextmanager

@@ -19,6 +19,11 @@
 -- function a policy calls). Installing needs a superuser: the SECURITY DEFINER readers
 -- must read res_company, res_users and the membership tables past their own policies.
 
+-- The runtime may be installed before Odoo creates its tables (a new database, then
+-- `odoo -i base`): function bodies are checked when first called, not now. The setting is
+-- local to the installing transaction and reset at the end of this file.
+SET LOCAL check_function_bodies = off;
+
 CREATE SCHEMA IF NOT EXISTS pgpolicy;
 COMMENT ON SCHEMA pgpolicy IS
     'pgpolicy runtime: who is asking, read by row-level security policies';
@@ -82,19 +87,33 @@ COMMENT ON FUNCTION pgpolicy.set_context(integer, integer[], boolean) IS
 -- `(SELECT pgpolicy.uid())`, so each is evaluated once per statement (an InitPlan), not
 -- once per row. uid(), su() and today() are plain SQL (no SECURITY DEFINER, no SET
 -- clause) so the planner can inline them.
+--
+-- uid() is the key of the whole context: it is NULL unless all three settings are in the
+-- form set_context writes. Every protected table's context gate compares uid() with the
+-- planned uid, so a malformed context (a setting emptied by an earlier transaction, or
+-- written by hand) hides every row, including rows no company or group rule restricts;
+-- su() is false whenever uid() is NULL. Whether the companies are the user's is checked by
+-- company_ids(), which reads tables and so cannot be inlined.
 
 CREATE FUNCTION pgpolicy.uid() RETURNS integer
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT CASE WHEN current_setting('pgpolicy.uid', true) ~ '^[1-9][0-9]{0,8}$'
+                 AND (current_setting('pgpolicy.company_ids', true) = 'default'
+                      OR current_setting('pgpolicy.company_ids', true)
+                         ~ '^[1-9][0-9]{0,8}(,[1-9][0-9]{0,8})*$')
+                 AND current_setting('pgpolicy.su', true) IN ('true', 'false')
                 THEN current_setting('pgpolicy.uid', true)::integer END
 $$;
 COMMENT ON FUNCTION pgpolicy.uid() IS
-    'Odoo uid of the current transaction; NULL (no access) when unset or malformed';
+    'Odoo uid of the current transaction; NULL (no access) when the context is unset or malformed';
 
 CREATE FUNCTION pgpolicy.su() RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT coalesce(current_setting('pgpolicy.su', true) = 'true', false) $$;
+    AS $$
+    SELECT coalesce(current_setting('pgpolicy.su', true) = 'true'
+                    AND pgpolicy.uid() IS NOT NULL, false)
+$$;
 COMMENT ON FUNCTION pgpolicy.su() IS
     'Whether the current transaction runs in Odoo superuser mode; false unless set_context said so';
 
@@ -190,10 +209,15 @@ COMMENT ON FUNCTION pgpolicy.group_ids() IS
 -- Never use these functions in an index, a generated column, a constraint or a
 -- materialized view: there, IMMUTABLE results are stored and would outlive the context.
 
+-- planned_uid() and planned_su() parse exactly as uid() and su() do.
 CREATE FUNCTION pgpolicy.planned_uid() RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     SELECT CASE WHEN current_setting('pgpolicy.uid', true) ~ '^[1-9][0-9]{0,8}$'
+                 AND (current_setting('pgpolicy.company_ids', true) = 'default'
+                      OR current_setting('pgpolicy.company_ids', true)
+                         ~ '^[1-9][0-9]{0,8}(,[1-9][0-9]{0,8})*$')
+                 AND current_setting('pgpolicy.su', true) IN ('true', 'false')
                 THEN current_setting('pgpolicy.uid', true)::integer END
 $$;
 COMMENT ON FUNCTION pgpolicy.planned_uid() IS
@@ -203,7 +227,10 @@ COMMENT ON FUNCTION pgpolicy.planned_uid() IS
 
 CREATE FUNCTION pgpolicy.planned_su() RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT coalesce(current_setting('pgpolicy.su', true) = 'true', false) $$;
+    AS $$
+    SELECT coalesce(current_setting('pgpolicy.su', true) = 'true'
+                    AND pgpolicy.planned_uid() IS NOT NULL, false)
+$$;
 COMMENT ON FUNCTION pgpolicy.planned_su() IS
     'su() as of planning: IMMUTABLE on purpose, folded into the plan; policies pair it with the '
     'run-time gate (SELECT pgpolicy.su()) = pgpolicy.planned_su(), and set_context() discards '
@@ -277,9 +304,9 @@ COMMENT ON FUNCTION pgpolicy.provenance_of(text) IS
     'A policy comment parsed as a JSON object, or NULL when it is not one';
 
 CREATE VIEW pgpolicy.policies AS
-SELECT n.nspname AS schema_name,
-       c.relname AS table_name,
-       p.polname AS policy_name,
+SELECT n.nspname AS schema,
+       c.relname AS "table",
+       p.polname AS policy,
        CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
                      WHEN 'd' THEN 'DELETE' ELSE 'ALL' END AS command,
        ARRAY(SELECT CASE WHEN r.oid = 0 THEN 'public' ELSE pg_get_userbyid(r.oid) END
@@ -287,7 +314,7 @@ SELECT n.nspname AS schema_name,
               ORDER BY 1)::name[] AS roles,
        p.polpermissive AS permissive,
        pg_get_expr(p.polqual, p.polrelid) AS using_expression,
-       pg_get_expr(p.polwithcheck, p.polrelid) AS with_check_expression,
+       pg_get_expr(p.polwithcheck, p.polrelid) AS check_expression,
        c.relrowsecurity AS rls_enabled,
        c.relforcerowsecurity AS rls_forced,
        pgpolicy.provenance_of(d.description) AS provenance,
@@ -308,3 +335,5 @@ COMMENT ON VIEW pgpolicy.policies IS
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pgpolicy FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgpolicy.provenance_of(text) TO PUBLIC;
 REVOKE ALL ON pgpolicy.policies FROM PUBLIC;
+
+RESET check_function_bodies;
