@@ -15,7 +15,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pgpolicy.catalog import read_deployed
+from pgpolicy import ddl
+from pgpolicy.catalog import Deployed, DeployedPolicy, read_deployed
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.plan import Plan, diff
 from pgpolicy.policy import PolicySet
@@ -47,10 +48,46 @@ def check_roles(conn: psycopg.Connection[Any], roles: Sequence[str]) -> None:
         raise PgPolicyError(f"role(s) do not exist: {', '.join(missing)}")
 
 
-def plan_for(conn: psycopg.Connection[Any], policy_set: PolicySet, roles: Sequence[str]) -> Plan:
-    """What applying `policy_set` would change on the database behind `conn`."""
+def plan_for(
+    conn: psycopg.Connection[Any],
+    policy_set: PolicySet,
+    roles: Sequence[str],
+    *,
+    deep: bool = False,
+) -> Plan:
+    """What applying `policy_set` would change on the database behind `conn`.
+
+    `deep` also recreates the deployed policies in a rolled-back savepoint and
+    replaces those PostgreSQL renders unlike their spec (`rendering_drift`).
+    """
     check_roles(conn, roles)
-    return diff(policy_set, read_deployed(conn), owned_tables(conn, roles))
+    deployed = read_deployed(conn)
+    misrendered = rendering_drift(conn, policy_set, deployed) if deep else set()
+    return diff(policy_set, deployed, owned_tables(conn, roles), misrendered)
+
+
+def rendering_drift(
+    conn: psycopg.Connection[Any], desired: PolicySet, deployed: Deployed
+) -> set[tuple[str, str]]:
+    """Deployed policies that PostgreSQL renders differently from their desired spec.
+
+    The hashes in a comment can be rewritten along with the policy; PostgreSQL's
+    own rendering cannot lie. In a savepoint, every desired policy that is
+    deployed is recreated from its spec and the renderings are read back; then
+    it is all rolled back. Takes the tables' locks for that time (`lock_timeout` 5s).
+    """
+    present = [p for p in desired.policies if (p.table, p.name) in deployed.policies]
+    rendered: dict[tuple[str, str], DeployedPolicy] = {}
+    with conn.transaction() as savepoint:
+        conn.execute("SET LOCAL lock_timeout = '5s'")
+        for spec in present:
+            conn.execute(ddl.drop_policy(spec.table, spec.name))
+            for statement in ddl.create_policy_only(spec):
+                conn.execute(statement)
+        rendered = read_deployed(conn).policies
+        raise psycopg.Rollback(savepoint)
+    keys = ((p.table, p.name) for p in present)
+    return {k for k in keys if rendered[k].fingerprint != deployed.policies[k].fingerprint}
 
 
 def execute_plan(conn: psycopg.Connection[Any], plan: Plan) -> int:
@@ -70,6 +107,7 @@ def apply_policy_set(
     *,
     dry_run: bool = False,
     lock_timeout: str = "5s",
+    deep: bool = False,
 ) -> Plan:
     """Deploy `policy_set` in one transaction; nothing is kept on error or dry run."""
     with psycopg.connect(dsn) as conn:
@@ -77,7 +115,7 @@ def apply_policy_set(
         locked = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
         if not locked.fetchone() == (True,):
             raise PgPolicyError("another pgpolicy apply is running on this database")
-        plan = plan_for(conn, policy_set, roles)
+        plan = plan_for(conn, policy_set, roles, deep=deep)
         count = execute_plan(conn, plan)
         if dry_run:
             conn.rollback()

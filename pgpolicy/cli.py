@@ -136,6 +136,14 @@ app_role_option = click.option(
 )
 
 
+deep_option = click.option(
+    "--deep",
+    is_flag=True,
+    help="Also recreate each policy in a rolled-back savepoint and compare PostgreSQL's "
+    "renderings (catches a hand edit whose comment was rewritten to match).",
+)
+
+
 @cli.command("compile")
 @click.option("--dsn", callback=_set_dsn, expose_value=False, is_eager=True,
               help="libpq connection string or URI (overrides the global --dsn).")  # fmt: skip
@@ -203,9 +211,15 @@ def compile_command(
 @click.option("--dry-run", is_flag=True, help="Run everything, then roll back.")
 @click.option("--lock-timeout", default="5s", show_default=True)
 @click.option("--remove", is_flag=True, help="Remove every pgpolicy policy instead.")
+@deep_option
 @click.pass_obj
 def apply(
-    settings: Settings, app_roles: tuple[str, ...], dry_run: bool, lock_timeout: str, remove: bool
+    settings: Settings,
+    app_roles: tuple[str, ...],
+    dry_run: bool,
+    lock_timeout: str,
+    remove: bool,
+    deep: bool,
 ) -> None:
     """Compile the database's own rules and access rights and apply them, in one transaction.
 
@@ -217,7 +231,7 @@ def apply(
     for error in policy_set.errors:
         log.error("%s (access denied for it)", error)
     plan = apply_policy_set(
-        settings.dsn, policy_set, app_roles, dry_run=dry_run, lock_timeout=lock_timeout
+        settings.dsn, policy_set, app_roles, dry_run=dry_run, lock_timeout=lock_timeout, deep=deep
     )
     verb = "would apply" if dry_run else "applied"
     _emit(
@@ -231,13 +245,16 @@ def apply(
 @connection_options
 @app_role_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending.")
+@deep_option
 @click.pass_obj
-def plan(settings: Settings, app_roles: tuple[str, ...], detailed_exitcode: bool) -> None:
+def plan(
+    settings: Settings, app_roles: tuple[str, ...], detailed_exitcode: bool, deep: bool
+) -> None:
     """Show what `apply` would change: create / replace / drop, and whether access opens."""
     catalog = _catalog(settings, None)
     policy_set = build_policy_set(catalog, app_roles)
     with connect(settings) as conn:
-        the_plan = plan_for(conn, policy_set, app_roles)
+        the_plan = plan_for(conn, policy_set, app_roles, deep=deep)
     lines = [
         f"{c.action:<16} {c.access:<8} {c.table or '-'} {c.name}  ({c.reason})"
         for c in the_plan.changes
@@ -251,13 +268,14 @@ def plan(settings: Settings, app_roles: tuple[str, ...], detailed_exitcode: bool
 @cli.command()
 @connection_options
 @app_role_option
+@deep_option
 @click.pass_obj
-def status(settings: Settings, app_roles: tuple[str, ...]) -> None:
+def status(settings: Settings, app_roles: tuple[str, ...], deep: bool) -> None:
     """Runtime version, policies in sync or drifted, unprotected tables, app-role hazards."""
     catalog = _catalog(settings, None)
     policy_set = build_policy_set(catalog, app_roles)
     with connect(settings) as conn:
-        report = health(conn, policy_set, app_roles)
+        report = health(conn, policy_set, app_roles, deep=deep)
     text = "\n".join(
         [
             f"runtime: {report.runtime_version or 'not installed'}",

@@ -62,7 +62,7 @@ from pgpolicy.catalog import Deployed, DeployedPolicy, read_deployed  # noqa: E4
 from pgpolicy.compile import SUDO_SCHEMA, SudoFunction  # noqa: E402
 from pgpolicy.errors import PgPolicyError  # noqa: E402
 from pgpolicy.introspect import read_catalog  # noqa: E402
-from pgpolicy.plan import Change, Plan, roles_of  # noqa: E402
+from pgpolicy.plan import Plan, roles_of  # noqa: E402
 from pgpolicy.policy import PolicySet, PolicySpec, Provenance, build_policy_set  # noqa: E402
 
 IMPORT_LINE = (
@@ -788,43 +788,6 @@ def deep_check(migration_context: Any) -> bool:
     return raw.strip().lower() in ("1", "true", "yes", "on")
 
 
-def rendering_drift(
-    conn: psycopg.Connection[Any], desired: PolicySet, deployed: Deployed, plan: Plan
-) -> list[Change]:
-    """Policies in sync by their hashes that PostgreSQL renders differently from the desired ones.
-
-    The hashes in a comment can be rewritten along with the policy; PostgreSQL's
-    own rendering cannot lie. In a savepoint, every such policy is recreated
-    from its desired spec and the renderings are read back; then it is all
-    rolled back. Takes the tables' locks for that time (`lock_timeout` 5s).
-    """
-    planned = {(c.table, c.name) for c in plan.changes}
-    in_sync = [
-        p
-        for p in desired.policies
-        if (p.table, p.name) in deployed.policies and (p.table, p.name) not in planned
-    ]
-    rendered: dict[tuple[str, str], DeployedPolicy] = {}
-    with conn.transaction() as savepoint:
-        conn.execute("SET LOCAL lock_timeout = '5s'")
-        for spec in in_sync:
-            conn.execute(ddl.drop_policy(spec.table, spec.name))
-            for statement in ddl.create_policy_only(spec):
-                conn.execute(statement)
-        rendered = read_deployed(conn).policies
-        raise psycopg.Rollback(savepoint)
-    changes = []
-    for spec in in_sync:
-        key = (spec.table, spec.name)
-        if rendered[key].fingerprint != deployed.policies[key].fingerprint:
-            statements = (ddl.drop_policy(*key), *ddl.create_policy_only(spec))
-            reason = "drift: PostgreSQL renders it unlike the compiled rule"
-            changes.append(
-                Change("replace", spec.table, spec.name, "changes", reason, statements, spec)
-            )
-    return changes
-
-
 def psycopg_connection(connection: Any) -> Any:
     """The psycopg connection under a SQLAlchemy one (reads share the migration's transaction)."""
     driver = getattr(getattr(connection, "connection", None), "driver_connection", None)
@@ -845,10 +808,8 @@ def compare_policies(autogen_context: Any, upgrade_ops: Any) -> None:
     roles = app_roles(autogen_context.migration_context)
     conn = psycopg_connection(autogen_context.connection)
     policy_set = build_policy_set(read_catalog(conn), roles)
-    plan = plan_for(conn, policy_set, roles)
+    plan = plan_for(conn, policy_set, roles, deep=deep_check(autogen_context.migration_context))
     deployed = read_deployed(conn)
-    if deep_check(autogen_context.migration_context):
-        plan = Plan((*plan.changes, *rendering_drift(conn, policy_set, deployed, plan)))
     operations = plan_operations(plan, deployed, policy_set, roles)
     if operations:
         autogen_context.imports.update((MYPY_LINE, IMPORT_LINE))

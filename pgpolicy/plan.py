@@ -8,7 +8,7 @@ changed) and by PostgreSQL's rendering hash (drift: edited by hand).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,8 +61,20 @@ def _policy_access(permissive: bool, adding: bool) -> str:
     return "opens" if permissive == adding else "closes"
 
 
-def diff(desired: PolicySet, deployed: Deployed, force_tables: Iterable[str]) -> Plan:
-    """The changes that turn `deployed` into `desired`, in the order they must run."""
+RENDERED_DIFFERENTLY = "drift: PostgreSQL renders it unlike the compiled rule"
+
+
+def diff(
+    desired: PolicySet,
+    deployed: Deployed,
+    force_tables: Iterable[str],
+    misrendered: Collection[tuple[str, str]] = (),
+) -> Plan:
+    """The changes that turn `deployed` into `desired`, in the order they must run.
+
+    `misrendered`: policies a deep check found PostgreSQL renders unlike their
+    spec (`apply.rendering_drift`); they are replaced like any other drift.
+    """
     functions: list[Change] = []
     if desired.functions and not deployed.sudo_schema:
         functions.append(
@@ -117,6 +129,8 @@ def diff(desired: PolicySet, deployed: Deployed, force_tables: Iterable[str]) ->
             )
             continue
         reason = replace_reason(spec, current)
+        if not reason and key in misrendered:
+            reason = RENDERED_DIFFERENTLY
         if reason:
             statements = (ddl.drop_policy(*key), *ddl.create_policy_only(spec))
             creates.append(

@@ -15,6 +15,7 @@ import sqlglot
 from sqlglot.errors import SqlglotError
 
 from pgpolicy import ddl
+from pgpolicy.apply import rendering_drift
 from pgpolicy.catalog import read_deployed
 from pgpolicy.plan import Plan
 from pgpolicy.policy import PolicySet
@@ -114,9 +115,17 @@ def role_hazards(conn: psycopg.Connection[Any], roles: tuple[str, ...] | list[st
 
 
 def health(
-    conn: psycopg.Connection[Any], policy_set: PolicySet, roles: tuple[str, ...] | list[str]
+    conn: psycopg.Connection[Any],
+    policy_set: PolicySet,
+    roles: tuple[str, ...] | list[str],
+    *,
+    deep: bool = False,
 ) -> Health:
-    """Compare what is deployed with what the database's rules compile to, and check roles."""
+    """Compare what is deployed with what the database's rules compile to, and check roles.
+
+    `deep` also compares PostgreSQL's renderings (`apply.rendering_drift`), which
+    catches a hand edit whose comment was rewritten to match.
+    """
     report = Health(runtime_version(conn))
     deployed = read_deployed(conn)
     wanted = {(p.table, p.name): p for p in policy_set.policies}
@@ -128,6 +137,10 @@ def health(
             report.drifted.append(key)
         else:
             report.in_sync += 1
+    if deep:
+        misrendered = rendering_drift(conn, policy_set, deployed) - set(report.drifted)
+        report.drifted.extend(sorted(misrendered))
+        report.in_sync -= len(misrendered)
     report.extra = sorted(k for k in deployed.policies if k not in wanted)
     report.unprotected = [
         t.table

@@ -3,14 +3,17 @@ and the statement shapes of Odoo's ORM that PostgreSQL must not refuse (odoo-sem
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from click.testing import CliRunner
+from psycopg import sql
 
 from pgpolicy import runtime
 from pgpolicy.apply import apply_policy_set
@@ -204,3 +207,167 @@ def test_remove_restores_the_tables(deployed: tuple[Any, PolicySet], app_role: s
     assert snapshot(db.dsn, "SELECT nspname FROM pg_namespace WHERE nspname = 'pgpolicy_sudo'") == []
     runtime.uninstall(db.dsn)  # allowed now that no policy uses the runtime
     assert snapshot(db.dsn, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'pgpolicy%'") == []
+
+
+COMMENT_OF_259 = (
+    "SELECT obj_description(p.oid, 'pg_policy')::jsonb FROM pg_policy p "
+    "WHERE p.polname = 'pgpolicy_read_rule_259' AND p.polrelid = 'sale_order'::regclass"
+)
+
+
+def test_deep_check_sees_a_hand_edit_with_a_forged_comment(
+    deployed: tuple[Any, PolicySet], app_role: str
+) -> None:
+    db, _ = deployed
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        before = conn.execute(COMMENT_OF_259).fetchone()
+        assert before is not None
+        conn.execute("ALTER POLICY pgpolicy_read_rule_259 ON sale_order USING (true)")
+        # rewrite the comment so that its recorded rendering matches the edited policy
+        rendered = deployed_fingerprint(conn)
+        forged = json.dumps({**before[0], "rendered": rendered})
+        conn.execute(
+            sql.SQL("COMMENT ON POLICY pgpolicy_read_rule_259 ON sale_order IS {}").format(
+                sql.Literal(forged)
+            )
+        )
+    runner = CliRunner()
+    status = ["--dsn", db.dsn, "status", "--app-role", app_role]
+    assert runner.invoke(cli, status).exit_code == 0  # the hashes alone are fooled
+    result = runner.invoke(cli, [*status, "--deep"])
+    assert result.exit_code == 1, result.output
+    assert "drifted: sale_order.pgpolicy_read_rule_259" in result.output
+
+    plan = ["--dsn", db.dsn, "plan", "--app-role", app_role, "--detailed-exitcode"]
+    assert runner.invoke(cli, plan).exit_code == 0
+    result = runner.invoke(cli, [*plan, "--deep"])
+    assert result.exit_code == 2, result.output
+    assert "PostgreSQL renders it unlike the compiled rule" in result.output
+
+    result = runner.invoke(cli, ["--dsn", db.dsn, "apply", "--app-role", app_role, "--deep"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(cli, [*status, "--deep"]).exit_code == 0
+    with psycopg.connect(db.dsn) as conn:
+        qual = conn.execute(
+            "SELECT qual FROM pg_policies WHERE policyname = 'pgpolicy_read_rule_259'"
+        ).fetchone()
+    assert qual is not None and qual[0] != "true"
+
+
+def deployed_fingerprint(conn: psycopg.Connection[Any]) -> str:
+    """What pgpolicy's catalog reader records as the rendering of rule 259's read policy."""
+    from pgpolicy.catalog import read_deployed
+
+    return read_deployed(conn).policies[("sale_order", "pgpolicy_read_rule_259")].fingerprint
+
+
+@pytest.mark.parametrize("hazard", ["superuser", "bypassrls", "owner"])
+def test_status_says_when_enforcement_is_void(
+    deployed: tuple[Any, PolicySet], app_role: str, hazard: str
+) -> None:
+    db, _ = deployed
+    role = f"pgpolicy_void_{hazard}"
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        attributes = {"superuser": "SUPERUSER", "bypassrls": "BYPASSRLS", "owner": ""}[hazard]
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL(f"CREATE ROLE {{}} {attributes}").format(sql.Identifier(role)))
+        if hazard == "owner":
+            conn.execute(sql.SQL("ALTER TABLE crm_lead OWNER TO {}").format(sql.Identifier(role)))
+    try:
+        runner = CliRunner()
+        result = runner.invoke(
+            cli, ["--dsn", db.dsn, "status", "--app-role", app_role, "--app-role", role]
+        )
+        assert result.exit_code == 1, result.output
+        expected = {
+            "superuser": f"role {role} is a superuser: enforcement is void for it",
+            "bypassrls": f"role {role} has BYPASSRLS: enforcement is void for it",
+            "owner": f"role {role} owns crm_lead without FORCE ROW LEVEL SECURITY",
+        }[hazard]
+        assert f"ERROR: {expected}" in result.output
+        if hazard == "owner":  # apply sets FORCE on the tables an app role owns
+            result = runner.invoke(
+                cli, ["--dsn", db.dsn, "apply", "--app-role", app_role, "--app-role", role]
+            )
+            assert result.exit_code == 0, result.output
+            result = runner.invoke(
+                cli, ["--dsn", db.dsn, "status", "--app-role", app_role, "--app-role", role]
+            )
+            assert "owns crm_lead" not in result.output, result.output
+    finally:
+        with psycopg.connect(db.dsn, autocommit=True) as conn:
+            if hazard == "owner":
+                conn.execute("ALTER TABLE crm_lead OWNER TO CURRENT_USER")
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def oracle_users(shared_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    oracle = json.loads((shared_dir / "odoo18" / "oracle.json").read_text())
+    acls = json.loads((shared_dir / "odoo18" / "acl.json").read_text())["acls"]
+    return oracle, acls
+
+
+def acl_allows(acls: list[dict[str, Any]], groups: set[int], model: str, mode: str) -> bool:
+    return any(
+        a["model"] == model
+        and a["active"]
+        and a[f"perm_{mode}"]
+        and (a["group_id"] is None or a["group_id"] in groups)
+        for a in acls
+    )
+
+
+@pytest.mark.parametrize(
+    ("login", "model", "mode"),
+    [
+        ("salesman_a", "sale.order", "read"),
+        ("salesmgr_ab", "sale.order", "write"),
+        ("portal_user", "account.move", "read"),
+        ("accountant_b", "account.move", "unlink"),
+        ("project_user", "project.task", "read"),
+    ],
+)
+def test_explain_counts_what_odoo_allows(
+    deployed: tuple[Any, PolicySet], shared_dir: Path, login: str, model: str, mode: str
+) -> None:
+    db, _ = deployed
+    oracle, acls = oracle_users(shared_dir)
+    user = oracle["users"][login]
+    expected = oracle["results"][login][model][mode]
+    allowed = acl_allows(acls, set(user["group_ids"]), model, mode)
+    result = CliRunner().invoke(
+        cli,
+        ["--dsn", db.dsn, "--format", "json", "explain",
+         "--user", login, "--model", model, "--mode", mode],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["acl_granted"] == allowed
+    assert data["rows"] == (expected["count"] if allowed else 0)
+    applied = sorted(r["id"] for r in data["rules"] if r["applies"])
+    assert applied == sorted(expected["rule_ids"])
+
+
+def test_who_can_names_the_users_odoo_allows(
+    deployed: tuple[Any, PolicySet], shared_dir: Path
+) -> None:
+    db, _ = deployed
+    oracle, acls = oracle_users(shared_dir)
+    model = "sale.order"
+    record = oracle["results"]["salesman_a"][model]["read"]["ids"][0]
+    result = CliRunner().invoke(
+        cli, ["--dsn", db.dsn, "--format", "json", "who-can", "--model", model, "--id", str(record)]
+    )
+    assert result.exit_code == 0, result.output
+    found = {row["login"]: set(row["modes"]) for row in json.loads(result.output)}
+    for login, user in oracle["users"].items():
+        if user["allowed_company_ids"] != user["company_ids"]:
+            continue  # who-can asks with each user's default companies
+        expected = {
+            mode
+            for mode in ("read", "write", "unlink")
+            if acl_allows(acls, set(user["group_ids"]), model, mode)
+            and record in oracle["results"][login][model][mode]["ids"]
+        }
+        assert found.get(login, set()) & {"read", "write", "unlink"} == expected, login
