@@ -251,31 +251,33 @@ COMMENT ON FUNCTION pgpolicy.group_ids() IS
 -- folded value safe.
 
 -- Each is the run-time reader evaluated once, while planning (the readers validate and
--- fail closed: NULL means no access). Their bodies call the inlinable readers, not each
--- other: the planner runs a plan-time function's body as a query of its own, and a
--- nested plan-time call would be one more (a statement evaluates about twenty of them).
+-- fail closed: NULL means no access). A statement evaluates about twenty of them per
+-- protected table, which is the fixed cost of a policy. They are PL/pgSQL, not SQL: the
+-- planner calls them through the function manager, where a SQL function's body is parsed
+-- and planned again at every call, while PL/pgSQL keeps the compiled function and the
+-- plans of its expressions (set_context's DISCARD PLANS has them planned again once per
+-- transaction): a quarter of the planning time (bench/RESULTS.md). For the same reason
+-- their bodies call the inlinable readers, never each other.
 CREATE FUNCTION pgpolicy.planned_uid() RETURNS integer
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT pgpolicy.uid() $$;
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN pgpolicy.uid(); END $$;
 COMMENT ON FUNCTION pgpolicy.planned_uid() IS
     'uid() as of planning: IMMUTABLE on purpose, folded into the plan under the context gate '
-    '(SELECT pgpolicy.context_key()) = pgpolicy.planned_context_key(); set_context() discards '
+    '(context_key() when the statement runs = planned_context_key()); set_context() discards '
     'cached plans';
 
 CREATE FUNCTION pgpolicy.planned_su() RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT pgpolicy.su() $$;
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN pgpolicy.su(); END $$;
 COMMENT ON FUNCTION pgpolicy.planned_su() IS
     'su() as of planning: IMMUTABLE on purpose, folded into the plan under the context gate; '
     'set_context() discards cached plans';
 
 CREATE FUNCTION pgpolicy.planned_in_groups(gids integer[]) RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE SECURITY DEFINER
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
-    AS $$
-    SELECT EXISTS (SELECT FROM public.res_groups_users_rel g
-                    WHERE g.uid = pgpolicy.uid() AND g.gid = ANY (gids))
-$$;
+    AS $$ BEGIN RETURN EXISTS (SELECT FROM public.res_groups_users_rel g
+                               WHERE g.uid = pgpolicy.uid() AND g.gid = ANY (gids)); END $$;
 COMMENT ON FUNCTION pgpolicy.planned_in_groups(integer[]) IS
     'Whether the planned uid is in any of the groups (res_groups_users_rel); false without a uid. '
     'IMMUTABLE on purpose: folded at plan time so the remaining predicate stays indexable; safe '
@@ -283,30 +285,30 @@ COMMENT ON FUNCTION pgpolicy.planned_in_groups(integer[]) IS
     'time';
 
 CREATE FUNCTION pgpolicy.planned_company_ids() RETURNS integer[]
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT pgpolicy.company_ids() $$;
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN pgpolicy.company_ids(); END $$;
 COMMENT ON FUNCTION pgpolicy.planned_company_ids() IS
     'company_ids() as of planning: IMMUTABLE on purpose, folded into the plan under the context '
     'gate; set_context() discards cached plans';
 
 CREATE FUNCTION pgpolicy.planned_company_id() RETURNS integer
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT pgpolicy.company_id() $$;
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN pgpolicy.company_id(); END $$;
 COMMENT ON FUNCTION pgpolicy.planned_company_id() IS
     'company_id() as of planning: IMMUTABLE on purpose, folded into the plan under the context '
     'gate; set_context() discards cached plans';
 
 CREATE FUNCTION pgpolicy.planned_group_ids() RETURNS integer[]
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT pgpolicy.group_ids() $$;
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN pgpolicy.group_ids(); END $$;
 COMMENT ON FUNCTION pgpolicy.planned_group_ids() IS
     'group_ids() as of planning: IMMUTABLE on purpose, folded into the plan under the context '
     'gate; set_context() discards cached plans';
 
 -- The context gate compares context_key() when the statement runs with this.
 CREATE FUNCTION pgpolicy.planned_context_key() RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT pgpolicy.context_key() $$;
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN pgpolicy.context_key(); END $$;
 COMMENT ON FUNCTION pgpolicy.planned_context_key() IS
     'context_key() as of planning: IMMUTABLE on purpose; the context gate compares it with '
     'context_key() when the statement runs, which makes every folded value safe';
@@ -314,8 +316,8 @@ COMMENT ON FUNCTION pgpolicy.planned_context_key() IS
 -- The system principal: uid 1 in superuser mode (registry loading, module install and
 -- upgrade). Gates (rules that hold whatever the ORM does) are lifted for it alone.
 CREATE FUNCTION pgpolicy.planned_system() RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT pgpolicy.su() AND coalesce(pgpolicy.uid() = 1, false) $$;
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN pgpolicy.su() AND coalesce(pgpolicy.uid() = 1, false); END $$;
 COMMENT ON FUNCTION pgpolicy.planned_system() IS
     'Whether the statement is planned for the system principal (uid 1 in superuser mode), the '
     'only one gates are lifted for. IMMUTABLE on purpose (see planned_uid)';
@@ -328,8 +330,8 @@ COMMENT ON FUNCTION pgpolicy.planned_system() IS
 -- the text of the top-level statement, so it can only answer "no" for anything that does
 -- not start with UPDATE or INSERT (fail closed).
 CREATE FUNCTION pgpolicy.planned_write() RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT coalesce(current_query() ~* '^\s*(update|insert)\s', false) $$;
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN coalesce(current_query() ~* '^\s*(update|insert)\s', false); END $$;
 COMMENT ON FUNCTION pgpolicy.planned_write() IS
     'Whether the top-level statement being planned is an UPDATE or INSERT. IMMUTABLE on purpose: '
     'folded at plan time so read queries never carry the own-writes term';
