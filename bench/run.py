@@ -9,9 +9,10 @@ runs two ways, interleaved, warm cache, in one run:
   ORM adds for user 15, written out by hand below.
 
 Both arms run in two configurations, also interleaved: PostgreSQL's default, and
-with the LIKE-family operator functions marked LEAKPROOF (an explicit,
-database-wide superuser opt-in; see RESULTS.md for the reasoning). Queries are
-sent as literal SQL text, never prepared, as Odoo's psycopg2 does.
+with the LIKE-family operator functions marked LEAKPROOF (the explicit,
+database-wide superuser opt-in `pgpolicy like-leakproof on`; its reasoning is in
+docs/semantics.md, "Substring search"). Queries are sent as literal SQL text,
+never prepared, as Odoo's psycopg2 does. Results: RESULTS.md.
 
     /tmp/venv/bin/python bench/run.py \
         --dsn "host=/tmp/bench_pg15 port=5510 user=postgres dbname=pgpolicy_bench"

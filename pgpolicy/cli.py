@@ -22,6 +22,7 @@ from pgpolicy.domain import parse_rule_domain
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.explain import explain, who_can
 from pgpolicy.introspect import MODES, Catalog, read_catalog
+from pgpolicy.leakproof import like_functions, set_like_leakproof
 from pgpolicy.policy import PolicySet, build_policy_set
 from pgpolicy.report import health, plan_summary, policy_set_json, policy_set_sql, pretty_sql
 from pgpolicy.runtime import install
@@ -396,6 +397,33 @@ def init(settings: Settings, app_roles: tuple[str, ...]) -> None:
         "granted": list(result.granted),
     }
     _emit(settings, data, result.summary())
+
+
+@cli.command("like-leakproof")
+@connection_options
+@click.argument("state", type=click.Choice(["show", "on", "off"]), default="show")
+@click.pass_obj
+def like_leakproof_command(settings: Settings, state: str) -> None:
+    """Show, or mark (on) / unmark (off), the LIKE and ILIKE functions LEAKPROOF.
+
+    Under row-level security a substring search (`name ILIKE '%S0012%'`) can use its
+    trigram index only when the operator's function is LEAKPROOF, which PostgreSQL's
+    are not: without it, a name search filters every row the user may see. `on` is a
+    database-wide decision of a superuser; read docs/semantics.md ("Substring search")
+    for what it can reveal before turning it on. `off` restores PostgreSQL's default.
+    """
+    if state == "show":
+        with connect(settings) as conn:
+            functions = like_functions(conn)
+    else:
+        functions = set_like_leakproof(settings.dsn, state == "on")
+    data = {f.signature: f.leakproof for f in functions}
+    marked = sum(data.values())
+    text = "\n".join(
+        f"{'LEAKPROOF    ' if leak else 'NOT LEAKPROOF'} {sig}" for sig, leak in data.items()
+    )
+    summary = f"{marked} of {len(data)} LIKE-family functions are LEAKPROOF"
+    _emit(settings, data, f"{text}\n{summary}")
 
 
 @cli.command("revision")

@@ -6,15 +6,23 @@ The reference is Odoo 18's ORM: `odoo/osv/expression.py` and
 `odoo-semantics.md` §3 is the specification; each rule of it is noted where it
 is implemented.
 
-Values that depend on who is asking are never frozen: they become reads of the
-`pgpolicy.*` runtime functions, wrapped as scalar subqueries so PostgreSQL
-evaluates them once per statement (an InitPlan).
+Values that depend on who is asking are never frozen at compile time: they
+become calls of the runtime's plan-time functions (`pgpolicy.planned_uid()`,
+`planned_company_ids()`, …, and generated `planned_ids_*` functions for
+`user.<path>` values), which PostgreSQL folds into constants when it plans the
+statement, so the predicate left is the WHERE clause the ORM would have written,
+with the same estimates and plans. The policy set's context gate re-checks at
+run time that the statement runs under the context it was planned for
+(`docs/semantics.md`, "Decided when the statement is planned").
 
 Relational conditions read other tables the way Odoo does inside rules: as
 superuser, ignoring those tables' own rules. Inside a policy that needs a
 bypass, so every such set of ids is computed by a generated
 `SECURITY DEFINER` function (`pgpolicy_sudo.ids_<hash>()`), called once per
-statement; the policy compares with `= ANY((SELECT f())::integer[])`.
+statement; the policy compares with `= ANY((SELECT f())::integer[])`. Sets that
+depend on the context alone (the user's records, the company hierarchy above
+or below the allowed companies) are `planned_ids_*` functions instead, folded
+at plan time like the context itself.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ from pgpolicy.errors import CompileError
 from pgpolicy.introspect import Catalog, Field, Model
 
 SUDO_SCHEMA = "pgpolicy_sudo"
+PLANNED_PREFIX = "planned_ids_"
 NUMBER_TYPES = ("integer", "float", "monetary")
 CHAR_TYPES = ("char", "text", "html")
 SQL_TYPES = {
@@ -95,6 +104,13 @@ class SudoFunction:
     def qualified(self) -> str:
         return f"{ident(SUDO_SCHEMA)}.{ident(self.name)}"
 
+    @property
+    def planned(self) -> bool:
+        """Whether it is folded at plan time (IMMUTABLE): its ids depend on the context only.
+
+        The name says it, so deployed functions, plans and migrations need no other field."""
+        return self.name.startswith(PLANNED_PREFIX)
+
 
 @dataclass(frozen=True)
 class Predicate:
@@ -117,12 +133,16 @@ class Static:
 
 @dataclass(frozen=True)
 class Dynamic:
-    """A value read at query time: a scalar SQL expression or an integer array."""
+    """A value known when the statement runs: a scalar SQL expression or an integer array.
+
+    `planned` values depend on the context alone and are folded when the statement is
+    planned; the others (`now()`, searches) are computed when it runs."""
 
     sql: str
     is_array: bool
     nullable: bool = True
     extras: tuple[Any, ...] = ()  # static items concatenated to an array (e.g. False)
+    planned: bool = False
 
 
 @dataclass(frozen=True)
@@ -225,7 +245,7 @@ class Compiler:
             gid = self.catalog.groups.get(value.xml_id)
             if gid is None:
                 return Static(False)
-            return Dynamic(f"({gid} = ANY((SELECT pgpolicy.group_ids())::integer[]))", False, False)
+            return Dynamic(f"pgpolicy.planned_in_groups('{{{gid}}}')", False, False, planned=True)
         if isinstance(value, Strftime):
             return Dynamic(
                 f"to_char((now() AT TIME ZONE 'UTC'), {literal(pg_format(value.fmt))})",
@@ -261,25 +281,31 @@ class Compiler:
         if scalars:
             arrays.append("ARRAY[" + ", ".join(scalars) + "]::integer[]")
         sql = " || ".join(arrays) if arrays else "'{}'::integer[]"
-        return Dynamic(sql, True, False, tuple(extras))
+        planned = all(not isinstance(p, Dynamic) or p.planned for p in parts)
+        return Dynamic(sql, True, False, tuple(extras), planned)
 
     def context(self, value: Context) -> Dynamic:
         if value.name == "company_ids":
-            return Dynamic("(SELECT pgpolicy.company_ids())", True, False)
+            return Dynamic("pgpolicy.planned_company_ids()", True, False, planned=True)
         if value.name == "company_id":
-            return Dynamic("(SELECT pgpolicy.company_id())", False, False)
+            return Dynamic("pgpolicy.planned_company_id()", False, False, planned=True)
         return user_value(self, value.path)
 
     # -- sets of ids computed as superuser ---------------------------------
-    def ids_array(self, select_sql: str, top: bool) -> str:
-        """An integer[] expression of the ids a SELECT returns, bypassing RLS when `top`."""
+    def ids_array(self, select_sql: str, top: bool, planned: bool = False) -> str:
+        """An integer[] expression of the ids a SELECT returns, bypassing RLS when `top`.
+
+        `planned`: the SELECT depends on the context alone; the function is folded when
+        the statement is planned (a bare call), else evaluated once when it runs (an
+        InitPlan)."""
         if not top or self.inline:
             return f"ARRAY({select_sql})"
         body = f"SELECT coalesce(array_agg(DISTINCT v), '{{}}') FROM ({select_sql}) AS s(v)"
-        name = "ids_" + hashlib.sha256(body.encode()).hexdigest()[:16]
+        prefix = PLANNED_PREFIX if planned else "ids_"
+        name = prefix + hashlib.sha256(body.encode()).hexdigest()[:16]
         function = SudoFunction(name, "integer[]", body)
         self.functions[name] = function
-        return f"(SELECT {function.qualified}())"
+        return f"{function.qualified}()" if planned else f"(SELECT {function.qualified}())"
 
     def search_sql(self, search: Search) -> str:
         """`SELECT <column> FROM comodel WHERE <domain>` (no rules: Odoo runs it in sudo)."""
@@ -383,7 +409,14 @@ class Compiler:
             tree = self.catalog.model(fld.relation or "")
             column = f"{alias}.{ident(fld.name)}"
         start = self.start_ids(value)
-        expanded = Dynamic(self.ids_array(self.expand(tree, op, start, parent), top), True)
+        # Expanding a context value (the allowed companies, the user's partner) is itself
+        # a context value: folded at plan time like its start.
+        planned = isinstance(value, Dynamic) and value.planned
+        expanded = Dynamic(
+            self.ids_array(self.expand(tree, op, start, parent), top, planned),
+            True,
+            planned=planned,
+        )
         if fld.type in ("many2one", "integer") or fld.name == "id":
             return self.in_set(column, expanded, top)
         return (
@@ -453,7 +486,7 @@ class Compiler:
             sql_type = SQL_TYPES.get(fld.type)
             if sql_type is None:
                 raise CompileError(f"company-dependent {fld.type} field {fld.name}")
-            return f"(({column}->((SELECT pgpolicy.company_id())::text)->>0)::{sql_type})"
+            return f"(({column}->(pgpolicy.planned_company_id()::text)->>0)::{sql_type})"
         return column
 
     def dynamic_scalar(self, fld: Field, op: str, value: Dynamic, column: str) -> str:
@@ -739,29 +772,30 @@ USER_PATHS: dict[tuple[str, str], str] = {
 def user_value(compiler: Compiler, path: tuple[str, ...]) -> Dynamic:
     """SQL for `user.<path>`: `.id` gives a scalar, `.ids` an array, a bare path its id(s)."""
     if path in (("id",),):
-        return Dynamic("(SELECT pgpolicy.uid())", False, False)
+        return Dynamic("pgpolicy.planned_uid()", False, False, planned=True)
     if path in (("groups_id", "ids"),):
-        return Dynamic("(SELECT pgpolicy.group_ids())", True, False)
+        return Dynamic("pgpolicy.planned_group_ids()", True, False, planned=True)
     names = list(path)
     if names[:2] == ["env", "companies"]:
         model, select = (
             compiler.catalog.model("res.company"),
-            "SELECT unnest(pgpolicy.company_ids())",
+            "SELECT unnest(pgpolicy.planned_company_ids())",
         )
         names = names[2:]
     elif names[:2] == ["env", "company"]:
-        model, select = compiler.catalog.model("res.company"), "SELECT pgpolicy.company_id()"
+        model = compiler.catalog.model("res.company")
+        select = "SELECT pgpolicy.planned_company_id()"
         names = names[2:]
     else:
-        model, select = compiler.catalog.model("res.users"), "SELECT pgpolicy.uid()"
+        model, select = compiler.catalog.model("res.users"), "SELECT pgpolicy.planned_uid()"
     suffix = names.pop() if names and names[-1] in ("id", "ids") else "id"
     for name in names:
         model, select = user_hop(compiler, model, name, select)
     body = f"SELECT v FROM ({select}) AS s(v) WHERE v IS NOT NULL"
-    ids = compiler.ids_array(body, top=True)
+    ids = compiler.ids_array(body, top=True, planned=True)
     if suffix == "ids":
-        return Dynamic(ids, True, False)
-    return Dynamic(f"({ids})[1]", False, True)
+        return Dynamic(ids, True, False, planned=True)
+    return Dynamic(f"({ids})[1]", False, True, planned=True)
 
 
 def user_hop(compiler: Compiler, model: Model, name: str, select: str) -> tuple[Model, str]:
@@ -771,7 +805,7 @@ def user_hop(compiler: Compiler, model: Model, name: str, select: str) -> tuple[
         # hr `_compute_company_employee`: the active employee of the user in env.company
         sql = (
             "SELECT e.id FROM public.hr_employee AS e WHERE e.user_id IN (" + select + ") "
-            "AND e.company_id = pgpolicy.company_id() AND e.active"
+            "AND e.company_id = pgpolicy.planned_company_id() AND e.active"
         )
         return compiler.catalog.model("hr.employee"), sql
     stored_path = USER_PATHS.get((model.name, name)) or (None if fld.store else fld.related)

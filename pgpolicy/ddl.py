@@ -96,13 +96,23 @@ def sudo_schema(roles: Sequence[str]) -> list[sql.Composed]:
 
 
 def create_function(function: SudoFunction, roles: Sequence[str]) -> list[sql.Composed]:
-    """A SECURITY DEFINER function reading as its owner (who bypasses RLS), once per statement."""
+    """A SECURITY DEFINER function reading as its owner (who bypasses RLS), once per statement.
+
+    A `planned` one depends on the context alone and is IMMUTABLE on purpose, like the
+    runtime's plan-time functions: folded when the statement is planned, under the
+    context gate (sql/runtime.sql)."""
     name = sql.Identifier(SUDO_SCHEMA, function.name)
+    volatility = sql.SQL("IMMUTABLE" if function.planned else "STABLE")
     return [
         sql.SQL(
-            "CREATE OR REPLACE FUNCTION {name}() RETURNS {returns} LANGUAGE sql STABLE "
+            "CREATE OR REPLACE FUNCTION {name}() RETURNS {returns} LANGUAGE sql {volatility} "
             "PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS {body}"
-        ).format(name=name, returns=sql.SQL(function.returns), body=sql.Literal(function.body)),
+        ).format(
+            name=name,
+            returns=sql.SQL(function.returns),
+            volatility=volatility,
+            body=sql.Literal(function.body),
+        ),
         sql.SQL("REVOKE ALL ON FUNCTION {}() FROM PUBLIC").format(name),
         sql.SQL("GRANT EXECUTE ON FUNCTION {}() TO {}").format(
             name, sql.SQL(", ").join(map(sql.Identifier, roles))

@@ -11,11 +11,12 @@ In PostgreSQL, per table and command:
   policies and ANDs restrictive ones, which is exactly Odoo's combination;
 - a RESTRICTIVE context gate shared by all commands.
 
-Group membership and superuser mode are decided when the statement is planned
-(`planned_*` functions, folded to constants by the planner) so that what is left
-is the user's own indexable predicate; the context gate re-checks them when the
-statement runs. Mirrors of Odoo's rules and access rights are lifted in
-superuser mode, as the ORM lifts them.
+Group membership, superuser mode and every context value a rule reads are decided
+when the statement is planned (`planned_*` functions, folded to constants by the
+planner) so that what is left is the user's own indexable predicate; the context
+gate re-checks, when the statement runs, that the context is the one planned for.
+Mirrors of Odoo's rules and access rights are lifted in superuser mode, as the ORM
+lifts them.
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ from pgpolicy.introspect import MODES, Catalog, Model, Rule
 
 COMMANDS = {"read": "SELECT", "write": "UPDATE", "create": "INSERT", "unlink": "DELETE"}
 LIFT = "pgpolicy.planned_su()"
+# The context the statement runs under (read once when it runs, in an InitPlan) is the one
+# every plan-time function folded into its plan (a constant). IS NOT NULL rather than `=`
+# keeps the planner's row estimates those of the user's predicate: see sql/runtime.sql.
 CONTEXT_GATE = (
-    "((SELECT pgpolicy.uid()) = pgpolicy.planned_uid() "
-    "AND (SELECT pgpolicy.su()) = pgpolicy.planned_su())"
+    "((SELECT true WHERE pgpolicy.context_key() = pgpolicy.planned_context_key()) IS NOT NULL)"
 )
 
 
@@ -182,7 +185,7 @@ class RuleCombiner:
             return None
         table = ident(self.compiler.table(model))
         return (
-            f"(pgpolicy.planned_write() AND {table}.write_uid = (SELECT pgpolicy.uid()) "
+            f"(pgpolicy.planned_write() AND {table}.write_uid = pgpolicy.planned_uid() "
             f"AND {table}.write_date = (now() AT TIME ZONE 'UTC'))"
         )
 

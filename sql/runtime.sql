@@ -83,17 +83,19 @@ COMMENT ON FUNCTION pgpolicy.set_context(integer, integer[], boolean) IS
     'superuser mode. Discards cached plans.';
 
 -- ---------------------------------------------------------------------------------------
--- Readers. STABLE, PARALLEL SAFE and cheap; policies call them as scalar subqueries,
--- `(SELECT pgpolicy.uid())`, so each is evaluated once per statement (an InitPlan), not
--- once per row. uid(), su() and today() are plain SQL (no SECURITY DEFINER, no SET
--- clause) so the planner can inline them.
+-- Readers. STABLE, PARALLEL SAFE and cheap. Policies read the context through the
+-- plan-time functions below; of these readers they call only context_key(), as a scalar
+-- subquery `(SELECT pgpolicy.context_key())`, evaluated once per statement (an InitPlan),
+-- not once per row. uid(), su(), context_key() and today() are plain SQL (no SECURITY
+-- DEFINER, no SET clause) so the planner can inline them.
 --
 -- uid() is the key of the whole context: it is NULL unless all three settings are in the
--- form set_context writes. Every protected table's context gate compares uid() with the
--- planned uid, so a malformed context (a setting emptied by an earlier transaction, or
--- written by hand) hides every row, including rows no company or group rule restricts;
--- su() is false whenever uid() is NULL. Whether the companies are the user's is checked by
--- company_ids(), which reads tables and so cannot be inlined.
+-- form set_context writes, and context_key() is NULL whenever uid() is. Every protected
+-- table's context gate compares context_key() with the planned key, so a malformed
+-- context (a setting emptied by an earlier transaction, or written by hand) hides every
+-- row, including rows no company or group rule restricts; su() is false whenever uid() is
+-- NULL. Whether the companies are the user's is checked by company_ids(), which reads
+-- tables and so cannot be inlined.
 
 CREATE FUNCTION pgpolicy.uid() RETURNS integer
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -116,6 +118,22 @@ CREATE FUNCTION pgpolicy.su() RETURNS boolean
 $$;
 COMMENT ON FUNCTION pgpolicy.su() IS
     'Whether the current transaction runs in Odoo superuser mode; false unless set_context said so';
+
+-- The whole context as one value, for the context gate: NULL unless uid() is (a malformed
+-- context), else the three settings as set_context wrote them. Everything a policy derives
+-- from the context (groups, companies, the user's records) is a function of these settings
+-- and of the database, so two statements with the same key see the same context.
+CREATE FUNCTION pgpolicy.context_key() RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN pgpolicy.uid() IS NOT NULL
+                THEN current_setting('pgpolicy.uid', true) || '|'
+                     || current_setting('pgpolicy.company_ids', true) || '|'
+                     || current_setting('pgpolicy.su', true) END
+$$;
+COMMENT ON FUNCTION pgpolicy.context_key() IS
+    'The context of the current transaction as one text (uid|companies|su); NULL when it is '
+    'unset or malformed. Read by the context gate of every protected table';
 
 CREATE FUNCTION pgpolicy.today() RETURNS date
     LANGUAGE sql STABLE PARALLEL SAFE
@@ -189,70 +207,117 @@ COMMENT ON FUNCTION pgpolicy.group_ids() IS
 -- They are declared IMMUTABLE ON PURPOSE, although they read the context. The planner
 -- evaluates an IMMUTABLE call whose arguments are constants once, while planning, and
 -- puts the result into the plan as a constant. So which Odoo group rules apply to the
--- user, and whether superuser mode lifts the mirrors, is decided before the rest of the
--- plan is made, and what remains of a policy is the user's own predicate, which can use
--- an index like the WHERE clause the ORM would have written. Deciding the same thing at
--- run time (guards evaluated per statement) makes every OR-ed rule unindexable and costs
--- 2-3.5x (perf-findings.md, finding 4).
+-- user, whether superuser mode lifts the mirrors, and every value a rule reads from the
+-- context (user.id, company_ids, company_id, user.groups_id, user.<path> through the
+-- generated pgpolicy_sudo.planned_ids_*() functions) are decided before the rest of the
+-- plan is made. What remains of a policy is the user's own predicate with constants,
+-- `user_id = 15 AND company_id = ANY ('{1}')`: the WHERE clause the ORM would have
+-- written, with the same estimates, so the same plan. Read at run time instead (InitPlan
+-- parameters), the same predicate gets generic estimates and other plans (a parallel
+-- scan for a list page: 20x, bench/RESULTS.md), and runtime group guards make every
+-- OR-ed rule unindexable (2-3.5x, perf-findings.md, finding 4).
 --
--- What makes lying to the planner safe:
---   1. set_context() runs DISCARD PLANS: every plan cached in the session (prepared
---      statements, PL/pgSQL) is made again under the new context.
---   2. Every protected table carries a RESTRICTIVE context gate, checked when the
---      statement runs:
---          (SELECT pgpolicy.uid()) = pgpolicy.planned_uid()
---          AND (SELECT pgpolicy.su()) = pgpolicy.planned_su()
---      The left sides are read at execution, the right sides were folded at planning.
---      A plan made under another context (e.g. settings changed by set_config without
---      set_context, so no DISCARD PLANS) returns nothing; no context at all gives
---      NULL = NULL, which is not true either.
--- Never use these functions in an index, a generated column, a constraint or a
--- materialized view: there, IMMUTABLE results are stored and would outlive the context.
+-- What makes lying to the planner safe: a plan may only ever run under the context it
+-- was planned for, and the check of that is made when the statement runs.
+--   1. The context gate. Every protected table carries a RESTRICTIVE policy for all
+--      commands and roles, AND-ed with every other policy:
+--          (SELECT true WHERE pgpolicy.context_key() = pgpolicy.planned_context_key())
+--              IS NOT NULL
+--      The sub-select is an InitPlan: context_key() is read when the statement runs,
+--      planned_context_key() was folded when it was planned. A plan made under another
+--      context (a prepared statement or a PL/pgSQL plan kept across a context set by
+--      hand, a generic plan, a plan made in another transaction) returns no row and
+--      changes no row: the key includes uid, companies and su, so every folded value
+--      was derived from the same settings. No context or a malformed one gives NULL on
+--      both sides, and NULL = NULL is not true: no rows. (Written as IS NOT NULL of a
+--      sub-select because the planner estimates that at 99.5 % of the rows, while
+--      `param = constant` is estimated at 0.5 %, which would make every list page look
+--      200 times more selective than it is and flip it to a parallel plan.)
+--   2. set_context() runs DISCARD PLANS: plans cached in the session are made again for
+--      the new context, so the gate denies only plans kept across a context changed
+--      without set_context (which is not how the context is set).
+--   3. Parallel workers do not plan: they run the leader's plan with its folded
+--      constants, and receive the gate's InitPlan value from the leader.
+--   4. The values are derived from the settings and from the database as the statement
+--      sees it when it is planned. A statement is planned in its own snapshot, just
+--      before it runs, so for a statement sent as text (what Odoo does) nothing
+--      differs from reading at run time. A plan cached and run again in the same
+--      transaction keeps the group membership, companies and user records of its
+--      planning until the next set_context: like Odoo, which caches the rules of a
+--      (uid, companies) until its registry is invalidated.
+-- Never use these functions in an index, a generated column, a constraint, a default
+-- or a materialized view: there, IMMUTABLE results are stored and would outlive the
+-- context. Never call them in application queries: only the context gate makes a
+-- folded value safe.
 
--- planned_uid() and planned_su() parse exactly as uid() and su() do.
+-- Each is the run-time reader evaluated once, while planning (the readers validate and
+-- fail closed: NULL means no access). A statement evaluates about twenty of them per
+-- protected table, which is the fixed cost of a policy. They are PL/pgSQL, not SQL: the
+-- planner calls them through the function manager, where a SQL function's body is parsed
+-- and planned again at every call, while PL/pgSQL keeps the compiled function and the
+-- plans of its expressions (set_context's DISCARD PLANS has them planned again once per
+-- transaction): a quarter of the planning time (bench/RESULTS.md). For the same reason
+-- their bodies call the inlinable readers, never each other.
 CREATE FUNCTION pgpolicy.planned_uid() RETURNS integer
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$
-    SELECT CASE WHEN current_setting('pgpolicy.uid', true) ~ '^[1-9][0-9]{0,8}$'
-                 AND (current_setting('pgpolicy.company_ids', true) = 'default'
-                      OR current_setting('pgpolicy.company_ids', true)
-                         ~ '^[1-9][0-9]{0,8}(,[1-9][0-9]{0,8})*$')
-                 AND current_setting('pgpolicy.su', true) IN ('true', 'false')
-                THEN current_setting('pgpolicy.uid', true)::integer END
-$$;
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN pgpolicy.uid(); END $$;
 COMMENT ON FUNCTION pgpolicy.planned_uid() IS
-    'uid() as of planning: IMMUTABLE on purpose, folded into the plan; policies pair it with the '
-    'run-time gate (SELECT pgpolicy.uid()) = pgpolicy.planned_uid(), and set_context() discards '
+    'uid() as of planning: IMMUTABLE on purpose, folded into the plan under the context gate '
+    '(context_key() when the statement runs = planned_context_key()); set_context() discards '
     'cached plans';
 
 CREATE FUNCTION pgpolicy.planned_su() RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$
-    SELECT coalesce(current_setting('pgpolicy.su', true) = 'true'
-                    AND pgpolicy.planned_uid() IS NOT NULL, false)
-$$;
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN pgpolicy.su(); END $$;
 COMMENT ON FUNCTION pgpolicy.planned_su() IS
-    'su() as of planning: IMMUTABLE on purpose, folded into the plan; policies pair it with the '
-    'run-time gate (SELECT pgpolicy.su()) = pgpolicy.planned_su(), and set_context() discards '
-    'cached plans';
+    'su() as of planning: IMMUTABLE on purpose, folded into the plan under the context gate; '
+    'set_context() discards cached plans';
 
 CREATE FUNCTION pgpolicy.planned_in_groups(gids integer[]) RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE SECURITY DEFINER
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
-    AS $$
-    SELECT EXISTS (SELECT FROM public.res_groups_users_rel g
-                    WHERE g.uid = pgpolicy.planned_uid() AND g.gid = ANY (gids))
-$$;
+    AS $$ BEGIN RETURN EXISTS (SELECT FROM public.res_groups_users_rel g
+                               WHERE g.uid = pgpolicy.uid() AND g.gid = ANY (gids)); END $$;
 COMMENT ON FUNCTION pgpolicy.planned_in_groups(integer[]) IS
     'Whether the planned uid is in any of the groups (res_groups_users_rel); false without a uid. '
     'IMMUTABLE on purpose: folded at plan time so the remaining predicate stays indexable; safe '
-    'because set_context() discards cached plans and the context gate re-checks uid and su at run time';
+    'because set_context() discards cached plans and the context gate re-checks the context at run '
+    'time';
+
+CREATE FUNCTION pgpolicy.planned_company_ids() RETURNS integer[]
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN pgpolicy.company_ids(); END $$;
+COMMENT ON FUNCTION pgpolicy.planned_company_ids() IS
+    'company_ids() as of planning: IMMUTABLE on purpose, folded into the plan under the context '
+    'gate; set_context() discards cached plans';
+
+CREATE FUNCTION pgpolicy.planned_company_id() RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN pgpolicy.company_id(); END $$;
+COMMENT ON FUNCTION pgpolicy.planned_company_id() IS
+    'company_id() as of planning: IMMUTABLE on purpose, folded into the plan under the context '
+    'gate; set_context() discards cached plans';
+
+CREATE FUNCTION pgpolicy.planned_group_ids() RETURNS integer[]
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN pgpolicy.group_ids(); END $$;
+COMMENT ON FUNCTION pgpolicy.planned_group_ids() IS
+    'group_ids() as of planning: IMMUTABLE on purpose, folded into the plan under the context '
+    'gate; set_context() discards cached plans';
+
+-- The context gate compares context_key() when the statement runs with this.
+CREATE FUNCTION pgpolicy.planned_context_key() RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN pgpolicy.context_key(); END $$;
+COMMENT ON FUNCTION pgpolicy.planned_context_key() IS
+    'context_key() as of planning: IMMUTABLE on purpose; the context gate compares it with '
+    'context_key() when the statement runs, which makes every folded value safe';
 
 -- The system principal: uid 1 in superuser mode (registry loading, module install and
 -- upgrade). Gates (rules that hold whatever the ORM does) are lifted for it alone.
 CREATE FUNCTION pgpolicy.planned_system() RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT pgpolicy.planned_su() AND coalesce(pgpolicy.planned_uid() = 1, false) $$;
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN pgpolicy.su() AND coalesce(pgpolicy.uid() = 1, false); END $$;
 COMMENT ON FUNCTION pgpolicy.planned_system() IS
     'Whether the statement is planned for the system principal (uid 1 in superuser mode), the '
     'only one gates are lifted for. IMMUTABLE on purpose (see planned_uid)';
@@ -265,8 +330,8 @@ COMMENT ON FUNCTION pgpolicy.planned_system() IS
 -- the text of the top-level statement, so it can only answer "no" for anything that does
 -- not start with UPDATE or INSERT (fail closed).
 CREATE FUNCTION pgpolicy.planned_write() RETURNS boolean
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT coalesce(current_query() ~* '^\s*(update|insert)\s', false) $$;
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$ BEGIN RETURN coalesce(current_query() ~* '^\s*(update|insert)\s', false); END $$;
 COMMENT ON FUNCTION pgpolicy.planned_write() IS
     'Whether the top-level statement being planned is an UPDATE or INSERT. IMMUTABLE on purpose: '
     'folded at plan time so read queries never carry the own-writes term';

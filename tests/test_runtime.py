@@ -26,10 +26,7 @@ from pgpolicy import runtime
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.resources import alembic_dir
 
-GATE = (
-    "(SELECT pgpolicy.uid()) = pgpolicy.planned_uid() "
-    "AND (SELECT pgpolicy.su()) = pgpolicy.planned_su()"
-)
+GATE = "(SELECT true WHERE pgpolicy.context_key() = pgpolicy.planned_context_key()) IS NOT NULL"
 BY_COMPANY = sql.SQL("company_id = ANY((SELECT pgpolicy.company_ids())::int[])")
 # A call of each function the app roles are granted, with valid arguments.
 CALLS = {
@@ -40,16 +37,22 @@ CALLS = {
     "company_ids()": "SELECT pgpolicy.company_ids()",
     "company_id()": "SELECT pgpolicy.company_id()",
     "group_ids()": "SELECT pgpolicy.group_ids()",
+    "context_key()": "SELECT pgpolicy.context_key()",
     "planned_uid()": "SELECT pgpolicy.planned_uid()",
     "planned_su()": "SELECT pgpolicy.planned_su()",
+    "planned_company_ids()": "SELECT pgpolicy.planned_company_ids()",
+    "planned_company_id()": "SELECT pgpolicy.planned_company_id()",
+    "planned_group_ids()": "SELECT pgpolicy.planned_group_ids()",
+    "planned_context_key()": "SELECT pgpolicy.planned_context_key()",
     "planned_in_groups(integer[])": "SELECT pgpolicy.planned_in_groups('{1}')",
     "planned_system()": "SELECT pgpolicy.planned_system()",
     "planned_write()": "SELECT pgpolicy.planned_write()",
     "version()": "SELECT pgpolicy.version()",
 }
 RUNTIME_FUNCTIONS = {
-    "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids",
+    "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids", "context_key",
     "planned_uid", "planned_su", "planned_in_groups", "planned_system", "planned_write",
+    "planned_company_ids", "planned_company_id", "planned_group_ids", "planned_context_key",
     "version", "provenance_of",
 }  # fmt: skip
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
@@ -332,14 +335,17 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
     assert set(flags) == RUNTIME_FUNCTIONS
     pinned = ["search_path=pg_catalog, pg_temp"]
     inlinable = ("s", "s", False, None, "sql")
-    assert flags["uid"] == inlinable
-    assert flags["su"] == inlinable
-    assert flags["today"] == inlinable
+    for name in ("uid", "su", "today", "context_key"):
+        assert flags[name] == inlinable, name
     for name in ("company_ids", "company_id", "group_ids"):
         assert flags[name] == ("s", "s", True, pinned, "sql"), name
-    assert flags["planned_in_groups"] == ("i", "s", True, pinned, "sql")
-    for name in ("planned_uid", "planned_su", "planned_system", "planned_write"):
-        assert flags[name] == ("i", "s", False, None, "sql"), name
+    # Plan-time functions: PL/pgSQL keeps its plans across the calls the planner makes.
+    assert flags["planned_in_groups"] == ("i", "s", True, pinned, "plpgsql")
+    for name in (
+        "planned_uid", "planned_su", "planned_system", "planned_write", "planned_company_ids",
+        "planned_company_id", "planned_group_ids", "planned_context_key",
+    ):  # fmt: skip
+        assert flags[name] == ("i", "s", False, None, "plpgsql"), name
     assert flags["set_context"][:3] == ("v", "u", False)
 
 
@@ -444,10 +450,13 @@ def test_a_malformed_context_hides_every_row(
     readers = (
         "SELECT pgpolicy.uid(), pgpolicy.planned_uid(), pgpolicy.su(), pgpolicy.planned_su(),"
         " pgpolicy.company_ids(), pgpolicy.company_id(), pgpolicy.group_ids(),"
-        " pgpolicy.planned_in_groups('{1}'), pgpolicy.planned_system()"
+        " pgpolicy.planned_in_groups('{1}'), pgpolicy.planned_system(),"
+        " pgpolicy.context_key(), pgpolicy.planned_context_key(),"
+        " pgpolicy.planned_company_ids(), pgpolicy.planned_company_id(),"
+        " pgpolicy.planned_group_ids()"
     )
     assert open_app.execute(readers).fetchone() == (
-        None, None, False, False, None, None, None, False, False,
+        None, None, False, False, None, None, None, False, False, None, None, None, None, None,
     )  # fmt: skip
     assert ids(open_app) == []
 
@@ -668,10 +677,12 @@ def test_context_readers_are_initplans_evaluated_once_per_statement(
     # The per-row filter only compares with InitPlan results and folded constants ...
     assert "current_setting" not in scan and "pgpolicy." not in scan, plan
     assert re.search(rf"= ANY \({INITPLAN_PARAM}\)", scan), plan
-    assert re.search(rf"{INITPLAN_PARAM} = 15", scan), plan  # the gate, planned_uid() folded
-    # ... and uid() and su() are inlined into their InitPlans (no function call at all).
+    assert re.search(rf"{INITPLAN_PARAM} IS NOT NULL", scan), plan  # the gate
+    # ... context_key() is inlined into the gate's InitPlan (no function call at all) and
+    # compared there with the key folded at plan time; company_ids() is a call of its own.
     assert "current_setting('pgpolicy.uid'" in initplans[1], plan
     assert "current_setting('pgpolicy.su'" in initplans[1], plan
+    assert "= '15|1|false'::text" in initplans[1], plan
     assert "pgpolicy.company_ids()" in initplans[1], plan
 
 
@@ -799,7 +810,7 @@ def test_policies_view_lists_policies_with_their_provenance(
     gate = rows["public", "sale_order", "test_context"]
     assert gate["provenance"] is None and gate["comment"] == "set by hand: {oops"
     assert gate["permissive"] is False
-    assert "planned_uid()" in gate["using_expression"]
+    assert "planned_context_key()" in gate["using_expression"]
 
     other = rows["elsewhere", "notes", "mine"]
     assert (other["command"], other["roles"], other["provenance"]) == ("UPDATE", ["public"], None)
