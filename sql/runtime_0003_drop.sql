@@ -1,0 +1,12 @@
+-- Back to pgpolicy runtime version 1: planned_write() as runtime.sql defines it.
+
+CREATE OR REPLACE FUNCTION pgpolicy.planned_write() RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT coalesce(current_query() ~* '^\s*(update|insert)\s', false) $$;
+COMMENT ON FUNCTION pgpolicy.planned_write() IS
+    'Whether the top-level statement being planned is an UPDATE or INSERT. IMMUTABLE on purpose: '
+    'folded at plan time so read queries never carry the own-writes term';
+
+CREATE OR REPLACE FUNCTION pgpolicy.version() RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT '1'::text $$;
