@@ -59,10 +59,13 @@ class ThreadState(threading.local):
 class Bridge:
     """Decides, for each statement, the context it needs and the text to send."""
 
-    def __init__(self, origin: OriginRules) -> None:
+    def __init__(self, origin: OriginRules, shadow: bool = False) -> None:
         self.origin = origin
+        self.shadow = shadow  # see docs/bridge.md, "Shadow mode"
         self.thread = ThreadState()
         self.databases: dict[str, bool] = {}
+        self.statements = 0  # statements seen on covered databases, for the status page
+        self.contexts = 0  # set_context calls sent with them
 
     def covers(self, dbname: str, has_runtime: Callable[[], bool]) -> bool:
         """Whether statements on `dbname` carry a context: where the runtime is installed.
@@ -92,13 +95,16 @@ class Bridge:
         principal = self.principal(cursor)
         if principal is None:
             return None
-        return statement_context(principal, orm=self.origin.from_orm(frame))
+        return statement_context(principal, self.origin.from_orm(frame), shadow=self.shadow)
 
     def prepare(
         self, cursor: CursorState, query: str | bytes, idle: bool, frame: FrameType | None
     ) -> str | bytes:
         """The text to execute for `query` on the cursor (the query, or the context and it)."""
-        return cursor.transaction.prepare(query, self.context(cursor, frame), idle)
+        text = cursor.transaction.prepare(query, self.context(cursor, frame), idle)
+        self.statements += 1
+        self.contexts += text is not query
+        return text
 
     @contextmanager
     def system(self) -> Iterator[None]:

@@ -57,6 +57,7 @@ class Context:
     uid: int
     company_ids: tuple[int, ...]
     su: bool
+    shadow: bool = False  # mirrors report what they would deny instead of denying
 
     def sql(self) -> str:
         """The `set_context` call for this context, as statement text.
@@ -69,14 +70,18 @@ class Context:
         companies = ",".join(str(check_id(c, "company id")) for c in self.company_ids)
         su = "true" if self.su else "false"
         arguments = str(self.uid) + ", '{" + companies + "}', " + su
-        return "SELECT pgpolicy.set_context(" + arguments + ");"
+        call = "SELECT pgpolicy.set_context(" + arguments + ");"
+        if self.shadow:
+            # Before set_context, whose DISCARD PLANS then covers it too.
+            return "SELECT set_config('pgpolicy.shadow', 'true', true); " + call
+        return call
 
 
 SYSTEM_CONTEXT = Context(SYSTEM_UID, (), True)
 
 
 def statement_context(
-    principal: Principal | None, orm: bool, system: bool = False
+    principal: Principal | None, orm: bool, system: bool = False, shadow: bool = False
 ) -> Context | None:
     """The context of one statement.
 
@@ -85,13 +90,13 @@ def statement_context(
     - uid 1: superuser mode always, as Odoo forces it;
     - a statement the ORM issues (after its own access check, or in superuser mode):
       superuser mode, mirrors lifted, gates kept;
-    - raw SQL from module code: the user, mirrors enforced.
+    - raw SQL from module code: the user, mirrors enforced (in shadow mode: reported).
     """
     if system:
         return SYSTEM_CONTEXT
     if principal is None:
         return None
-    return Context(principal.uid, principal.company_ids, orm or principal.is_system)
+    return Context(principal.uid, principal.company_ids, orm or principal.is_system, shadow)
 
 
 def companies_from_context(context: Mapping[str, Any] | None) -> tuple[int, ...]:

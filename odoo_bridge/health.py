@@ -31,6 +31,8 @@ OWNED_WITHOUT_FORCE = """
 SELECT c.oid::regclass::text FROM pg_catalog.pg_class c
  WHERE c.relkind IN ('r', 'p') AND c.relrowsecurity AND NOT c.relforcerowsecurity
    AND pg_catalog.pg_has_role(current_user, c.relowner, 'USAGE')
+   -- a superuser "has" every role: that it owns everything adds nothing to being one
+   AND NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
  ORDER BY 1
 """
 SCHEMA_GRANT = "SELECT has_schema_privilege('pgpolicy', 'USAGE')"

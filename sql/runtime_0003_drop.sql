@@ -1,4 +1,8 @@
--- Back to pgpolicy runtime version 1: planned_write() as runtime.sql defines it.
+-- Back to pgpolicy runtime version 1: no shadow mode, planned_write() as runtime.sql
+-- defines it.
+
+DROP FUNCTION pgpolicy.shadow_denied(text, text, integer[], integer);
+DROP FUNCTION pgpolicy.planned_shadow();
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_write() RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE

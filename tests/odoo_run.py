@@ -20,6 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg import sql
+
+from pgpolicy import runtime
+from pgpolicy.apply import apply_policy_set
+from pgpolicy.introspect import read_catalog
+from pgpolicy.policy import build_policy_set
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ADDONS = [REPO_ROOT / "odoo_bridge", REPO_ROOT / "tests" / "odoo_addons"]
 PASSWORD = "pgpolicy-bridge"
@@ -51,6 +59,42 @@ def password_hash(python: Path, password: str) -> str:
     return done.stdout.strip()
 
 
+def prepare_database(dsn: str, app_role: str, owner: str, python: Path) -> None:
+    """Make a restored copy of the shared database ready for the bridge (as a superuser).
+
+    The runtime and every policy, the app role's privileges, a known password for the
+    oracle's users, and only the auto-vacuum cron due (the others a day later, so that a
+    test run does not send mails or fetch currency rates).
+    """
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for role, options in ((owner, "SUPERUSER LOGIN"), (app_role, "LOGIN")):
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone() is None:
+                conn.execute(sql.SQL("CREATE ROLE {} " + options).format(sql.Identifier(role)))
+    runtime.install(dsn, [app_role])
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        policy_set = build_policy_set(read_catalog(conn), [app_role])
+        if policy_set.errors:
+            raise RuntimeError("; ".join(str(e) for e in policy_set.errors))
+        apply_policy_set(dsn, policy_set, [app_role])
+        role = sql.Identifier(app_role)
+        for statement in (
+            "GRANT USAGE ON SCHEMA public TO {}",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
+            "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
+        ):
+            conn.execute(sql.SQL(statement).format(role))
+        conn.execute(
+            "UPDATE res_users SET password = %s WHERE login = ANY(%s)",
+            [password_hash(python, PASSWORD), list(LOGINS)],
+        )
+        conn.execute("UPDATE ir_cron SET nextcall = now() + interval '1 day'")
+        conn.execute(
+            "UPDATE ir_cron SET nextcall = now() AT TIME ZONE 'UTC' - interval '1 minute',"
+            " active = true WHERE id = (SELECT res_id FROM ir_model_data"
+            " WHERE module = 'base' AND name = 'autovacuum_job')"
+        )
+
+
 @dataclass
 class OdooServer:
     """odoo-bin for one database on a Unix-socket PostgreSQL server."""
@@ -65,9 +109,11 @@ class OdooServer:
     http_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
+    phase: str = "serve"  # names the log file: one per run of odoo-bin
+
     @property
     def logfile(self) -> Path:
-        return self.workdir / "odoo.log"
+        return self.workdir / f"odoo-{self.phase}.log"
 
     @property
     def url(self) -> str:
@@ -90,8 +136,9 @@ class OdooServer:
         env["PYTHONPATH"] = str(REPO_ROOT)  # the odoo_bridge package beside the addon
         return env
 
-    def run_once(self, db_user: str, *extra: str, timeout: float = 600) -> None:
+    def run_once(self, phase: str, db_user: str, *extra: str, timeout: float = 600) -> None:
         """odoo-bin with --stop-after-init (install, upgrade), failing on a non-zero exit."""
+        self.phase = phase
         done = subprocess.run(
             self.argv(db_user, *extra, "--stop-after-init"), env=self.env(),
             capture_output=True, timeout=timeout, check=False,
@@ -103,8 +150,9 @@ class OdooServer:
                 + self.log_text()[-4000:]
             )
 
-    def start(self, db_user: str, *extra: str, timeout: float = 180) -> None:
-        """Serve HTTP and run crons, and wait until the login page answers."""
+    def start(self, db_user: str, *extra: str, timeout: float = 180, phase: str = "serve") -> None:
+        """Serve HTTP and run crons, and wait until the database's login page answers."""
+        self.phase = phase
         self.process = subprocess.Popen(
             self.argv(db_user, "--max-cron-threads", "1", *extra), env=self.env()
         )
@@ -113,9 +161,10 @@ class OdooServer:
             if self.process.poll() is not None:
                 raise RuntimeError("odoo-bin exited:\n" + self.log_text()[-4000:])
             try:
-                with urllib.request.urlopen(self.url + "/web/login", timeout=30) as answer:
-                    if answer.status == 200:
-                        return
+                # With the session cookie, as a browser: the database's login page loads
+                # the registry, and answers 200 once it is loaded.
+                if OdooSession(self).page(f"/web/login?db={self.dbname}")[0] == 200:
+                    return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(1)
@@ -131,8 +180,9 @@ class OdooServer:
                 self.process.wait()
         self.process = None
 
-    def log_text(self) -> str:
-        return self.logfile.read_text(errors="replace") if self.logfile.exists() else ""
+    def log_text(self, phase: str | None = None) -> str:
+        path = self.workdir / f"odoo-{phase}.log" if phase else self.logfile
+        return path.read_text(errors="replace") if path.exists() else ""
 
 
 class RpcError(RuntimeError):

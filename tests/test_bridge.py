@@ -69,7 +69,8 @@ class BridgedCursor:
         if text is not query:
             # psycopg 3 stands on the first result, the set_context call's; psycopg2 (libpq's
             # PQexec, as Odoo runs it) returns the last one: the statement's.
-            assert cursor.nextset()
+            for _ in range(text.count(";\n") + text.count("; SELECT pgpolicy.set_context")):
+                assert cursor.nextset()
         return cursor
 
     def ids(self, table: str) -> list[int]:
@@ -295,12 +296,42 @@ def test_a_raw_write_keeps_sight_of_its_own_row(
     app.rollback()
 
 
+def test_shadow_mode_reports_what_the_mirrors_would_deny_and_denies_nothing(
+    app: psycopg.Connection[Any], oracle: dict[str, Any], all_ids: dict[str, list[int]],
+) -> None:  # fmt: skip
+    reports: list[str] = []
+    app.add_notice_handler(lambda diag: reports.append(diag.message_primary or ""))
+    bridge = Bridge(orm_file_rules(), shadow=True)
+    cursor = BridgedCursor(app, bridge)
+    cursor.state.claim(user(oracle, "salesman_a"))
+    mine = allowed_ids(oracle, "salesman_a", "sale.order")
+    assert cursor.ids("sale_order") == all_ids["sale_order"]  # nothing denied
+    denied = sorted(set(all_ids["sale_order"]) - set(mine))
+    shadow = [r for r in reports if r.startswith("pgpolicy shadow: would deny sale_order row ")]
+    reported = sorted({int(r.split(" row ")[1].split()[0]) for r in shadow})
+    assert reported == denied, [r for r in shadow if " row 33 " in r]
+    rule_policies = [r for r in shadow if "(policy pgpolicy_read_rule_" in r]
+    assert rule_policies and all("to uid 15" in r for r in shadow)
+    reports.clear()
+    assert cursor.orm_ids("sale_order") == all_ids["sale_order"]  # the ORM's: lifted, silent
+    assert reports == []
+    app.rollback()
+    # Gates still deny: without a context there is nothing to report and nothing to see.
+    nobody = BridgedCursor(app, bridge)
+    assert nobody.ids("sale_order") == []
+    app.rollback()
+
+
 # --- the pure parts ------------------------------------------------------------------------
 
 
 def test_context_text_is_made_of_checked_integers_only() -> None:
     assert Context(15, (1, 2), False).sql() == "SELECT pgpolicy.set_context(15, '{1,2}', false);"
     assert Context(1, (), True).sql() == "SELECT pgpolicy.set_context(1, '{}', true);"
+    assert Context(15, (), False, shadow=True).sql() == (
+        "SELECT set_config('pgpolicy.shadow', 'true', true); "
+        "SELECT pgpolicy.set_context(15, '{}', false);"
+    )
     for bad in (True, 0, -3, "15", 15.0, 10**9):
         with pytest.raises(BridgeError):
             Context(bad, (), False).sql()  # type: ignore[arg-type]

@@ -53,6 +53,10 @@ def system():
 def role_health_of(cr):
     health = role_health(cr).as_dict()
     health["bridge_loaded"] = BRIDGE is not None
+    if BRIDGE is not None:
+        health.update(
+            shadow=BRIDGE.shadow, statements=BRIDGE.statements, contexts_sent=BRIDGE.contexts
+        )
     return health
 
 
@@ -99,7 +103,8 @@ def post_load():
             extra,
             os.path.dirname(psycopg2.__file__),
             trust=config.get("pgpolicy_bridge_trust") or TRUST_ODOO,
-        )
+        ),
+        shadow=str(config.get("pgpolicy_bridge_shadow") or "").lower() in ("1", "true", "yes"),
     )
 
     # Every statement: the one choke point of Odoo's SQL (odoo-semantics §4.1).
@@ -120,6 +125,9 @@ def post_load():
             if text is not query:
                 state.transaction.undo()
             raise
+        finally:
+            if bridge.shadow and self._cnx.notices:
+                _log_shadow_reports(self._cnx.notices)
 
     sql_db.Cursor.execute = execute
 
@@ -192,7 +200,23 @@ def post_load():
     _wrap_classmethod(ir_cron, "_process_job", process_job)
 
     BRIDGE = bridge
-    _logger.info("pgpolicy bridge loaded: every transaction carries pgpolicy.set_context")
+    _logger.info(
+        "pgpolicy bridge loaded: every transaction carries pgpolicy.set_context%s",
+        " (SHADOW MODE: mirrors report what they would deny, and deny nothing)"
+        if bridge.shadow
+        else "",
+    )
+
+
+def _log_shadow_reports(notices):
+    """Move the database's shadow-mode reports from the connection into Odoo's log."""
+    kept = []
+    for notice in notices:
+        if "pgpolicy shadow:" in notice:
+            _logger.warning("%s", notice.strip().removeprefix("WARNING:").strip())
+        else:
+            kept.append(notice)
+    notices[:] = kept
 
 
 def _has_runtime(cr):
