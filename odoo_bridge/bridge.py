@@ -10,7 +10,9 @@ The addon attaches a `CursorState` to every Odoo cursor and calls `Bridge.prepar
 3. the principal claimed by the first environment built on the cursor with a uid (an
    HTTP or RPC request's user, a cron job's user, uid 1 for the shell and registry
    loading); later environments on the same cursor (`sudo()`, `with_user()`) change
-   nothing: the cursor's principal is the one the work was started for;
+   nothing: the cursor's principal is the one the work was started for. An environment
+   without a uid (an anonymous visitor, before authentication) claims the public user,
+   until an environment with a uid claims the cursor;
 4. the thread's default (the system principal while a cron worker does bookkeeping);
 5. nobody: no context is sent, and protected tables return nothing.
 
@@ -41,10 +43,17 @@ class CursorState:
     claimed: Principal | None = None
     companies: list[tuple[int, ...]] = field(default_factory=list)
 
-    def claim(self, principal: Principal) -> None:
-        """The first environment with a uid names the cursor's principal; later ones don't."""
-        if self.claimed is None:
+    weak_claim: bool = False
+
+    def claim(self, principal: Principal, weak: bool = False) -> None:
+        """The first environment with a uid names the cursor's principal; later ones don't.
+
+        A weak claim (the public user, for an environment without a uid: an anonymous
+        visitor before authentication) gives way to the first real one.
+        """
+        if self.claimed is None or (self.weak_claim and not weak):
             self.claimed = principal
+            self.weak_claim = weak
 
     def pin(self, principal: Principal | None) -> None:
         """Say outright who the cursor works for (None: back to its claim)."""

@@ -268,6 +268,14 @@ def test_companies_of_the_call_narrow_raw_sql_and_foreign_ones_deny(
     assert only_2 and set(only_2) < set(both)
     assert {company_of[i] for i in only_2} == {2}
     cursor.state.claim(Principal(15))  # a claim is made once: still user 16
+    assert cursor.state.claimed == Principal(16)
+    anonymous = CursorState()
+    anonymous.claim(Principal(4), weak=True)  # the public user, until a real claim
+    anonymous.claim(Principal(5), weak=True)
+    assert anonymous.claimed == Principal(4)
+    anonymous.claim(Principal(15))
+    anonymous.claim(Principal(16))
+    assert anonymous.claimed == Principal(15)
     with bridge.companies(cursor.state, (2,)):
         assert cursor.ids("sale_order") == only_2
     other = BridgedCursor(app, bridge)

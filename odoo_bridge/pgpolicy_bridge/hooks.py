@@ -24,6 +24,7 @@ _logger = logging.getLogger(__name__)
 IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 BRIDGE = None  # the Bridge, once post_load has run
+PUBLIC_USERS = {}  # database name → uid of base.public_user, read at registry load
 
 
 def state_of(cr):
@@ -58,6 +59,13 @@ def role_health_of(cr):
             shadow=BRIDGE.shadow, statements=BRIDGE.statements, contexts_sent=BRIDGE.contexts
         )
     return health
+
+
+def remember_public_user(env):
+    """Who an environment without a uid stands for: the public user (the least privileged)."""
+    public = env.ref("base.public_user", raise_if_not_found=False)
+    if public:
+        PUBLIC_USERS[env.cr.dbname] = public.id
 
 
 def report_health(cr):
@@ -137,9 +145,9 @@ def post_load():
     def environment_new(cls, cr, uid, context, su=False, uid_origin=None):
         env = original_new(cls, cr, uid, context, su, uid_origin)
         if isinstance(uid, int) and not isinstance(uid, bool) and uid > 0:
-            state = state_of(cr)
-            if state.claimed is None:
-                state.claim(Principal(uid))
+            state_of(cr).claim(Principal(uid))
+        elif uid is None and cr.dbname in PUBLIC_USERS:
+            state_of(cr).claim(Principal(PUBLIC_USERS[cr.dbname]), weak=True)
         return env
 
     api.Environment.__new__ = staticmethod(environment_new)
