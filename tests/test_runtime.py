@@ -45,12 +45,14 @@ CALLS = {
     "planned_in_groups(integer[])": "SELECT pgpolicy.planned_in_groups('{1}')",
     "planned_system()": "SELECT pgpolicy.planned_system()",
     "planned_write()": "SELECT pgpolicy.planned_write()",
+    "planned_shadow()": "SELECT pgpolicy.planned_shadow()",
+    "shadow_denied(text, text, integer[], integer)": "SELECT pgpolicy.shadow_denied('t', 'p', '{1}', 1)",
     "version()": "SELECT pgpolicy.version()",
 }
 RUNTIME_FUNCTIONS = {
     "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids",
     "planned_uid", "planned_su", "planned_in_groups", "planned_system", "planned_write",
-    "version", "provenance_of",
+    "planned_shadow", "shadow_denied", "version", "provenance_of",
 }  # fmt: skip
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
 INITPLAN_PARAM = r"(?:\$\d+|\(InitPlan \d+\)\.col1)"
@@ -338,9 +340,10 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
     for name in ("company_ids", "company_id", "group_ids"):
         assert flags[name] == ("s", "s", True, pinned, "sql"), name
     assert flags["planned_in_groups"] == ("i", "s", True, pinned, "sql")
-    for name in ("planned_uid", "planned_su", "planned_system", "planned_write"):
+    for name in ("planned_uid", "planned_su", "planned_system", "planned_write", "planned_shadow"):
         assert flags[name] == ("i", "s", False, None, "sql"), name
     assert flags["set_context"][:3] == ("v", "u", False)
+    assert flags["shadow_denied"] == ("v", "u", False, None, "plpgsql")
 
 
 def test_the_design_reasoning_is_in_the_catalog(runtime_db: Any) -> None:

@@ -176,8 +176,22 @@ def post_load():
     if dataset is not None and getattr(dataset, "call_kw", None) is original_call_kw:
         dataset.call_kw = call_kw
 
-    # Registry loading, module install and upgrade: the system principal.
-    _wrap_classmethod(Registry, "new", lambda original: _in_system(bridge, original))
+    # Registry loading, module install and upgrade: the system principal. Then, whether
+    # the addon is installed in that database or not, who an anonymous visitor stands for.
+    def registry_new(original):
+        def wrapped(cls, *args, **kwargs):
+            with bridge.system():
+                registry = original(cls, *args, **kwargs)
+                try:
+                    with registry.cursor() as cr:
+                        remember_public_user(api.Environment(cr, odoo.SUPERUSER_ID, {}))
+                except Exception:  # a database being created: no users yet
+                    _logger.warning("pgpolicy bridge: no public user found", exc_info=True)
+            return registry
+
+        return wrapped
+
+    _wrap_classmethod(Registry, "new", registry_new)
 
     # Checking credentials and session tokens reads what no user may read (password
     # hashes, the database secret) for a user not yet trusted: system work.

@@ -3,7 +3,7 @@ import logging
 from odoo import api, models
 from odoo.exceptions import AccessError
 
-from ..hooks import remember_public_user, report_health, role_health_of
+from ..hooks import report_health, role_health_of
 
 _logger = logging.getLogger(__name__)
 
@@ -14,7 +14,6 @@ class PgpolicyBridge(models.AbstractModel):
 
     def _register_hook(self):
         super()._register_hook()
-        remember_public_user(self.env)
         report_health(self.env.cr)
 
     @api.model
