@@ -168,6 +168,7 @@ class OdooServer:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(1)
+        self.stop()
         raise RuntimeError("odoo-bin did not answer in time:\n" + self.log_text()[-4000:])
 
     def stop(self) -> None:
