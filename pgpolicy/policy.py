@@ -35,6 +35,10 @@ from pgpolicy.introspect import MODES, Catalog, Model, Rule
 
 COMMANDS = {"read": "SELECT", "write": "UPDATE", "create": "INSERT", "unlink": "DELETE"}
 LIFT = "pgpolicy.planned_su()"
+# Shadow mode (set by the bridge, read at plan time): a mirror that would deny a row
+# reports it instead. Folded away when off, so plans are those of enforcement.
+SHADOW = "pgpolicy.planned_shadow()"
+SHADOWED_KINDS = ("acl", "rule", "inherits")
 # The context the statement runs under (read once when it runs, in an InitPlan) is the one
 # every plan-time function folded into its plan (a constant). IS NOT NULL rather than `=`
 # keeps the planner's row estimates those of the user's predicate: see sql/runtime.sql.
@@ -197,12 +201,13 @@ class RuleCombiner:
         ]
         own_writes = self.own_writes(model)
         for mode in MODES:
+            of_mode = []
             for policy in self.mode_policies(model, mode):
                 if mode == "read" and own_writes and not policy.permissive:
                     policy = replace(policy, using=f"{policy.using} OR {own_writes}")
-                policies.append(policy)
+                of_mode.append(self.shadowed(model, policy))
             if mode == "read" and own_writes:
-                policies.append(
+                of_mode.append(
                     self.policy(
                         model,
                         "pgpolicy_read_own_write",
@@ -212,7 +217,54 @@ class RuleCombiner:
                         Provenance("own_write", mode),
                     )
                 )
+            policies.extend(of_mode)
+            shadow = self.shadow_policy(model, mode, [p for p in of_mode if p.permissive])
+            if shadow is not None:
+                policies.append(shadow)
         return policies
+
+    def shadow_policy(
+        self, model: Model, mode: str, permissive: list[PolicySpec]
+    ) -> PolicySpec | None:
+        """In shadow mode, the permissive policy that admits and reports a row no group rule
+        admits; None when the command has no group rules (then everything is permissive).
+
+        PostgreSQL ORs permissive policies in no particular order, so it repeats the others
+        (negated): planned away with the rest when shadow mode is off.
+        """
+        groups = [p for p in permissive if p.provenance.kind == "no_group_rule"]
+        if not groups:
+            return None
+        name = f"pgpolicy_{mode}_shadow"
+        command = COMMANDS[mode]
+        others = [(p.check if command == "INSERT" else p.using) or "false" for p in permissive]
+        admitted = " OR ".join(f"({o})" for o in others)
+        report = self.shadow_report(model, name, groups[0].provenance.rule_ids)
+        sql = f"({SHADOW} AND NOT coalesce({admitted}, false) AND {report})"
+        provenance = Provenance("shadow", mode, groups[0].provenance.rule_ids)
+        return self.policy(model, name, command, True, sql, provenance)
+
+    def shadow_report(self, model: Model, name: str, source_ids: Iterable[int]) -> str:
+        """In shadow mode: report the row this policy would deny, and admit it."""
+        assert name.replace("_", "").isalnum() and name.isascii(), name
+        table = ident(self.compiler.table(model))
+        return (
+            f"({SHADOW} AND pgpolicy.shadow_denied('{model.table}', '{name}', "
+            f"{groups_literal(source_ids)}, {table}.id))"
+        )
+
+    def shadowed(self, model: Model, policy: PolicySpec) -> PolicySpec:
+        """A restrictive mirror with its shadow-mode report as the last alternative.
+
+        Evaluated only when everything before it is false (PostgreSQL evaluates OR
+        from left to right and stops at the first true).
+        """
+        if policy.permissive or policy.provenance.kind not in SHADOWED_KINDS:
+            return policy
+        report = self.shadow_report(model, policy.name, policy.provenance.rule_ids)
+        if policy.command == "INSERT":
+            return replace(policy, check=f"{policy.check} OR {report}")
+        return replace(policy, using=f"{policy.using} OR {report}")
 
     def mode_policies(self, model: Model, mode: str) -> Iterable[PolicySpec]:
         command = COMMANDS[mode]
@@ -257,6 +309,7 @@ class RuleCombiner:
                 f"{LIFT} OR NOT pgpolicy.planned_in_groups({groups_literal(all_groups)})",
                 Provenance("no_group_rule", mode, tuple(r.id for r in group_rules)),
             )
+
         else:
             yield self.policy(
                 model, f"pgpolicy_{mode}_allow", command, True, "true", Provenance("allow", mode)

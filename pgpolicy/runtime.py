@@ -46,6 +46,8 @@ PUBLIC_FUNCTIONS = (
     "planned_in_groups(integer[])",
     "planned_system()",
     "planned_write()",
+    "planned_shadow()",
+    "shadow_denied(text, text, integer[], integer)",
     "version()",
 )
 

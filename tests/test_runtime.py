@@ -47,13 +47,15 @@ CALLS = {
     "planned_in_groups(integer[])": "SELECT pgpolicy.planned_in_groups('{1}')",
     "planned_system()": "SELECT pgpolicy.planned_system()",
     "planned_write()": "SELECT pgpolicy.planned_write()",
+    "planned_shadow()": "SELECT pgpolicy.planned_shadow()",
+    "shadow_denied(text, text, integer[], integer)": "SELECT pgpolicy.shadow_denied('t', 'p', '{1}', 1)",
     "version()": "SELECT pgpolicy.version()",
 }
 RUNTIME_FUNCTIONS = {
     "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids", "context_key",
     "planned_uid", "planned_su", "planned_in_groups", "planned_system", "planned_write",
     "planned_company_ids", "planned_company_id", "planned_group_ids", "planned_context_key",
-    "version", "provenance_of",
+    "planned_shadow", "shadow_denied", "version", "provenance_of",
 }  # fmt: skip
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
 INITPLAN_PARAM = r"(?:\$\d+|\(InitPlan \d+\)\.col1)"
@@ -217,21 +219,21 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
         assert traces(conn) == {}
 
     first = runtime.install(odoo_db.dsn, [app_role])
-    assert (first.before, first.after, first.granted) == (None, "1", (app_role,))
-    assert first.summary() == f"installed the pgpolicy runtime, version 1; granted to {app_role}"
+    assert (first.before, first.after, first.granted) == (None, "3", (app_role,))
+    assert first.summary() == f"installed the pgpolicy runtime, version 3; granted to {app_role}"
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "1"
+        assert runtime.installed_version(conn) == "3"
         snapshot = catalog_snapshot(conn)
 
     second = runtime.install(odoo_db.dsn, [app_role])
-    assert (second.before, second.after, second.changed, second.granted) == ("1", "1", False, ())
+    assert (second.before, second.after, second.changed, second.granted) == ("3", "3", False, ())
     assert second.summary() == (
-        f"runtime at version 1, nothing to do; grants unchanged for {app_role}"
+        f"runtime at version 3, nothing to do; grants unchanged for {app_role}"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
 
-    assert runtime.uninstall(odoo_db.dsn) == "1"
+    assert runtime.uninstall(odoo_db.dsn) == "3"
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
         assert runtime.installed_version(conn) is None
@@ -241,9 +243,9 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
 def test_installs_before_odoo_creates_its_tables(empty_db: Any, app_role: str) -> None:
     """A new database gets the runtime first, then `odoo -i base` creates the tables."""
     result = runtime.install(empty_db.dsn, [app_role])
-    assert result.after == "1"
+    assert result.after == "3"
     with superuser(empty_db) as conn:
-        assert scalar(conn, "SELECT pgpolicy.version()") == "1"
+        assert scalar(conn, "SELECT pgpolicy.version()") == "3"
         assert scalar(conn, "SELECT pgpolicy.uid()") is None
     runtime.uninstall(empty_db.dsn)
     with superuser(empty_db) as conn:
@@ -258,7 +260,7 @@ def test_a_new_app_role_is_granted_on_a_second_run(
     result = runtime.install(odoo_db.dsn, [app_role, other, app_role])
     assert (result.changed, result.roles, result.granted) == (False, (app_role, other), (other,))
     assert result.summary() == (
-        f"runtime at version 1, nothing to do; granted to {other}; grants unchanged for {app_role}"
+        f"runtime at version 3, nothing to do; granted to {other}; grants unchanged for {app_role}"
     )
 
 
@@ -280,9 +282,9 @@ def test_alembic_command_line_upgrade_and_downgrade(odoo_db: Any, tmp_path: Path
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
     run("upgrade", "head")
-    assert "0001 (head)" in run("current").stdout
+    assert "0003 (head)" in run("current").stdout
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "1"
+        assert runtime.installed_version(conn) == "3"
         assert scalar(conn, "SELECT to_regclass('pgpolicy.alembic_version')::text") == (
             "pgpolicy.alembic_version"
         )
@@ -295,7 +297,7 @@ def test_downgrade_is_refused_while_policies_call_the_runtime(protected_db: Any)
     with pytest.raises(PgPolicyError, match="policies still use the runtime"):
         runtime.uninstall(protected_db.dsn)
     with superuser(protected_db) as conn:
-        assert runtime.installed_version(conn) == "1"
+        assert runtime.installed_version(conn) == "3"
         conn.execute("DROP POLICY test_context ON sale_order")
         conn.execute("DROP POLICY test_rule ON sale_order")
     runtime.uninstall(protected_db.dsn)
@@ -343,10 +345,11 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
     assert flags["planned_in_groups"] == ("i", "s", True, pinned, "plpgsql")
     for name in (
         "planned_uid", "planned_su", "planned_system", "planned_write", "planned_company_ids",
-        "planned_company_id", "planned_group_ids", "planned_context_key",
+        "planned_company_id", "planned_group_ids", "planned_context_key", "planned_shadow",
     ):  # fmt: skip
         assert flags[name] == ("i", "s", False, None, "plpgsql"), name
     assert flags["set_context"][:3] == ("v", "u", False)
+    assert flags["shadow_denied"] == ("v", "u", False, None, "plpgsql")
 
 
 def test_the_design_reasoning_is_in_the_catalog(runtime_db: Any) -> None:
@@ -853,14 +856,14 @@ def pgpolicy_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
 def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     first = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f"installed the pgpolicy runtime, version 1; granted to {app_role}\n"
+    assert first.stdout == f"installed the pgpolicy runtime, version 3; granted to {app_role}\n"
     with superuser(odoo_db) as conn:
         snapshot = catalog_snapshot(conn)
 
     second = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert second.returncode == 0, second.stderr
     assert second.stdout == (
-        f"runtime at version 1, nothing to do; grants unchanged for {app_role}\n"
+        f"runtime at version 3, nothing to do; grants unchanged for {app_role}\n"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
@@ -870,7 +873,7 @@ def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     )
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == {
-        "before": "1", "after": "1", "changed": False, "roles": [app_role], "granted": [],
+        "before": "3", "after": "3", "changed": False, "roles": [app_role], "granted": [],
     }  # fmt: skip
 
 

@@ -1,0 +1,15 @@
+{
+    "name": "pgpolicy bridge",
+    "summary": "Tells PostgreSQL who is asking, statement by statement, so that its "
+    "row-level security policies enforce Odoo's record rules beneath the ORM",
+    "version": "18.0.1.0.0",
+    "category": "Hidden/Tools",
+    "license": "LGPL-3",
+    "author": "pgpolicy",
+    "depends": ["base"],
+    "data": [],
+    "post_load": "post_load",
+    "post_init_hook": "post_init_hook",
+    "installable": True,
+    "auto_install": False,
+}

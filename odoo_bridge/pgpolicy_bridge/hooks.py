@@ -1,0 +1,259 @@
+"""Odoo's side of the bridge: where Odoo is hooked, and nothing else.
+
+Every decision is made by `odoo_bridge.bridge.Bridge`; this module only finds, in Odoo,
+the cursor, the environment, the call and the cron job it needs to ask about.
+"""
+
+import logging
+import os
+import sys
+
+import odoo
+import psycopg2
+import psycopg2.extensions
+from odoo import api, http, sql_db
+from odoo.modules.registry import Registry
+from odoo.tools import SQL, config
+
+from odoo_bridge.bridge import Bridge, CursorState
+from odoo_bridge.context import SYSTEM, Principal, companies_from_context
+from odoo_bridge.health import role_health
+from odoo_bridge.origin import TRUST_ODOO, OriginRules
+
+_logger = logging.getLogger(__name__)
+IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
+
+BRIDGE = None  # the Bridge, once post_load has run
+PUBLIC_USERS = {}  # database name → uid of base.public_user, read at registry load
+
+
+def state_of(cr):
+    """The bridge's state of an Odoo cursor, created on first use."""
+    state = cr.__dict__.get("_pgpolicy")
+    if state is None:
+        state = cr.__dict__["_pgpolicy"] = CursorState()
+    return state
+
+
+def system():
+    """Context manager: the statements of this thread inside run as the system principal.
+
+        from odoo.addons.pgpolicy_bridge import system
+        with system():
+            self.env.cr.execute(SQL("SELECT id FROM sale_order"))  # every row
+
+    For code that truly needs system access; every use is a decision, keep it small.
+    """
+    if BRIDGE is None:
+        raise RuntimeError(
+            "pgpolicy bridge is not loaded: start Odoo with --load=base,web,pgpolicy_bridge"
+        )
+    return BRIDGE.system()
+
+
+def role_health_of(cr):
+    health = role_health(cr).as_dict()
+    health["bridge_loaded"] = BRIDGE is not None
+    if BRIDGE is not None:
+        health.update(
+            shadow=BRIDGE.shadow, statements=BRIDGE.statements, contexts_sent=BRIDGE.contexts
+        )
+    return health
+
+
+def remember_public_user(env):
+    """Who an environment without a uid stands for: the public user (the least privileged)."""
+    public = env.ref("base.public_user", raise_if_not_found=False)
+    if public:
+        PUBLIC_USERS[env.cr.dbname] = public.id
+
+
+def report_health(cr):
+    """The log line of the registry load: loud when enforcement is void."""
+    health = role_health(cr)
+    if BRIDGE is None:
+        _logger.error(
+            "pgpolicy bridge installed but not loaded server-wide: no context is set, "
+            "protected tables return nothing (start Odoo with --load=base,web,pgpolicy_bridge)"
+        )
+    if health.enforced:
+        _logger.info("%s", health.summary())
+    else:
+        _logger.error("%s", health.summary())
+    return health
+
+
+def post_init_hook(env):
+    report_health(env.cr)
+
+
+# --- the hooks --------------------------------------------------------------------------
+
+
+def _wrap_classmethod(cls, name, make):
+    original = getattr(cls, name).__func__
+    setattr(cls, name, classmethod(make(original)))
+
+
+def post_load():
+    """Install the hooks, once per process, before any registry loads."""
+    global BRIDGE
+    if BRIDGE is not None:
+        return
+    extra = [
+        path.strip()
+        for path in (config.get("pgpolicy_bridge_orm_paths") or "").split(",")
+        if path.strip()
+    ]
+    bridge = Bridge(
+        OriginRules.for_odoo(
+            os.path.dirname(odoo.__file__),
+            extra,
+            os.path.dirname(psycopg2.__file__),
+            trust=config.get("pgpolicy_bridge_trust") or TRUST_ODOO,
+        ),
+        shadow=str(config.get("pgpolicy_bridge_shadow") or "").lower() in ("1", "true", "yes"),
+    )
+
+    # Every statement: the one choke point of Odoo's SQL (odoo-semantics §4.1).
+    original_execute = sql_db.Cursor.execute
+
+    def execute(self, query, params=None, log_exceptions=True):
+        if isinstance(query, SQL):
+            assert params is None, "Unexpected parameters for SQL query object"
+            query, params = query.code, query.params
+        if not bridge.covers(self.dbname, lambda: _has_runtime(self)):
+            return original_execute(self, query, params, log_exceptions)
+        state = state_of(self)
+        idle = self._cnx.info.transaction_status == IDLE
+        text = bridge.prepare(state, query, idle, sys._getframe(1))
+        try:
+            return original_execute(self, text, params, log_exceptions)
+        except BaseException:
+            if text is not query:
+                state.transaction.undo()
+            raise
+        finally:
+            if bridge.shadow and self._cnx.notices:
+                _log_shadow_reports(self._cnx.notices)
+
+    sql_db.Cursor.execute = execute
+
+    # The principal: the first environment with a uid on a cursor claims it.
+    original_new = api.Environment.__new__
+
+    def environment_new(cls, cr, uid, context, su=False, uid_origin=None):
+        env = original_new(cls, cr, uid, context, su, uid_origin)
+        if isinstance(uid, int) and not isinstance(uid, bool) and uid > 0:
+            state_of(cr).claim(Principal(uid))
+        elif uid is None and cr.dbname in PUBLIC_USERS:
+            state_of(cr).claim(Principal(PUBLIC_USERS[cr.dbname]), weak=True)
+        return env
+
+    api.Environment.__new__ = staticmethod(environment_new)
+
+    # The request's user after authentication: public user, API key, session.
+    original_update_env = http.Request.update_env
+
+    def update_env(self, user=None, context=None, su=None):
+        original_update_env(self, user, context, su)
+        uid = self.env.uid
+        if isinstance(uid, int) and uid > 0:
+            state_of(self.env.cr).pin(Principal(uid))
+
+    http.Request.update_env = update_env
+
+    # The allowed companies of each RPC call (web client, JSON-RPC, XML-RPC).
+    original_call_kw = api.call_kw
+
+    def call_kw(model, name, args, kwargs):
+        companies = companies_from_context(kwargs.get("context"))
+        with bridge.companies(state_of(model.env.cr), companies):
+            return original_call_kw(model, name, args, kwargs)
+
+    api.call_kw = call_kw
+    dataset = sys.modules.get("odoo.addons.web.controllers.dataset")
+    if dataset is not None and getattr(dataset, "call_kw", None) is original_call_kw:
+        dataset.call_kw = call_kw
+
+    # Registry loading, module install and upgrade: the system principal. Then, whether
+    # the addon is installed in that database or not, who an anonymous visitor stands for.
+    def registry_new(original):
+        def wrapped(cls, *args, **kwargs):
+            with bridge.system():
+                registry = original(cls, *args, **kwargs)
+                try:
+                    with registry.cursor() as cr:
+                        remember_public_user(api.Environment(cr, odoo.SUPERUSER_ID, {}))
+                except Exception:  # a database being created: no users yet
+                    _logger.warning("pgpolicy bridge: no public user found", exc_info=True)
+            return registry
+
+        return wrapped
+
+    _wrap_classmethod(Registry, "new", registry_new)
+
+    # Checking credentials and session tokens reads what no user may read (password
+    # hashes, the database secret) for a user not yet trusted: system work.
+    from odoo.addons.base.models.res_users import Users
+
+    _wrap_classmethod(Users, "authenticate", lambda original: _in_system(bridge, original))
+    _wrap_classmethod(Users, "check", lambda original: _in_system(bridge, original))
+    Users._compute_session_token = _in_system(bridge, Users._compute_session_token)
+
+    # Crons: bookkeeping as the system principal, each job as its user.
+    from odoo.addons.base.models.ir_cron import ir_cron
+
+    def process_jobs(original):
+        def wrapped(cls, *args, **kwargs):
+            with bridge.thread_default(SYSTEM):
+                return original(cls, *args, **kwargs)
+
+        return wrapped
+
+    def process_job(original):
+        def wrapped(cls, db, cron_cr, job, *args, **kwargs):
+            state_of(cron_cr).pin(SYSTEM)
+            return original(cls, db, cron_cr, job, *args, **kwargs)
+
+        return wrapped
+
+    _wrap_classmethod(ir_cron, "_process_jobs", process_jobs)
+    _wrap_classmethod(ir_cron, "_process_job", process_job)
+
+    BRIDGE = bridge
+    _logger.info(
+        "pgpolicy bridge loaded: every transaction carries pgpolicy.set_context%s",
+        " (SHADOW MODE: mirrors report what they would deny, and deny nothing)"
+        if bridge.shadow
+        else "",
+    )
+
+
+def _log_shadow_reports(notices):
+    """Move the database's shadow-mode reports from the connection into Odoo's log."""
+    kept = []
+    for notice in notices:
+        if "pgpolicy shadow:" in notice:
+            _logger.warning("%s", notice.strip().removeprefix("WARNING:").strip())
+        else:
+            kept.append(notice)
+    notices[:] = kept
+
+
+def _has_runtime(cr):
+    """Whether the cursor's database has the pgpolicy runtime (read past the bridge)."""
+    idle = cr._cnx.info.transaction_status == IDLE
+    cr._obj.execute("SELECT to_regnamespace('pgpolicy') IS NOT NULL")
+    found = cr._obj.fetchone()[0]
+    if idle:
+        cr._cnx.rollback()  # leave the connection as it was: no transaction
+    return found
+
+
+def _in_system(bridge, original):
+    def wrapped(*args, **kwargs):
+        with bridge.system():
+            return original(*args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,1 @@
+from . import pgpolicy_bridge

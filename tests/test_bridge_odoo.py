@@ -1,0 +1,302 @@
+"""The bridge in a real Odoo 18, with every policy applied: everyday work, raw SQL, the pool.
+
+Opt-in: set `PGPOLICY_ODOO_SRC` to an unmodified Odoo 18.0 source tree and
+`PGPOLICY_ODOO_PYTHON` to a Python that has its requirements (see docs/bridge.md). Runs on
+PostgreSQL 15, the version the shared database was made with.
+
+One Odoo server serves the whole module: installed and upgraded by the owner role
+(`odoo_owner`, a superuser here), then serving as the app role (`pgpolicy_app`: no superuser, no BYPASSRLS,
+owns nothing), which the policies hold. The oracle's users log in with a password set
+here and work through JSON-RPC and the portal, as the web client would.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.conftest import PgServer, create_database, drop_database
+from tests.odoo_run import OdooServer, OdooSession, log_problems, odoo_paths, prepare_database
+from tests.test_oracle import acl_allows
+
+pytestmark = pytest.mark.skipif(
+    odoo_paths() is None,
+    reason="set PGPOLICY_ODOO_SRC (an Odoo 18 tree) and PGPOLICY_ODOO_PYTHON to run Odoo",
+)
+# The role that owns the schema and runs `-i` / `-u` (Odoo refuses to connect as `postgres`).
+OWNER = "odoo_owner"
+
+
+@pytest.fixture(scope="module")
+def oracle(shared_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((shared_dir / "odoo18" / "oracle.json").read_text())
+    data["acls"] = json.loads((shared_dir / "odoo18" / "acl.json").read_text())["acls"]
+    return data
+
+
+def allowed_ids(oracle: dict[str, Any], login: str, model: str) -> list[int]:
+    groups = set(oracle["users"][login]["group_ids"])
+    if not acl_allows(oracle["acls"], groups, model, "read"):
+        return []
+    ids: list[int] = oracle["results"][login][model]["read"]["ids"]
+    return ids
+
+
+@pytest.fixture(scope="module")
+def odoo(
+    pg_server: PgServer, odoo_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[OdooServer, str]]:
+    """A running Odoo with the bridge, serving as the app role; and the superuser dsn."""
+    if pg_server.version != 15:
+        pytest.skip("the Odoo scenarios run once, on PostgreSQL 15")
+    paths = odoo_paths()
+    assert paths is not None
+    src, python = paths
+    app_role = pg_server.app_role()
+    db = create_database(pg_server, "odoo_bridge", template=odoo_template)
+    workdir = tmp_path_factory.mktemp("odoo")
+    server = OdooServer(src, python, pg_server.host, pg_server.port, db.name, workdir)
+    try:
+        prepare_database(db.dsn, app_role, OWNER, python)
+        # The owner role installs and upgrades (DDL); the bridge is loaded all along.
+        server.run_once("install", OWNER, "-i", "pgpolicy_bridge,pgpolicy_bridge_probe")
+        server.run_once("upgrade", OWNER, "-u", "pgpolicy_bridge_probe")
+        # Tables the install created: the app role may use them too.
+        with psycopg.connect(db.dsn, autocommit=True) as conn:
+            role = sql.Identifier(app_role)
+            for statement in (
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
+                "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
+            ):
+                conn.execute(sql.SQL(statement).format(role))
+        server.start(app_role)
+        yield server, db.dsn
+    finally:
+        server.stop()
+        drop_database(db)
+
+
+def session(odoo: tuple[OdooServer, str], login: str) -> OdooSession:
+    return OdooSession(odoo[0]).login(login)
+
+
+def superuser_rows(odoo: tuple[OdooServer, str], query: str, *params: Any) -> list[Any]:
+    with psycopg.connect(odoo[1]) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def companies(oracle: dict[str, Any], login: str) -> list[int]:
+    ids: list[int] = oracle["users"][login]["allowed_company_ids"]
+    return ids
+
+
+# --- in order: what the database says, then everyday work, then the log ------------------
+
+
+def test_the_role_state_is_reported(odoo: tuple[OdooServer, str]) -> None:
+    void = "ERROR {} odoo.addons.pgpolicy_bridge.hooks: pgpolicy enforcement is VOID: role"
+    void += " odoo_owner is a superuser \n"
+    for phase in ("install", "upgrade"):  # loudly: the owner role is not held to anything
+        log = odoo[0].log_text(phase)
+        assert "pgpolicy bridge loaded" in log
+        assert void.format(odoo[0].dbname) in log
+    log = odoo[0].log_text("serve")
+    assert "pgpolicy bridge loaded" in log
+    active = f"INFO {odoo[0].dbname} odoo.addons.pgpolicy_bridge.hooks: pgpolicy enforcement"
+    assert active + " active for role pgpolicy_app: runtime 3," in log
+    status = session(odoo, "admin").call("pgpolicy.bridge", "status")
+    assert status["enforced"] is True and status["bridge_loaded"] is True
+    assert status["role"] == "pgpolicy_app" and status["runtime_version"] == "3"
+
+
+@pytest.mark.parametrize("login", ["salesman_a", "salesmgr_ab", "accountant_b", "project_user",
+                                   "portal_user"])  # fmt: skip
+def test_raw_sql_in_a_request_returns_exactly_the_rule_allowed_ids(
+    odoo: tuple[OdooServer, str], oracle: dict[str, Any], login: str
+) -> None:
+    user = session(odoo, login)
+    restricted = 0
+    for model, table in (("sale.order", "sale_order"), ("account.move", "account_move")):
+        every = [r[0] for r in superuser_rows(odoo, f"SELECT id FROM {table} ORDER BY id")]
+        raw = user.call("pgpolicy.bridge.probe", "raw_ids", table, companies=companies(oracle, login))
+        assert raw == allowed_ids(oracle, login, model), (login, table)
+        restricted += len(raw) < len(every)
+        assert user.call("pgpolicy.bridge.probe", "system_ids", table) == every
+    assert restricted  # every one of these users is denied some orders or invoices
+    context = user.call("pgpolicy.bridge.probe", "context", companies=companies(oracle, login))
+    assert context == {
+        "uid": oracle["users"][login]["id"], "su": False, "company_ids": companies(oracle, login)
+    }
+
+
+def test_the_pooled_connection_carries_no_context_into_the_next_request(
+    odoo: tuple[OdooServer, str], oracle: dict[str, Any]
+) -> None:
+    manager = session(odoo, "salesmgr_ab")
+    portal = session(odoo, "portal_user")
+    for _ in range(3):
+        assert len(manager.call("pgpolicy.bridge.probe", "raw_ids", "sale_order")) > 5
+        pooled = portal.call("pgpolicy.bridge.probe", "pooled_connection")
+        assert pooled["uid"] is None and pooled["setting"] in ("", None)
+        assert (pooled["sale_orders"], pooled["partners"]) == (0, 0)  # no context: nothing
+        assert portal.call("pgpolicy.bridge.probe", "raw_ids", "sale_order") == allowed_ids(
+            oracle, "portal_user", "sale.order"
+        )
+
+
+def test_a_salesman_creates_edits_and_confirms_a_quotation(
+    odoo: tuple[OdooServer, str], oracle: dict[str, Any]
+) -> None:
+    user = session(odoo, "salesman_a")
+    [partner] = user.call("res.partner", "search", [("is_company", "=", True)], limit=1)
+    [product] = user.call("product.product", "search", [("sale_ok", "=", True)], limit=1)
+    order = user.call("sale.order", "create", {
+        "partner_id": partner, "order_line": [(0, 0, {"product_id": product, "product_uom_qty": 3})],
+    })  # fmt: skip
+    user.call("sale.order", "write", [order], {"note": "Edited through the bridge"})
+    user.call("sale.order", "action_confirm", [order])
+    listed = user.call(
+        "sale.order", "web_search_read", [], {"name": {}, "state": {}, "user_id": {}},
+        companies=[1],
+    )
+    mine = {r["id"]: r for r in listed["records"]}
+    assert mine[order]["state"] == "sale"
+    raw = user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order", companies=[1])
+    assert raw == sorted([*allowed_ids(oracle, "salesman_a", "sale.order"), order])
+    assert sorted(mine) == raw  # the ORM and the database agree
+
+
+def test_a_portal_user_opens_his_orders_and_invoices(
+    odoo: tuple[OdooServer, str], oracle: dict[str, Any]
+) -> None:
+    portal = session(odoo, "portal_user")
+    orders = allowed_ids(oracle, "portal_user", "sale.order")
+    confirmed = superuser_rows(
+        odoo, "SELECT id, name FROM sale_order WHERE id = ANY(%s) AND state = 'sale' ORDER BY id",
+        orders,
+    )  # fmt: skip
+    invoices = superuser_rows(
+        odoo, "SELECT id, name FROM account_move WHERE id = ANY(%s) AND state = 'posted'"
+        " AND move_type = 'out_invoice' ORDER BY id",
+        allowed_ids(oracle, "portal_user", "account.move"),
+    )  # fmt: skip
+    assert confirmed and invoices
+    status, body = portal.page("/my/orders")
+    assert status == 200 and all(name in body for _, name in confirmed)
+    status, body = portal.page("/my/invoices")
+    assert status == 200 and all(name in body for _, name in invoices)
+    assert portal.page(f"/my/orders/{confirmed[0][0]}")[0] == 200
+    assert portal.page(f"/my/invoices/{invoices[0][0]}")[0] == 200
+
+
+def test_an_accountant_posts_an_invoice_in_company_2(odoo: tuple[OdooServer, str]) -> None:
+    user = session(odoo, "accountant_b")
+    [partner] = user.call("res.partner", "search", [("is_company", "=", True)], limit=1,
+                          companies=[2])  # fmt: skip
+    move = user.call("account.move", "create", {
+        "move_type": "out_invoice", "partner_id": partner,
+        "invoice_line_ids": [(0, 0, {"name": "Bridge consulting", "quantity": 2, "price_unit": 75})],
+    }, companies=[2])  # fmt: skip
+    user.call("account.move", "action_post", [move], companies=[2])
+    [read] = user.call("account.move", "read", [move], ["state", "company_id", "amount_untaxed"],
+                       companies=[2])  # fmt: skip
+    assert read["state"] == "posted" and read["company_id"][0] == 2
+    assert read["amount_untaxed"] == 150
+    assert move in user.call("pgpolicy.bridge.probe", "raw_ids", "account_move", companies=[2])
+
+
+def test_a_multi_company_manager_switches_companies(
+    odoo: tuple[OdooServer, str], oracle: dict[str, Any]
+) -> None:
+    user = session(odoo, "salesmgr_ab")
+    company_of = dict(superuser_rows(odoo, "SELECT id, company_id FROM sale_order"))
+    for chosen in ([1], [2], [2, 1], [1, 2]):
+        listed = user.call("sale.order", "web_search_read", [], {"company_id": {}},
+                           companies=chosen)  # fmt: skip
+        seen = {r["company_id"] for r in listed["records"]}
+        assert seen and seen <= set(chosen)
+        raw = user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order", companies=chosen)
+        assert raw and {company_of[i] for i in raw} <= set(chosen)
+        context = user.call("pgpolicy.bridge.probe", "context", companies=chosen)
+        assert context["company_ids"] == chosen
+    everything = user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order", companies=[1, 2])
+    only_2 = user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order", companies=[2])
+    assert set(only_2) == {i for i in everything if company_of[i] == 2}
+
+
+def test_a_project_user_logs_time(odoo: tuple[OdooServer, str]) -> None:
+    # In the shared database project_user (Project / User) may not log time at all: Odoo
+    # itself refuses it. The administrator makes him a timesheet user with an employee.
+    admin = session(odoo, "admin")
+    [group] = admin.call("ir.model.data", "search_read",
+                         [("module", "=", "hr_timesheet"), ("name", "=", "group_hr_timesheet_user")],
+                         ["res_id"])  # fmt: skip
+    admin.call("res.users", "write", [20], {"groups_id": [(4, group["res_id"])]})
+    if not admin.call("hr.employee", "search", [("user_id", "=", 20)]):
+        admin.call("hr.employee", "create", {"name": "Project User", "user_id": 20,
+                                             "company_id": 1})  # fmt: skip
+    user = session(odoo, "project_user")
+    [project] = user.call("project.project", "search", [("allow_timesheets", "=", True)],
+                          limit=1, companies=[1])  # fmt: skip
+    line = user.call("account.analytic.line", "create", {
+        "project_id": project, "name": "Bridge review", "unit_amount": 1.5,
+    }, companies=[1])  # fmt: skip
+    [read] = user.call("account.analytic.line", "read", [line], ["unit_amount", "user_id"],
+                       companies=[1])  # fmt: skip
+    assert read["unit_amount"] == 1.5 and read["user_id"][0] == 20
+    raw = user.call("pgpolicy.bridge.probe", "raw_ids", "account_analytic_line", companies=[1])
+    assert line in raw
+
+
+def test_the_crons_run(odoo: tuple[OdooServer, str]) -> None:
+    done = "Job 'Base: Auto-vacuum internal data' (1) completed"
+    deadline = time.monotonic() + 180
+    while done not in odoo[0].log_text() and time.monotonic() < deadline:
+        time.sleep(2)
+    assert done in odoo[0].log_text()
+    [(lastcall,)] = superuser_rows(
+        odoo, "SELECT lastcall FROM ir_cron WHERE id = (SELECT res_id FROM ir_model_data"
+        " WHERE module = 'base' AND name = 'autovacuum_job')",
+    )  # fmt: skip
+    assert lastcall is not None
+
+
+def test_the_log_has_no_error(odoo: tuple[OdooServer, str]) -> None:
+    log = odoo[0].log_text("serve")
+    assert "Job 'Base: Auto-vacuum internal data' (1) completed" in log
+    assert log_problems(log) == []
+
+
+def test_shadow_mode_reports_instead_of_denying(
+    odoo: tuple[OdooServer, str], oracle: dict[str, Any]
+) -> None:
+    """Last: the same server again, with `pgpolicy_bridge_shadow = True`."""
+    server = odoo[0]
+    server.stop()
+    config = server.workdir / "shadow.conf"
+    config.write_text("[options]\npgpolicy_bridge_shadow = True\n")
+    server.start("pgpolicy_app", "--config", str(config), phase="shadow")
+    assert "(SHADOW MODE: mirrors report what they would deny, and deny nothing)" in (
+        server.log_text()
+    )
+    user = session(odoo, "portal_user")
+    every = [r[0] for r in superuser_rows(odoo, "SELECT id FROM sale_order ORDER BY id")]
+    mine = allowed_ids(oracle, "portal_user", "sale.order")
+    assert user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order", companies=[1]) == every
+    assert sorted(user.call("sale.order", "search", [], companies=[1])) == mine  # the ORM: as before
+    reported = {
+        int(line.split(" sale_order row ")[1].split()[0])
+        for line in server.log_text().splitlines()
+        if "WARNING" in line and "pgpolicy shadow: would deny sale_order row " in line
+        and "to uid 21 " in line
+    }
+    # psycopg2 keeps a connection's last 50 messages: at most 50 reports per statement.
+    assert reported and reported <= set(every) - set(mine)
+    assert user.call("pgpolicy.bridge.probe", "pooled_connection")["sale_orders"] == 0
