@@ -42,6 +42,14 @@ PUBLIC_FUNCTIONS = (
     "planned_system()",
     "planned_write()",
     "version()",
+    # revision 0002: access profiles
+    "set_profiles(text[])",
+    "profile_names()",
+    "planned_in_profiles(text[])",
+    "planned_profile_in_force(text)",
+    "user_tz()",
+    "local_today()",
+    "login_allowed(integer)",
 )
 
 
