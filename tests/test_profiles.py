@@ -150,7 +150,9 @@ def test_membership_is_data_no_ddl(
     odoo = oracle_ids(shared_dir, "salesmgr_ab", "sale.order")
     assert visible(app, SALESMGR, [1, 2]) == odoo
     with superuser(odoo_db) as conn:
-        policies_before = conn.execute("SELECT oid, xmin::text FROM pg_policy ORDER BY 1").fetchall()
+        policies_before = conn.execute(
+            "SELECT oid, xmin::text FROM pg_policy ORDER BY 1"
+        ).fetchall()
         conn.execute(
             "INSERT INTO pgpolicy.profile_member VALUES ('big-orders', 'login', 'salesmgr_ab')"
         )
@@ -181,7 +183,9 @@ def test_strict_profile_holds_under_su(
     big = superuser_ids(odoo_db, BIG_ORDERS)
     everything = superuser_ids(odoo_db, "SELECT id FROM sale_order")
     assert visible(app, SALESMGR, [1, 2], su=True) == big  # Odoo's rules lifted, the gate holds
-    assert visible(app, SALESMGR, [1, 2]) == oracle_ids(shared_dir, "salesmgr_ab", "sale.order") & big
+    assert (
+        visible(app, SALESMGR, [1, 2]) == oracle_ids(shared_dir, "salesmgr_ab", "sale.order") & big
+    )
     assert visible(app, 1, [1], su=True) == everything  # the system principal
 
 
@@ -243,3 +247,183 @@ profiles:
     assert visible(app, STOCK_USER, [1], "res_partner") == oracle_ids(
         shared_dir, "stock_user", "res.partner"
     )
+
+
+# --- placeholders: resolved when the query runs -----------------------------------------------
+
+
+@pytest.fixture
+def deploy_orders(
+    odoo_db: Any, app_role: str, grant_app: Callable[[Any], None]
+) -> Callable[[str], None]:
+    """`deploy_orders(yaml)`: the profiles, and the policies of sale_order alone (fast)."""
+    runtime.install(odoo_db.dsn, [app_role])
+    grant_app(odoo_db)
+
+    def run(text: str) -> None:
+        with psycopg.connect(odoo_db.dsn) as conn:
+            save_profiles(conn, parse_profiles(text))
+            conn.commit()
+            full = build_policy_set(read_catalog(conn), [app_role], read_profiles(conn))
+        assert not full.errors, [str(e) for e in full.errors]
+        orders = PolicySet(
+            tuple(t for t in full.tables if t.table == "sale_order"),
+            tuple(p for p in full.policies if p.table == "sale_order"),
+            full.functions,
+        )
+        apply_policy_set(odoo_db.dsn, orders, [app_role])
+
+    return run
+
+
+def one_domain(domain: str, groups: str = "sales_team.group_sale_salesman") -> str:
+    return f"""
+profiles:
+  - name: placeholders
+    members: {{groups: [{groups}]}}
+    models:
+      sale.order:
+        read: "{domain}"
+"""
+
+
+def test_context_placeholders(
+    deploy_orders: Callable[[str], None],
+    app: psycopg.Connection[Any],
+    odoo_db: Any,
+    shared_dir: Path,
+) -> None:
+    deploy_orders(one_domain("[('user_id', '=', __uid__)]"))
+    for login, uid, companies in (("salesmgr_ab", SALESMGR, [1, 2]), ("salesman_a", SALESMAN, [1])):
+        own = superuser_ids(odoo_db, f"SELECT id FROM sale_order WHERE user_id = {uid}")
+        assert visible(app, uid, companies) == oracle_ids(shared_dir, login, "sale.order") & own
+    odoo = oracle_ids(shared_dir, "salesmgr_ab", "sale.order")
+    deploy_orders(one_domain("[('company_id', '=', __cid__)]"))
+    for current in (1, 2):
+        expected = odoo & superuser_ids(
+            odoo_db, f"SELECT id FROM sale_order WHERE company_id = {current}"
+        )
+        assert expected
+        assert visible(app, SALESMGR, [current, 3 - current]) == expected
+    deploy_orders(one_domain("[('company_id', 'in', __company_ids__)]"))
+    assert visible(app, SALESMGR, [2]) == odoo & superuser_ids(odoo_db, COMPANY_2_ORDERS)
+    assert visible(app, SALESMGR, [1, 2]) == odoo
+
+
+def local_dates(today: Any) -> dict[str, Any]:
+    """Each date placeholder for a local `today`, by the calendar (Python's, not the code's)."""
+
+    def month_start(day: Any) -> Any:
+        return day.replace(day=1)
+
+    def next_month(day: Any) -> Any:
+        return (month_start(day) + timedelta(days=32)).replace(day=1)
+
+    quarter = month_start(today).replace(month=(today.month - 1) // 3 * 3 + 1)
+    next_quarter = next_month(next_month(next_month(quarter)))
+    return {
+        "__today__": today,
+        "__yesterday__": today - timedelta(days=1),
+        "__tomorrow__": today + timedelta(days=1),
+        "__week_start__": today - timedelta(days=today.weekday()),
+        "__week_end__": today + timedelta(days=6 - today.weekday()),
+        "__month_start__": month_start(today),
+        "__month_end__": next_month(today) - timedelta(days=1),
+        "__quarter_start__": quarter,
+        "__quarter_end__": next_quarter - timedelta(days=1),
+        "__year_start__": today.replace(month=1, day=1),
+        "__year_end__": today.replace(month=12, day=31),
+        "__last_7_days__": today - timedelta(days=7),
+        "__last_30_days__": today - timedelta(days=30),
+        "__last_90_days__": today - timedelta(days=90),
+        "__last_365_days__": today - timedelta(days=365),
+    }
+
+
+ZONES = ("Pacific/Kiritimati", "Etc/GMT+12")  # UTC+14 and UTC-12: never the same date
+
+
+def test_date_placeholders_follow_the_clock_and_the_users_zone(
+    deploy_orders: Callable[[str], None],
+    app: psycopg.Connection[Any],
+    odoo_db: Any,
+    shared_dir: Path,
+) -> None:
+    """Each placeholder against orders dated one second either side of its boundary, for a
+    user in two time zones a day apart (their clock moves; the policy stays)."""
+    from zoneinfo import ZoneInfo
+
+    odoo = oracle_ids(shared_dir, "salesmgr_ab", "sale.order")
+    with superuser(odoo_db) as conn:
+        now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        # Two orders per placeholder and zone, either side of its boundary (UTC, naive).
+        order_ids = sorted(odoo)
+        names = list(local_dates(now.date()))
+        slots: dict[tuple[str, str], tuple[int, int]] = {}
+        for i, (zone, name) in enumerate((z, n) for z in ZONES for n in names):
+            slots[zone, name] = (
+                order_ids[(2 * i) % len(order_ids)],
+                order_ids[(2 * i + 1) % len(order_ids)],
+            )
+    assert len(order_ids) >= 30
+    for name in names:
+        deploy_orders(one_domain(f"[('date_order', '>=', {name})]"))
+        for zone in ZONES:
+            with superuser(odoo_db) as conn:
+                conn.execute(
+                    "UPDATE res_partner SET tz = %s WHERE id = (SELECT partner_id FROM res_users WHERE id = %s)",
+                    [zone, SALESMGR],
+                )
+                local_today = now.astimezone(ZoneInfo(zone)).date()
+                boundary = datetime.combine(
+                    local_dates(local_today)[name], datetime.min.time(), ZoneInfo(zone)
+                )
+                boundary_utc = boundary.astimezone(UTC).replace(tzinfo=None)
+                before, at = slots[zone, name]
+                conn.execute(
+                    "UPDATE sale_order SET date_order = %s WHERE id = %s",
+                    [boundary_utc - timedelta(seconds=1), before],
+                )
+                conn.execute(
+                    "UPDATE sale_order SET date_order = %s WHERE id = %s", [boundary_utc, at]
+                )
+                expected = odoo & {
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT id FROM sale_order WHERE date_order >= %s", [boundary_utc]
+                    )
+                }
+            got = visible(app, SALESMGR, [1, 2])
+            assert at in got and before not in got, (name, zone)
+            assert got == expected, (name, zone)
+
+
+def test_a_date_compared_with_a_datetime_covers_the_whole_local_day(
+    deploy_orders: Callable[[str], None],
+    app: psycopg.Connection[Any],
+    odoo_db: Any,
+    shared_dir: Path,
+) -> None:
+    """`<= __today__` on a datetime includes today's last second, as Odoo pads date strings."""
+    from zoneinfo import ZoneInfo
+
+    deploy_orders(one_domain("[('date_order', '<=', __today__)]"))
+    zone = ZONES[0]
+    odoo = oracle_ids(shared_dir, "salesmgr_ab", "sale.order")
+    first, second = sorted(odoo)[:2]
+    with superuser(odoo_db) as conn:
+        conn.execute(
+            "UPDATE res_partner SET tz = %s WHERE id = (SELECT partner_id FROM res_users WHERE id = %s)",
+            [zone, SALESMGR],
+        )
+        now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        today = now.astimezone(ZoneInfo(zone)).date()
+        tomorrow = datetime.combine(today + timedelta(days=1), datetime.min.time(), ZoneInfo(zone))
+        midnight = tomorrow.astimezone(UTC).replace(tzinfo=None)
+        conn.execute(
+            "UPDATE sale_order SET date_order = %s WHERE id = %s",
+            [midnight - timedelta(seconds=1), first],
+        )
+        conn.execute("UPDATE sale_order SET date_order = %s WHERE id = %s", [midnight, second])
+    got = visible(app, SALESMGR, [1, 2])
+    assert first in got and second not in got
