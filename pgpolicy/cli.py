@@ -7,7 +7,7 @@ changes pending).
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from pgpolicy.errors import PgPolicyError
 from pgpolicy.explain import explain, who_can
 from pgpolicy.introspect import MODES, Catalog, read_catalog
 from pgpolicy.policy import PolicySet, build_policy_set
+from pgpolicy.profile_store import read_profiles
 from pgpolicy.report import health, plan_summary, policy_set_json, policy_set_sql, pretty_sql
 from pgpolicy.runtime import install
 
@@ -99,6 +100,12 @@ def _catalog(settings: Settings, catalog_file: str | None) -> Catalog:
         return Catalog.load(Path(catalog_file))
     with connect(settings) as conn:
         return read_catalog(conn)
+
+
+def _desired(settings: Settings, app_roles: Sequence[str]) -> PolicySet:
+    """The policy set of the database's rules, access rights and stored access profiles."""
+    with connect(settings) as conn:
+        return build_policy_set(read_catalog(conn), app_roles, read_profiles(conn))
 
 
 def _emit(settings: Settings, data: Any, text: str) -> None:
@@ -212,8 +219,7 @@ def apply(
     With --remove: drop every policy and function pgpolicy made, and disable row level
     security on the tables left without policies.
     """
-    catalog = _catalog(settings, None)
-    policy_set = PolicySet((), (), ()) if remove else build_policy_set(catalog, app_roles)
+    policy_set = PolicySet((), (), ()) if remove else _desired(settings, app_roles)
     for error in policy_set.errors:
         log.error("%s (access denied for it)", error)
     plan = apply_policy_set(
@@ -234,8 +240,7 @@ def apply(
 @click.pass_obj
 def plan(settings: Settings, app_roles: tuple[str, ...], detailed_exitcode: bool) -> None:
     """Show what `apply` would change: create / replace / drop, and whether access opens."""
-    catalog = _catalog(settings, None)
-    policy_set = build_policy_set(catalog, app_roles)
+    policy_set = _desired(settings, app_roles)
     with connect(settings) as conn:
         the_plan = plan_for(conn, policy_set, app_roles)
     lines = [
@@ -254,8 +259,7 @@ def plan(settings: Settings, app_roles: tuple[str, ...], detailed_exitcode: bool
 @click.pass_obj
 def status(settings: Settings, app_roles: tuple[str, ...]) -> None:
     """Runtime version, policies in sync or drifted, unprotected tables, app-role hazards."""
-    catalog = _catalog(settings, None)
-    policy_set = build_policy_set(catalog, app_roles)
+    policy_set = _desired(settings, app_roles)
     with connect(settings) as conn:
         report = health(conn, policy_set, app_roles)
     text = "\n".join(
@@ -448,3 +452,10 @@ def revision_command(
         "changes": [c.as_dict() for c in written.plan.changes],
     }
     _emit(settings, data, text)
+
+
+# Access profiles live in their own module; registered here, after everything they use.
+from pgpolicy.profile_cli import check_command, profile_group  # noqa: E402
+
+cli.add_command(profile_group)
+cli.add_command(check_command)

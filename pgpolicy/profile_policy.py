@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from pgpolicy.compile import Predicate, literal
+from pgpolicy.compile import Predicate, ident, literal
 from pgpolicy.domain import parse_rule_domain
 from pgpolicy.errors import CompileError, RuleRef
 from pgpolicy.introspect import MODES, Catalog, Model
@@ -84,11 +84,73 @@ def mode_policy(
     )
 
 
+def lock_policy(
+    combiner: RuleCombiner, model: Model, profiles: Sequence[Profile]
+) -> PolicySpec | None:
+    """RESTRICTIVE on UPDATE: members may not change the fields their profiles lock.
+
+    One term per (profile, field); for anyone the profile does not apply to, the planner
+    folds the term to true, so only members pay for the comparison with the old row.
+    Superuser mode lifts the locks of profiles that are not strict; the system principal
+    lifts all. Several profiles locking or not: any applying profile that locks a field
+    locks it.
+    """
+    assert model.table is not None
+    table = ident(model.table)
+    terms: list[str] = []
+    locking: list[str] = []
+    for profile in sorted(profiles, key=lambda p: p.name):
+        access = profile.access(model.name)
+        if access is None or not access.locked_fields:
+            continue
+        names = access.locked_fields
+        if access.model == ANY_MODEL:  # `*`: wherever the field exists
+            names = tuple(n for n in names if n in model.fields)
+            if not names:
+                continue
+        locking.append(profile.name)
+        lifted = "pgpolicy.planned_system()" if profile.strict else "pgpolicy.planned_su()"
+        applies = f"pgpolicy.planned_in_profiles({names_literal([profile.name])})"
+        for name in names:
+            fld = model.fields.get(name)
+            if fld is None or not fld.store or fld.type in ("one2many", "many2many"):
+                combiner.errors.append(
+                    CompileError(
+                        f"cannot lock {model.name}.{name}: not a stored column",
+                        rule=RuleRef("profile", profile.name),
+                    )
+                )
+                check = "false"  # fail closed: members may not update the table at all
+            else:
+                check = (
+                    f"pgpolicy.check_locked({literal(model.table)}::regclass, {literal(name)}, "
+                    f"{table}.id, {table}.{ident(name)}, {literal(profile.name)}, "
+                    f"{literal(model.name)})"
+                )
+            terms.append(f"({lifted} OR NOT {applies} OR {check})")
+    if not terms:
+        return None
+    provenance = Provenance("lock", "write", profiles=tuple(locking))
+    return PolicySpec(
+        model.table,
+        "pgpolicy_write_locks",
+        "UPDATE",
+        False,
+        combiner.roles,
+        "true",
+        " AND ".join(terms),
+        provenance,
+    )
+
+
 def profile_policies(
     combiner: RuleCombiner, model: Model, profiles: Sequence[Profile]
 ) -> list[PolicySpec]:
     """The profile policies of one protected table (none when no profile restricts it)."""
     policies = []
+    lock = lock_policy(combiner, model, profiles)
+    if lock is not None:
+        policies.append(lock)
     own_writes = combiner.own_writes(model)
     for mode in MODES:
         policy = mode_policy(combiner, model, mode, profiles)

@@ -151,6 +151,12 @@ def parse_profiles(text: str, source: str = "<profiles>") -> tuple[Profile, ...]
     if "profiles" not in top:
         raise ProfileError(source, _line(root), "profiles", "missing: the file lists profiles")
     _, items = top["profiles"]
+    return parse_profile_nodes(items, source)
+
+
+def parse_profile_nodes(items: yaml.Node, source: str) -> tuple[Profile, ...]:
+    """The profiles of a YAML node tree (a list of profile mappings); each node's line is
+    the one errors name (`profile_xlsx.py` builds such a tree from a workbook's rows)."""
     if not isinstance(items, yaml.SequenceNode):
         raise ProfileError(source, _line(items), "profiles", "must be a list of profiles")
     profiles: list[Profile] = []

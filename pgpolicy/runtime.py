@@ -50,6 +50,7 @@ PUBLIC_FUNCTIONS = (
     "user_tz()",
     "local_today()",
     "login_allowed(integer)",
+    "check_locked(regclass, name, integer, anyelement, text, text)",
 )
 
 

@@ -262,6 +262,37 @@ COMMENT ON FUNCTION pgpolicy.login_allowed(integer) IS
     'Whether the uid may sign in: false while a deny_login profile of theirs is in force (the '
     'refusal is recorded in pgpolicy.login_attempt)';
 
+-- ---------------------------------------------------------------------------------------
+-- Field write locks: the WITH CHECK of a profile's lock policy on UPDATE. True when the
+-- new value equals the row's value before the statement; else the change is refused with
+-- an error naming the profile, the model and the field. It reads the old row as the
+-- caller (SECURITY INVOKER: under the caller's own SELECT policies, so it reveals nothing
+-- they could not read) in the statement's snapshot (STABLE), where the row being updated
+-- still has its old value. A row the caller cannot read counts as changed (fail closed).
+-- Policies call it only for members: for anyone else the planner folds the term away.
+CREATE FUNCTION pgpolicy.check_locked(tbl regclass, col name, rid integer, new_value anyelement,
+                                      profile text, model text)
+    RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    unchanged boolean;
+BEGIN
+    EXECUTE format('SELECT %I IS NOT DISTINCT FROM $1 FROM %s WHERE id = $2', col, tbl)
+       INTO unchanged USING new_value, rid;
+    IF unchanged THEN
+        RETURN true;
+    END IF;
+    RAISE EXCEPTION 'pgpolicy: profile % locks field % of %: the change is refused',
+        profile, col, model
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+COMMENT ON FUNCTION pgpolicy.check_locked(regclass, name, integer, anyelement, text, text) IS
+    'Field write lock: true when the UPDATE leaves the column as it was, else an error naming '
+    'the profile, the model and the field';
+
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pgpolicy FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgpolicy.provenance_of(text) TO PUBLIC;
 REVOKE ALL ON pgpolicy.profile, pgpolicy.profile_member, pgpolicy.profile_audit,

@@ -1,4 +1,5 @@
 -- Remove access profiles: the reverse of runtime_0002.sql (back to runtime version 1).
+DROP FUNCTION pgpolicy.check_locked(regclass, name, integer, anyelement, text, text);
 DROP FUNCTION pgpolicy.login_allowed(integer);
 DROP FUNCTION pgpolicy.local_today();
 DROP FUNCTION pgpolicy.user_tz();

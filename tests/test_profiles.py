@@ -427,3 +427,64 @@ def test_a_date_compared_with_a_datetime_covers_the_whole_local_day(
         conn.execute("UPDATE sale_order SET date_order = %s WHERE id = %s", [midnight, second])
     got = visible(app, SALESMGR, [1, 2])
     assert first in got and second not in got
+
+
+# --- field write locks ------------------------------------------------------------------------
+
+LOCKS = """
+profiles:
+  - name: frozen-refs
+    members: {logins: [salesmgr_ab]}
+    models:
+      sale.order:
+        locked_fields: [client_order_ref, partner_id]
+"""
+
+
+def test_locked_fields_refuse_changes_by_members_only(
+    deploy_orders: Callable[[str], None], app: psycopg.Connection[Any], odoo_db: Any
+) -> None:
+    deploy_orders(LOCKS)
+    with superuser(odoo_db) as conn:
+        row = conn.execute(
+            "SELECT client_order_ref, partner_id FROM sale_order WHERE id = 33"
+        ).fetchone()
+    assert row is not None
+    ref, partner = row
+
+    def update(uid: int, companies: list[int], assignment: str, su: bool = False) -> int:
+        app.rollback()
+        check_rls_effective(app, ["sale_order"])
+        app.execute("SELECT pgpolicy.set_context(%s, %s, %s)", [uid, companies, su])
+        count = app.execute(f"UPDATE sale_order SET {assignment} WHERE id = 33").rowcount
+        app.rollback()
+        return count
+
+    with pytest.raises(
+        psycopg.errors.InsufficientPrivilege,
+        match=r"profile frozen-refs locks field client_order_ref of sale\.order",
+    ):
+        update(SALESMGR, [1, 2], "client_order_ref = 'changed'")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="locks field partner_id"):
+        update(SALESMGR, [1, 2], "partner_id = partner_id + 1")
+    # unchanged values, other fields, non-members and superuser mode pass
+    assert (
+        update(
+            SALESMGR, [1, 2], f"client_order_ref = client_order_ref, partner_id = {int(partner)}"
+        )
+        == 1
+    )
+    assert update(SALESMGR, [1, 2], "note = 'free to change'") == 1
+    assert update(SALESMAN, [1], "client_order_ref = 'changed'") == 1
+    assert update(SALESMGR, [1, 2], "client_order_ref = 'changed'", su=True) == 1
+    # the ORM's own statement shape is refused too
+    app.rollback()
+    app.execute("SELECT pgpolicy.set_context(16, '{1,2}', false)")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="locks field client_order_ref"):
+        app.execute(
+            'UPDATE "sale_order" SET "client_order_ref" = "__tmp"."v", "write_uid" = 16, '
+            "\"write_date\" = (now() AT TIME ZONE 'UTC') "
+            'FROM (VALUES (33, \'new\')) AS "__tmp"("id", "v") WHERE "sale_order"."id" = "__tmp"."id"'
+        )
+    app.rollback()
+    assert ref != "changed"

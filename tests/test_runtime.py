@@ -46,12 +46,26 @@ CALLS = {
     "planned_system()": "SELECT pgpolicy.planned_system()",
     "planned_write()": "SELECT pgpolicy.planned_write()",
     "version()": "SELECT pgpolicy.version()",
+    "set_profiles(text[])": "SELECT pgpolicy.set_profiles(NULL) WHERE false",
+    "profile_names()": "SELECT pgpolicy.profile_names()",
+    "planned_in_profiles(text[])": "SELECT pgpolicy.planned_in_profiles('{a}')",
+    "planned_profile_in_force(text)": "SELECT pgpolicy.planned_profile_in_force('a')",
+    "user_tz()": "SELECT pgpolicy.user_tz()",
+    "local_today()": "SELECT pgpolicy.local_today()",
+    "login_allowed(integer)": "SELECT pgpolicy.login_allowed(15)",
+    "check_locked(regclass, name, integer, anyelement, text, text)": (
+        "SELECT pgpolicy.check_locked('sale_order', 'id', 33, 33, 'p', 'sale.order')"
+    ),
 }
 RUNTIME_FUNCTIONS = {
     "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids",
     "planned_uid", "planned_su", "planned_in_groups", "planned_system", "planned_write",
     "version", "provenance_of",
+    "set_profiles", "profile_names", "planned_in_profiles", "planned_profile_in_force", "user_tz",
+    "local_today", "login_allowed", "check_locked", "member_profiles", "profiles_of", "audit_profile_change",
 }  # fmt: skip
+# Called only from inside the runtime (as its owner), never granted.
+INTERNAL_FUNCTIONS = {"provenance_of", "member_profiles", "profiles_of", "audit_profile_change"}
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
 INITPLAN_PARAM = r"(?:\$\d+|\(InitPlan \d+\)\.col1)"
 
@@ -214,21 +228,21 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
         assert traces(conn) == {}
 
     first = runtime.install(odoo_db.dsn, [app_role])
-    assert (first.before, first.after, first.granted) == (None, "1", (app_role,))
-    assert first.summary() == f"installed the pgpolicy runtime, version 1; granted to {app_role}"
+    assert (first.before, first.after, first.granted) == (None, "2", (app_role,))
+    assert first.summary() == f"installed the pgpolicy runtime, version 2; granted to {app_role}"
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "1"
+        assert runtime.installed_version(conn) == "2"
         snapshot = catalog_snapshot(conn)
 
     second = runtime.install(odoo_db.dsn, [app_role])
-    assert (second.before, second.after, second.changed, second.granted) == ("1", "1", False, ())
+    assert (second.before, second.after, second.changed, second.granted) == ("2", "2", False, ())
     assert second.summary() == (
-        f"runtime at version 1, nothing to do; grants unchanged for {app_role}"
+        f"runtime at version 2, nothing to do; grants unchanged for {app_role}"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
 
-    assert runtime.uninstall(odoo_db.dsn) == "1"
+    assert runtime.uninstall(odoo_db.dsn) == "2"
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
         assert runtime.installed_version(conn) is None
@@ -238,9 +252,9 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
 def test_installs_before_odoo_creates_its_tables(empty_db: Any, app_role: str) -> None:
     """A new database gets the runtime first, then `odoo -i base` creates the tables."""
     result = runtime.install(empty_db.dsn, [app_role])
-    assert result.after == "1"
+    assert result.after == "2"
     with superuser(empty_db) as conn:
-        assert scalar(conn, "SELECT pgpolicy.version()") == "1"
+        assert scalar(conn, "SELECT pgpolicy.version()") == "2"
         assert scalar(conn, "SELECT pgpolicy.uid()") is None
     runtime.uninstall(empty_db.dsn)
     with superuser(empty_db) as conn:
@@ -255,7 +269,7 @@ def test_a_new_app_role_is_granted_on_a_second_run(
     result = runtime.install(odoo_db.dsn, [app_role, other, app_role])
     assert (result.changed, result.roles, result.granted) == (False, (app_role, other), (other,))
     assert result.summary() == (
-        f"runtime at version 1, nothing to do; granted to {other}; grants unchanged for {app_role}"
+        f"runtime at version 2, nothing to do; granted to {other}; grants unchanged for {app_role}"
     )
 
 
@@ -277,9 +291,9 @@ def test_alembic_command_line_upgrade_and_downgrade(odoo_db: Any, tmp_path: Path
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
     run("upgrade", "head")
-    assert "0001 (head)" in run("current").stdout
+    assert "0002 (head)" in run("current").stdout
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "1"
+        assert runtime.installed_version(conn) == "2"
         assert scalar(conn, "SELECT to_regclass('pgpolicy.alembic_version')::text") == (
             "pgpolicy.alembic_version"
         )
@@ -292,7 +306,7 @@ def test_downgrade_is_refused_while_policies_call_the_runtime(protected_db: Any)
     with pytest.raises(PgPolicyError, match="policies still use the runtime"):
         runtime.uninstall(protected_db.dsn)
     with superuser(protected_db) as conn:
-        assert runtime.installed_version(conn) == "1"
+        assert runtime.installed_version(conn) == "2"
         conn.execute("DROP POLICY test_context ON sale_order")
         conn.execute("DROP POLICY test_rule ON sale_order")
     runtime.uninstall(protected_db.dsn)
@@ -341,6 +355,14 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
     for name in ("planned_uid", "planned_su", "planned_system", "planned_write"):
         assert flags[name] == ("i", "s", False, None, "sql"), name
     assert flags["set_context"][:3] == ("v", "u", False)
+    for name in ("member_profiles", "profiles_of", "profile_names", "user_tz"):
+        assert flags[name] == ("s", "s", True, pinned, "sql"), name
+    for name in ("planned_in_profiles", "planned_profile_in_force"):
+        assert flags[name] == ("i", "s", True, pinned, "sql"), name
+    assert flags["local_today"] == inlinable
+    assert flags["set_profiles"][:3] == ("v", "u", False)
+    assert flags["login_allowed"][:4] == ("v", "u", True, pinned)
+    assert flags["check_locked"][:4] == ("s", "u", False, pinned)
 
 
 def test_the_design_reasoning_is_in_the_catalog(runtime_db: Any) -> None:
@@ -725,9 +747,9 @@ def test_the_app_role_may_call_the_runtime_and_nothing_else(
     }
     # Every function but the harmless comment parser the auditor view calls is granted.
     assert to_public == {"pgpolicy.provenance_of(text)"}
-    assert {s.split("(")[0] for s in runtime.PUBLIC_FUNCTIONS} == RUNTIME_FUNCTIONS - {
-        "provenance_of"
-    }
+    assert {s.split("(")[0] for s in runtime.PUBLIC_FUNCTIONS} == RUNTIME_FUNCTIONS - (
+        INTERNAL_FUNCTIONS
+    )
 
 
 def test_a_role_without_the_grant_cannot_call_the_runtime(
@@ -842,14 +864,14 @@ def pgpolicy_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
 def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     first = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f"installed the pgpolicy runtime, version 1; granted to {app_role}\n"
+    assert first.stdout == f"installed the pgpolicy runtime, version 2; granted to {app_role}\n"
     with superuser(odoo_db) as conn:
         snapshot = catalog_snapshot(conn)
 
     second = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert second.returncode == 0, second.stderr
     assert second.stdout == (
-        f"runtime at version 1, nothing to do; grants unchanged for {app_role}\n"
+        f"runtime at version 2, nothing to do; grants unchanged for {app_role}\n"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
@@ -859,7 +881,7 @@ def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     )
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == {
-        "before": "1", "after": "1", "changed": False, "roles": [app_role], "granted": [],
+        "before": "2", "after": "2", "changed": False, "roles": [app_role], "granted": [],
     }  # fmt: skip
 
 

@@ -29,7 +29,7 @@ def _policies_using_profiles() -> int:
            AND d.refclassid = 'pg_catalog.pg_proc'::regclass
            AND n.nspname = 'pgpolicy'
            AND p.proname IN ('planned_in_profiles', 'planned_profile_in_force', 'local_today',
-                             'user_tz')
+                             'user_tz', 'check_locked')
         """
     )
     return int(result.scalar() or 0)
