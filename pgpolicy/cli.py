@@ -24,6 +24,7 @@ from pgpolicy.explain import explain, who_can
 from pgpolicy.introspect import MODES, Catalog, read_catalog
 from pgpolicy.policy import PolicySet, build_policy_set
 from pgpolicy.profile_store import read_profiles
+from pgpolicy.profiles import load_profile_files
 from pgpolicy.report import health, plan_summary, policy_set_json, policy_set_sql, pretty_sql
 from pgpolicy.runtime import install
 
@@ -167,6 +168,13 @@ app_role_option = click.option(
 @click.option(
     "--format", "output", type=click.Choice(["sql", "json"]), default="sql", show_default=True
 )
+@click.option(
+    "--profiles",
+    "profile_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Access profile files to compile (default: those stored in the database, if any).",
+)
 @click.pass_obj
 def compile_command(
     settings: Settings,
@@ -176,6 +184,7 @@ def compile_command(
     save_catalog: str | None,
     inline: bool,
     output: str,
+    profile_paths: tuple[Path, ...],
 ) -> None:
     """Print what would be installed (or one domain's SQL predicate), installing nothing."""
     catalog = _catalog(settings, catalog_file)
@@ -193,7 +202,14 @@ def compile_command(
             for function in predicate.functions:
                 click.echo(f"-- {function.qualified}(): {function.body}")
         return
-    policy_set = build_policy_set(catalog, ["<app_role>"])
+    if profile_paths:
+        profiles = load_profile_files(profile_paths)
+    elif catalog_file:
+        profiles = ()
+    else:
+        with connect(settings) as conn:
+            profiles = read_profiles(conn)
+    policy_set = build_policy_set(catalog, ["<app_role>"], profiles)
     for error in policy_set.errors:
         log.error("%s (access denied for it)", error)
     if output == "json":

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from pgpolicy import runtime
 from pgpolicy.cli import cli
+from pgpolicy.errors import PgPolicyError
 from pgpolicy.introspect import read_catalog
 from pgpolicy.policy import build_policy_set
 from pgpolicy.profile_templates import TEMPLATES
@@ -83,6 +84,14 @@ def test_export_import_export_is_byte_identical(db: Any, tmp_path: Path) -> None
     assert again.exit_code == 0
     assert again.output.encode() == first
 
+    # the same content through a workbook
+    book = tmp_path / "profiles.xlsx"
+    assert pgpolicy(db, "profile", "export", "--xlsx", str(book)).exit_code == 0
+    result = pgpolicy(db, "profile", "import", str(book))
+    assert result.exit_code == 0, result.output
+    assert result.output == "profiles unchanged\n"
+    assert pgpolicy(db, "profile", "export").output.encode() == first
+
     # a member removed from the file is removed from the database, and audited
     source.write_text(PROFILES.replace("salesman_a, salesmgr_ab", "salesmgr_ab"))
     result = pgpolicy(db, "profile", "import", str(source))
@@ -124,6 +133,9 @@ def test_imported_profiles_are_planned_and_applied_like_rules(
         " WHERE \"table\" = 'sale_order' AND policy = 'pgpolicy_read_profiles'",
     )
     assert provenance["kind"] == "profile" and provenance["profiles"] == ["auditor", "sales-eu"]
+    # the runtime's profile revision cannot go while policies use it
+    with pytest.raises(PgPolicyError, match="policies still use access profiles"):
+        runtime.uninstall(db.dsn)
     # the strict auditor may not write, even in superuser mode
     with psycopg.connect(app_dsn(db)) as app:
         check_rls_effective(app, ["res_partner"])

@@ -107,6 +107,16 @@ def test_a_member_sees_odoo_rules_and_the_profile(
     big = superuser_ids(odoo_db, BIG_ORDERS)
     assert odoo & big and odoo - big  # the profile restricts, and something remains
     assert visible(app, SALESMGR, [1, 2]) == odoo & big
+    # decided when the statement is planned: the member's plan holds their profile domain,
+    # a non-member's does not, and neither calls a planned_ function at run time
+    app.execute("SELECT pgpolicy.set_context(16, '{1,2}', false)")
+    member_plan = "\n".join(r[0] for r in app.execute("EXPLAIN SELECT id FROM sale_order"))
+    app.rollback()
+    app.execute("SELECT pgpolicy.set_context(18, '{1}', false)")
+    other_plan = "\n".join(r[0] for r in app.execute("EXPLAIN SELECT id FROM sale_order"))
+    app.rollback()
+    assert "amount_total > " in member_plan and "amount_total" not in other_plan
+    assert "planned_" not in member_plan + other_plan
     # a non-member is unaffected, on this model and others
     assert visible(app, STOCK_USER, [1]) == oracle_ids(shared_dir, "stock_user", "sale.order")
     assert visible(app, SALESMGR, [1, 2], "crm_lead") == oracle_ids(
