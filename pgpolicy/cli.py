@@ -7,7 +7,7 @@ changes pending).
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ from pgpolicy.explain import explain, who_can
 from pgpolicy.introspect import MODES, Catalog, read_catalog
 from pgpolicy.leakproof import like_functions, set_like_leakproof
 from pgpolicy.policy import PolicySet, build_policy_set
+from pgpolicy.profile_store import read_profiles
+from pgpolicy.profiles import load_profile_files
 from pgpolicy.report import health, plan_summary, policy_set_json, policy_set_sql, pretty_sql
 from pgpolicy.runtime import install
 
@@ -102,6 +104,12 @@ def _catalog(settings: Settings, catalog_file: str | None) -> Catalog:
         return read_catalog(conn)
 
 
+def _desired(settings: Settings, app_roles: Sequence[str]) -> PolicySet:
+    """The policy set of the database's rules, access rights and stored access profiles."""
+    with connect(settings) as conn:
+        return build_policy_set(read_catalog(conn), app_roles, read_profiles(conn))
+
+
 def _emit(settings: Settings, data: Any, text: str) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True) if settings.format == "json" else text)
 
@@ -169,6 +177,13 @@ deep_option = click.option(
 @click.option(
     "--format", "output", type=click.Choice(["sql", "json"]), default="sql", show_default=True
 )
+@click.option(
+    "--profiles",
+    "profile_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Access profile files to compile (default: those stored in the database, if any).",
+)
 @click.pass_obj
 def compile_command(
     settings: Settings,
@@ -178,6 +193,7 @@ def compile_command(
     save_catalog: str | None,
     inline: bool,
     output: str,
+    profile_paths: tuple[Path, ...],
 ) -> None:
     """Print what would be installed (or one domain's SQL predicate), installing nothing."""
     catalog = _catalog(settings, catalog_file)
@@ -195,7 +211,14 @@ def compile_command(
             for function in predicate.functions:
                 click.echo(f"-- {function.qualified}(): {function.body}")
         return
-    policy_set = build_policy_set(catalog, ["<app_role>"])
+    if profile_paths:
+        profiles = load_profile_files(profile_paths)
+    elif catalog_file:
+        profiles = ()
+    else:
+        with connect(settings) as conn:
+            profiles = read_profiles(conn)
+    policy_set = build_policy_set(catalog, ["<app_role>"], profiles)
     for error in policy_set.errors:
         log.error("%s (access denied for it)", error)
     if output == "json":
@@ -227,8 +250,7 @@ def apply(
     With --remove: drop every policy and function pgpolicy made, and disable row level
     security on the tables left without policies.
     """
-    catalog = _catalog(settings, None)
-    policy_set = PolicySet((), (), ()) if remove else build_policy_set(catalog, app_roles)
+    policy_set = PolicySet((), (), ()) if remove else _desired(settings, app_roles)
     for error in policy_set.errors:
         log.error("%s (access denied for it)", error)
     plan = apply_policy_set(
@@ -252,8 +274,7 @@ def plan(
     settings: Settings, app_roles: tuple[str, ...], detailed_exitcode: bool, deep: bool
 ) -> None:
     """Show what `apply` would change: create / replace / drop, and whether access opens."""
-    catalog = _catalog(settings, None)
-    policy_set = build_policy_set(catalog, app_roles)
+    policy_set = _desired(settings, app_roles)
     with connect(settings) as conn:
         the_plan = plan_for(conn, policy_set, app_roles, deep=deep)
     lines = [
@@ -273,8 +294,7 @@ def plan(
 @click.pass_obj
 def status(settings: Settings, app_roles: tuple[str, ...], deep: bool) -> None:
     """Runtime version, policies in sync or drifted, unprotected tables, app-role hazards."""
-    catalog = _catalog(settings, None)
-    policy_set = build_policy_set(catalog, app_roles)
+    policy_set = _desired(settings, app_roles)
     with connect(settings) as conn:
         report = health(conn, policy_set, app_roles, deep=deep)
     text = "\n".join(
@@ -494,3 +514,10 @@ def revision_command(
         "changes": [c.as_dict() for c in written.plan.changes],
     }
     _emit(settings, data, text)
+
+
+# Access profiles live in their own module; registered here, after everything they use.
+from pgpolicy.profile_cli import check_command, profile_group  # noqa: E402
+
+cli.add_command(profile_group)
+cli.add_command(check_command)

@@ -143,6 +143,7 @@ class Dynamic:
     nullable: bool = True
     extras: tuple[Any, ...] = ()  # static items concatenated to an array (e.g. False)
     planned: bool = False
+    local_date: bool = False  # a date in the user's time zone (profile date placeholders)
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,8 @@ class Compiler:
             return Dynamic("pgpolicy.planned_company_ids()", True, False, planned=True)
         if value.name == "company_id":
             return Dynamic("pgpolicy.planned_company_id()", False, False, planned=True)
+        if value.name == "date":
+            return Dynamic(f"(SELECT {LOCAL_DATES[value.path[0]]})", False, False, local_date=True)
         return user_value(self, value.path)
 
     # -- sets of ids computed as superuser ---------------------------------
@@ -474,6 +477,8 @@ class Compiler:
             sql = f"{column} = ANY(({sub})::integer[])"
             return f"(NOT ({sql}))" if op in NEGATIVE_OPERATORS else sql
         if isinstance(value, Dynamic):
+            if value.local_date and fld.type == "datetime":
+                value = local_midnight(value, op)
             return self.dynamic_scalar(fld, op, value, column)
         return static_leaf(fld, op, value.value, column)
 
@@ -517,6 +522,40 @@ class Compiler:
         if op in ("<", "<=", ">", ">="):
             return f"{column} {op} {value.sql}"
         raise CompileError(f"operator {op} with a query-time value", token=op)
+
+
+# ---------------------------------------------------------------------------
+# Date placeholders of profile domains: the user's local dates, read at query time
+
+_TODAY = "pgpolicy.local_today()"
+LOCAL_DATES = {
+    "__today__": _TODAY,
+    "__yesterday__": f"{_TODAY} - 1",
+    "__tomorrow__": f"{_TODAY} + 1",
+    "__week_start__": f"date_trunc('week', {_TODAY})::date",
+    "__week_end__": f"date_trunc('week', {_TODAY})::date + 6",
+    "__month_start__": f"date_trunc('month', {_TODAY})::date",
+    "__month_end__": f"(date_trunc('month', {_TODAY}) + interval '1 month - 1 day')::date",
+    "__quarter_start__": f"date_trunc('quarter', {_TODAY})::date",
+    "__quarter_end__": f"(date_trunc('quarter', {_TODAY}) + interval '3 months - 1 day')::date",
+    "__year_start__": f"date_trunc('year', {_TODAY})::date",
+    "__year_end__": f"(date_trunc('year', {_TODAY}) + interval '1 year - 1 day')::date",
+    "__last_7_days__": f"{_TODAY} - 7",
+    "__last_30_days__": f"{_TODAY} - 30",
+    "__last_90_days__": f"{_TODAY} - 90",
+    "__last_365_days__": f"{_TODAY} - 365",
+}
+
+
+def local_midnight(value: Dynamic, op: str) -> Dynamic:
+    """A local date compared with a datetime (stored as UTC) becomes that day's start in UTC,
+    or its last second for `>` and `<=`, as Odoo pads date strings (§3.5)."""
+    end = " + interval '23:59:59'" if op in (">", "<=") else ""
+    sql = (
+        f"(SELECT (({value.sql})::timestamp{end}) AT TIME ZONE pgpolicy.user_tz() "
+        "AT TIME ZONE 'UTC')"
+    )
+    return Dynamic(sql, False, False)
 
 
 # ---------------------------------------------------------------------------

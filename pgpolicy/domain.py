@@ -44,7 +44,8 @@ class Context:
     """A value known only at query time.
 
     `name` is one of: `user` (then `path` is the attribute chain after `user.`,
-    e.g. ("partner_id", "id")), `company_ids`, `company_id`, `today`.
+    e.g. ("partner_id", "id")), `company_ids`, `company_id`, or `date` (then `path`
+    is a date placeholder of a profile domain, e.g. ("__month_start__",)).
     """
 
     name: str
@@ -173,9 +174,36 @@ FALSE = Bool(False)
 
 _USER_METHODS = {"has_group"}
 
+# Names a profile domain may use besides Odoo's rule context (docs/profiles.md).
+CONTEXT_PLACEHOLDERS: dict[str, Context] = {
+    "__uid__": Context("user", ("id",)),
+    "__cid__": Context("company_id"),
+    "__company_ids__": Context("company_ids"),
+}
+DATE_PLACEHOLDERS = (
+    "__today__",
+    "__yesterday__",
+    "__tomorrow__",
+    "__week_start__",
+    "__week_end__",
+    "__month_start__",
+    "__month_end__",
+    "__quarter_start__",
+    "__quarter_end__",
+    "__year_start__",
+    "__year_end__",
+    "__last_7_days__",
+    "__last_30_days__",
+    "__last_90_days__",
+    "__last_365_days__",
+)
 
-def parse_rule_domain(text: str | None) -> Node:
-    """Parse `domain_force` source into a normalized tree (`[]`/empty → TRUE)."""
+
+def parse_rule_domain(text: str | None, placeholders: bool = False) -> Node:
+    """Parse `domain_force` source into a normalized tree (`[]`/empty → TRUE).
+
+    With `placeholders` (profile domains), `__uid__`, `__today__`, ... are accepted too.
+    """
     source = (text or "").strip()
     if not source:
         return TRUE
@@ -185,12 +213,13 @@ def parse_rule_domain(text: str | None) -> Node:
         raise CompileError(
             f"syntax error: {exc.msg}", position=f"line {exc.lineno}, column {exc.offset}"
         ) from exc
-    return _Reader(source).domain(tree.body)
+    return _Reader(source, placeholders).domain(tree.body)
 
 
 @dataclass
 class _Reader:
     source: str
+    placeholders: bool = False
 
     def fail(self, node: ast.AST, reason: str) -> CompileError:
         segment = ast.get_source_segment(self.source, node) or type(node).__name__
@@ -261,6 +290,10 @@ class _Reader:
                 return Context(node.id)
             if node.id in ("True", "False", "None"):
                 return Const({"True": True, "False": False, "None": None}[node.id])
+            if self.placeholders and node.id in CONTEXT_PLACEHOLDERS:
+                return CONTEXT_PLACEHOLDERS[node.id]
+            if self.placeholders and node.id in DATE_PLACEHOLDERS:
+                return Context("date", (node.id,))
             raise self.fail(node, f"name {node.id!r} is not in the rule evaluation context")
         if isinstance(node, ast.Attribute):
             return Context("user", self.user_path(node))

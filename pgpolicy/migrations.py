@@ -64,6 +64,7 @@ from pgpolicy.errors import PgPolicyError  # noqa: E402
 from pgpolicy.introspect import read_catalog  # noqa: E402
 from pgpolicy.plan import Plan, roles_of  # noqa: E402
 from pgpolicy.policy import PolicySet, PolicySpec, Provenance, build_policy_set  # noqa: E402
+from pgpolicy.profile_store import read_profiles  # noqa: E402
 
 IMPORT_LINE = (
     "from pgpolicy.migrations import Policy  # noqa: F401  (registers op.create_policy & co)"
@@ -807,7 +808,7 @@ def compare_policies(autogen_context: Any, upgrade_ops: Any) -> None:
     _register_renderers()
     roles = app_roles(autogen_context.migration_context)
     conn = psycopg_connection(autogen_context.connection)
-    policy_set = build_policy_set(read_catalog(conn), roles)
+    policy_set = build_policy_set(read_catalog(conn), roles, read_profiles(conn))
     plan = plan_for(conn, policy_set, roles, deep=deep_check(autogen_context.migration_context))
     deployed = read_deployed(conn)
     operations = plan_operations(plan, deployed, policy_set, roles)

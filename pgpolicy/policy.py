@@ -32,6 +32,7 @@ from pgpolicy.compile import Compiler, SudoFunction, ident
 from pgpolicy.domain import parse_rule_domain
 from pgpolicy.errors import CompileError, RuleRef
 from pgpolicy.introspect import MODES, Catalog, Model, Rule
+from pgpolicy.profiles import Profile
 
 COMMANDS = {"read": "SELECT", "write": "UPDATE", "create": "INSERT", "unlink": "DELETE"}
 LIFT = "pgpolicy.planned_su()"
@@ -56,6 +57,7 @@ class Provenance:
     rule_ids: tuple[int, ...] = ()
     xml_ids: tuple[str, ...] = ()
     error: str | None = None
+    profiles: tuple[str, ...] = ()  # access profiles the policy compiles
 
     def as_dict(self, sha256: str) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -69,6 +71,8 @@ class Provenance:
         }
         if self.error:
             data["error"] = self.error
+        if self.profiles:
+            data["profiles"] = list(self.profiles)
         return data
 
 
@@ -423,15 +427,22 @@ def protected_models(catalog: Catalog) -> list[Model]:
     ]
 
 
-def build_policy_set(catalog: Catalog, roles: Sequence[str]) -> PolicySet:
-    """The desired policy set for every protected table of the catalog."""
+def build_policy_set(
+    catalog: Catalog, roles: Sequence[str], profiles: Sequence[Profile] = ()
+) -> PolicySet:
+    """The desired policy set for every protected table of the catalog, access profiles
+    included (`pgpolicy/profile_policy.py`)."""
+    from pgpolicy.profile_policy import profile_policies, unknown_models  # uses this module
+
     builder = RuleCombiner(catalog, tuple(roles))
+    builder.errors.extend(unknown_models(catalog, profiles))
     tables: list[TableSpec] = []
     policies: list[PolicySpec] = []
     for model in protected_models(catalog):
         assert model.table is not None
         tables.append(TableSpec(model.table, model.name))
         policies.extend(builder.table_policies(model))
+        policies.extend(profile_policies(builder, model, profiles))
     return PolicySet(
         tuple(tables), tuple(policies), tuple(builder.functions.values()), tuple(builder.errors)
     )

@@ -40,6 +40,7 @@ from pgpolicy.migrations import (
 )
 from pgpolicy.plan import Plan
 from pgpolicy.policy import build_policy_set
+from pgpolicy.profile_store import read_profiles
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def write_revision(
         # one snapshot for the rules, the plan and the definitions the downgrade restores
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         require_head(conn, script, version_table)
-        policy_set = build_policy_set(read_catalog(conn), roles)
+        policy_set = build_policy_set(read_catalog(conn), roles, read_profiles(conn))
         plan = plan_for(conn, policy_set, roles)
         deployed = read_deployed(conn)
         database = conn.info.dbname

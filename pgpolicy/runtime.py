@@ -49,6 +49,15 @@ PUBLIC_FUNCTIONS = (
     "planned_shadow()",
     "shadow_denied(text, text, integer[], integer)",
     "version()",
+    # revision 0002: access profiles
+    "set_profiles(text[])",
+    "profile_names()",
+    "planned_in_profiles(text[])",
+    "planned_profile_in_force(text)",
+    "user_tz()",
+    "local_today()",
+    "login_allowed(integer)",
+    "check_locked(regclass, name, integer, anyelement, text, text)",
 )
 
 

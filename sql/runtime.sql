@@ -120,20 +120,24 @@ COMMENT ON FUNCTION pgpolicy.su() IS
     'Whether the current transaction runs in Odoo superuser mode; false unless set_context said so';
 
 -- The whole context as one value, for the context gate: NULL unless uid() is (a malformed
--- context), else the three settings as set_context wrote them. Everything a policy derives
--- from the context (groups, companies, the user's records) is a function of these settings
--- and of the database, so two statements with the same key see the same context.
+-- context), else every setting a plan-time function reads, as written: the three of
+-- set_context, the enabled profiles (pgpolicy.set_profiles, runtime 2) and shadow mode
+-- (runtime 3). Everything a policy derives from the context (groups, companies, the
+-- user's records, profiles) is a function of these settings and of the database, so two
+-- statements with the same key see the same context.
 CREATE FUNCTION pgpolicy.context_key() RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT CASE WHEN pgpolicy.uid() IS NOT NULL
                 THEN current_setting('pgpolicy.uid', true) || '|'
                      || current_setting('pgpolicy.company_ids', true) || '|'
-                     || current_setting('pgpolicy.su', true) END
+                     || current_setting('pgpolicy.su', true) || '|'
+                     || coalesce(current_setting('pgpolicy.profiles', true), '') || '|'
+                     || coalesce(current_setting('pgpolicy.shadow', true), '') END
 $$;
 COMMENT ON FUNCTION pgpolicy.context_key() IS
-    'The context of the current transaction as one text (uid|companies|su); NULL when it is '
-    'unset or malformed. Read by the context gate of every protected table';
+    'The context of the current transaction as one text (uid|companies|su|profiles|shadow); '
+    'NULL when it is unset or malformed. Read by the context gate of every protected table';
 
 CREATE FUNCTION pgpolicy.today() RETURNS date
     LANGUAGE sql STABLE PARALLEL SAFE

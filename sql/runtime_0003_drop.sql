@@ -1,4 +1,4 @@
--- Back to pgpolicy runtime version 1: no shadow mode, planned_write() as runtime.sql
+-- Back to pgpolicy runtime version 2: no shadow mode, planned_write() as runtime.sql
 -- defines it.
 
 DROP FUNCTION pgpolicy.shadow_denied(text, text, integer[], integer);
@@ -13,4 +13,4 @@ COMMENT ON FUNCTION pgpolicy.planned_write() IS
 
 CREATE OR REPLACE FUNCTION pgpolicy.version() RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT '1'::text $$;
+    AS $$ SELECT '2'::text $$;

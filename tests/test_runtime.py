@@ -50,13 +50,27 @@ CALLS = {
     "planned_shadow()": "SELECT pgpolicy.planned_shadow()",
     "shadow_denied(text, text, integer[], integer)": "SELECT pgpolicy.shadow_denied('t', 'p', '{1}', 1)",
     "version()": "SELECT pgpolicy.version()",
+    "set_profiles(text[])": "SELECT pgpolicy.set_profiles(NULL) WHERE false",
+    "profile_names()": "SELECT pgpolicy.profile_names()",
+    "planned_in_profiles(text[])": "SELECT pgpolicy.planned_in_profiles('{a}')",
+    "planned_profile_in_force(text)": "SELECT pgpolicy.planned_profile_in_force('a')",
+    "user_tz()": "SELECT pgpolicy.user_tz()",
+    "local_today()": "SELECT pgpolicy.local_today()",
+    "login_allowed(integer)": "SELECT pgpolicy.login_allowed(15)",
+    "check_locked(regclass, name, integer, anyelement, text, text)": (
+        "SELECT pgpolicy.check_locked('sale_order', 'id', 33, 33, 'p', 'sale.order')"
+    ),
 }
 RUNTIME_FUNCTIONS = {
     "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids", "context_key",
     "planned_uid", "planned_su", "planned_in_groups", "planned_system", "planned_write",
     "planned_company_ids", "planned_company_id", "planned_group_ids", "planned_context_key",
     "planned_shadow", "shadow_denied", "version", "provenance_of",
+    "set_profiles", "profile_names", "planned_in_profiles", "planned_profile_in_force", "user_tz",
+    "local_today", "login_allowed", "check_locked", "member_profiles", "profiles_of", "audit_profile_change",
 }  # fmt: skip
+# Called only from inside the runtime (as its owner), never granted.
+INTERNAL_FUNCTIONS = {"provenance_of", "member_profiles", "profiles_of", "audit_profile_change"}
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
 INITPLAN_PARAM = r"(?:\$\d+|\(InitPlan \d+\)\.col1)"
 
@@ -350,6 +364,14 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
         assert flags[name] == ("i", "s", False, None, "plpgsql"), name
     assert flags["set_context"][:3] == ("v", "u", False)
     assert flags["shadow_denied"] == ("v", "u", False, None, "plpgsql")
+    for name in ("member_profiles", "profiles_of", "profile_names", "user_tz"):
+        assert flags[name] == ("s", "s", True, pinned, "sql"), name
+    for name in ("planned_in_profiles", "planned_profile_in_force"):
+        assert flags[name] == ("i", "s", True, pinned, "sql"), name
+    assert flags["local_today"] == inlinable
+    assert flags["set_profiles"][:3] == ("v", "u", False)
+    assert flags["login_allowed"][:4] == ("v", "u", True, pinned)
+    assert flags["check_locked"][:4] == ("s", "u", False, pinned)
 
 
 def test_the_design_reasoning_is_in_the_catalog(runtime_db: Any) -> None:
@@ -739,9 +761,9 @@ def test_the_app_role_may_call_the_runtime_and_nothing_else(
     }
     # Every function but the harmless comment parser the auditor view calls is granted.
     assert to_public == {"pgpolicy.provenance_of(text)"}
-    assert {s.split("(")[0] for s in runtime.PUBLIC_FUNCTIONS} == RUNTIME_FUNCTIONS - {
-        "provenance_of"
-    }
+    assert {s.split("(")[0] for s in runtime.PUBLIC_FUNCTIONS} == RUNTIME_FUNCTIONS - (
+        INTERNAL_FUNCTIONS
+    )
 
 
 def test_a_role_without_the_grant_cannot_call_the_runtime(

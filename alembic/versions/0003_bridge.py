@@ -1,7 +1,7 @@
 """pgpolicy runtime 3: the bridge's prefixed writes, and shadow mode.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 
 planned_write() recognises an UPDATE or INSERT behind the bridge's set_context prefix;
 planned_shadow() and shadow_denied() let mirrors report instead of deny. The SQL lives in
@@ -15,7 +15,7 @@ from alembic import op
 from pgpolicy.runtime import execute_sql_file
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
