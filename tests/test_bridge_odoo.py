@@ -22,8 +22,17 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from pgpolicy.profile_store import save_profiles
+from pgpolicy.profiles import parse_profiles
 from tests.conftest import PgServer, create_database, drop_database
-from tests.odoo_run import OdooServer, OdooSession, log_problems, odoo_paths, prepare_database
+from tests.odoo_run import (
+    OdooServer,
+    OdooSession,
+    RpcError,
+    log_problems,
+    odoo_paths,
+    prepare_database,
+)
 from tests.test_oracle import acl_allows
 
 pytestmark = pytest.mark.skipif(
@@ -272,6 +281,35 @@ def test_the_log_has_no_error(odoo: tuple[OdooServer, str]) -> None:
     log = odoo[0].log_text("serve")
     assert "Job 'Base: Auto-vacuum internal data' (1) completed" in log
     assert log_problems(log) == []
+
+
+SUSPENDED = """
+profiles:
+  - name: suspended
+    members: {logins: [stock_user]}
+    deny_login: true
+"""
+
+
+def test_a_profile_refuses_sign_in_and_the_refusal_is_recorded(
+    odoo: tuple[OdooServer, str],
+) -> None:
+    """A deny_login profile is data: stored, it refuses at once; removed, sign-in works."""
+    assert session(odoo, "stock_user").uid == 18
+    with psycopg.connect(odoo[1]) as conn:
+        save_profiles(conn, parse_profiles(SUSPENDED))
+    try:
+        with pytest.raises(RpcError, match="AccessDenied"):
+            session(odoo, "stock_user")
+        assert session(odoo, "salesman_a").uid == 15  # a non-member is unaffected
+        attempts = superuser_rows(odoo, "SELECT uid, profiles FROM pgpolicy.login_attempt")
+        assert attempts == [(18, ["suspended"])]
+        log = odoo[0].log_text("serve")
+        assert "pgpolicy: sign-in of uid 18 refused by an access profile" in log
+    finally:
+        with psycopg.connect(odoo[1]) as conn:
+            save_profiles(conn, ())
+    assert session(odoo, "stock_user").uid == 18
 
 
 def test_shadow_mode_reports_instead_of_denying(

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from odoo_bridge.login import login_allowed
 from pgpolicy import runtime
 from pgpolicy.cli import cli
 from pgpolicy.errors import PgPolicyError
@@ -298,11 +299,8 @@ profiles:
     )
     assert pgpolicy(db, "profile", "import", str(source)).exit_code == 0
     with psycopg.connect(app_dsn(db), autocommit=True) as app:
-        allowed = {
-            uid: app.execute("SELECT pgpolicy.login_allowed(%s)", [uid]).fetchone()
-            for uid in (15, 16, 18, 19)
-        }
-    assert allowed == {15: (False,), 16: (True,), 18: (True,), 19: (False,)}
+        allowed = {uid: login_allowed(app.cursor(), uid) for uid in (15, 16, 18, 19)}
+    assert allowed == {15: False, 16: True, 18: True, 19: False}
     with psycopg.connect(db.dsn) as conn:
         attempts = conn.execute(
             "SELECT uid, profiles FROM pgpolicy.login_attempt ORDER BY id"

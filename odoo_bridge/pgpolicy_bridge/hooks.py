@@ -12,12 +12,14 @@ import odoo
 import psycopg2
 import psycopg2.extensions
 from odoo import api, http, sql_db
+from odoo.exceptions import AccessDenied
 from odoo.modules.registry import Registry
 from odoo.tools import SQL, config
 
 from odoo_bridge.bridge import Bridge, CursorState
 from odoo_bridge.context import SYSTEM, Principal, companies_from_context
 from odoo_bridge.health import role_health
+from odoo_bridge.login import login_allowed
 from odoo_bridge.origin import TRUST_ODOO, OriginRules
 
 _logger = logging.getLogger(__name__)
@@ -199,6 +201,10 @@ def post_load():
 
     _wrap_classmethod(Users, "authenticate", lambda original: _in_system(bridge, original))
     _wrap_classmethod(Users, "check", lambda original: _in_system(bridge, original))
+    # Access profiles may refuse sign-in (deny_login): at every password check, web
+    # sign-in and each XML-RPC call alike, after the credentials are known to be good.
+    _wrap_classmethod(Users, "_login", lambda original: _refusing_blocked(bridge, original))
+    _wrap_classmethod(Users, "check", lambda original: _refusing_blocked(bridge, original))
     Users._compute_session_token = _in_system(bridge, Users._compute_session_token)
 
     # Crons: bookkeeping as the system principal, each job as its user.
@@ -249,6 +255,22 @@ def _has_runtime(cr):
     if idle:
         cr._cnx.rollback()  # leave the connection as it was: no transaction
     return found
+
+
+def _refusing_blocked(bridge, original):
+    """`original` (`_login` or `check`), then AccessDenied if a profile blocks the user."""
+
+    def wrapped(cls, db, *args, **kwargs):
+        result = original(cls, db, *args, **kwargs)
+        uid = result["uid"] if isinstance(result, dict) else kwargs.get("uid", args[0])
+        with bridge.system(), cls.pool.cursor() as cr:  # commits: the refusal stays recorded
+            allowed = login_allowed(cr, uid)
+        if not allowed:
+            _logger.warning("pgpolicy: sign-in of uid %s refused by an access profile", uid)
+            raise AccessDenied()
+        return result
+
+    return wrapped
 
 
 def _in_system(bridge, original):
