@@ -15,7 +15,7 @@
 -- the report as their last alternative, guarded by planned_shadow(), which is folded
 -- at plan time like planned_su(): when shadow mode is off the report is planned away
 -- and costs nothing; when it is on, every denied row costs a PL/pgSQL call and a
--- message, and parallel query is off for the statement.
+-- message.
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_write() RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -46,9 +46,13 @@ COMMENT ON FUNCTION pgpolicy.planned_shadow() IS
     'report when it is off';
 
 -- Reports and admits. VOLATILE: called for each row a mirror would deny, never folded.
+-- PARALLEL SAFE: it only raises a message (workers pass theirs to the leader). Every
+-- mirror mentions it, and the planner decides on parallel query from the whole statement
+-- before folding: a parallel-unsafe call would turn parallel query off for every
+-- statement on a protected table, shadow mode or not.
 CREATE FUNCTION pgpolicy.shadow_denied(tbl text, policy text, source_ids integer[], row_id integer)
     RETURNS boolean
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE PARALLEL SAFE
     AS $$
 BEGIN
     RAISE WARNING 'pgpolicy shadow: would deny % row % to uid % (policy %, source ids %)',

@@ -363,7 +363,7 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
     ):  # fmt: skip
         assert flags[name] == ("i", "s", False, None, "plpgsql"), name
     assert flags["set_context"][:3] == ("v", "u", False)
-    assert flags["shadow_denied"] == ("v", "u", False, None, "plpgsql")
+    assert flags["shadow_denied"] == ("v", "s", False, None, "plpgsql")
     for name in ("member_profiles", "profiles_of", "profile_names", "user_tz"):
         assert flags[name] == ("s", "s", True, pinned, "sql"), name
     for name in ("planned_in_profiles", "planned_profile_in_force"):
@@ -707,7 +707,7 @@ def test_context_readers_are_initplans_evaluated_once_per_statement(
     # compared there with the key folded at plan time; company_ids() is a call of its own.
     assert "current_setting('pgpolicy.uid'" in initplans[1], plan
     assert "current_setting('pgpolicy.su'" in initplans[1], plan
-    assert "= '15|1|false'::text" in initplans[1], plan
+    assert "= '15|1|false||'::text" in initplans[1], plan
     assert "pgpolicy.company_ids()" in initplans[1], plan
 
 
