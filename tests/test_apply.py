@@ -21,6 +21,7 @@ from pgpolicy.cli import cli
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.introspect import read_catalog
 from pgpolicy.policy import PolicySet, build_policy_set
+from tests.test_oracle import acl_allows
 
 POLICIES = "SELECT tablename, policyname, cmd, qual, with_check FROM pg_policies ORDER BY 1, 2"
 
@@ -306,16 +307,6 @@ def oracle_users(shared_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]
     oracle = json.loads((shared_dir / "odoo18" / "oracle.json").read_text())
     acls = json.loads((shared_dir / "odoo18" / "acl.json").read_text())["acls"]
     return oracle, acls
-
-
-def acl_allows(acls: list[dict[str, Any]], groups: set[int], model: str, mode: str) -> bool:
-    return any(
-        a["model"] == model
-        and a["active"]
-        and a[f"perm_{mode}"]
-        and (a["group_id"] is None or a["group_id"] in groups)
-        for a in acls
-    )
 
 
 @pytest.mark.parametrize(

@@ -286,7 +286,7 @@ def test_the_log_has_no_error(odoo: tuple[OdooServer, str]) -> None:
 SUSPENDED = """
 profiles:
   - name: suspended
-    members: {logins: [stock_user]}
+    members: {logins: [project_user]}
     deny_login: true
 """
 
@@ -295,21 +295,21 @@ def test_a_profile_refuses_sign_in_and_the_refusal_is_recorded(
     odoo: tuple[OdooServer, str],
 ) -> None:
     """A deny_login profile is data: stored, it refuses at once; removed, sign-in works."""
-    assert session(odoo, "stock_user").uid == 18
+    assert session(odoo, "project_user").uid == 20
     with psycopg.connect(odoo[1]) as conn:
         save_profiles(conn, parse_profiles(SUSPENDED))
     try:
         with pytest.raises(RpcError, match="AccessDenied"):
-            session(odoo, "stock_user")
+            session(odoo, "project_user")
         assert session(odoo, "salesman_a").uid == 15  # a non-member is unaffected
         attempts = superuser_rows(odoo, "SELECT uid, profiles FROM pgpolicy.login_attempt")
-        assert attempts == [(18, ["suspended"])]
+        assert attempts == [(20, ["suspended"])]
         log = odoo[0].log_text("serve")
-        assert "pgpolicy: sign-in of uid 18 refused by an access profile" in log
+        assert "pgpolicy: sign-in of uid 20 refused by an access profile" in log
     finally:
         with psycopg.connect(odoo[1]) as conn:
             save_profiles(conn, ())
-    assert session(odoo, "stock_user").uid == 18
+    assert session(odoo, "project_user").uid == 20
 
 
 def test_shadow_mode_reports_instead_of_denying(
