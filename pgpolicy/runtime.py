@@ -158,6 +158,25 @@ def execute_sql_file(connection: Connection, name: str) -> None:
     driver.execute((sql_dir() / name).read_text())
 
 
+def policies_calling(connection: Connection, functions: Sequence[str] = ()) -> int:
+    """How many policies call a runtime function (all of them, or those named), from the
+    dependencies PostgreSQL records; a revision refuses its downgrade while any do."""
+    result = connection.exec_driver_sql(
+        """
+        SELECT count(DISTINCT d.objid)
+          FROM pg_catalog.pg_depend d
+          JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid
+          JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+         WHERE d.classid = 'pg_catalog.pg_policy'::regclass
+           AND d.refclassid = 'pg_catalog.pg_proc'::regclass
+           AND n.nspname = 'pgpolicy'
+           AND (cardinality(%s::text[]) = 0 OR p.proname = ANY (%s::text[]))
+        """,
+        (list(functions), list(functions)),
+    )
+    return int(result.scalar() or 0)
+
+
 @contextmanager
 def _migration(dsn: str) -> Iterator[tuple[Config, psycopg.Connection[Any]]]:
     """An alembic configuration bound to one open transaction on `dsn`, and its driver

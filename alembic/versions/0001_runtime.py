@@ -9,7 +9,7 @@ The SQL is in sql/runtime.sql and sql/runtime_drop.sql.
 from alembic.util import CommandError
 
 from alembic import op
-from pgpolicy.runtime import execute_sql_file
+from pgpolicy.runtime import execute_sql_file, policies_calling
 
 revision = "0001"
 down_revision = None
@@ -17,28 +17,12 @@ branch_labels = None
 depends_on = None
 
 
-def _policies_using_runtime() -> int:
-    """How many policies call a runtime function (PostgreSQL records these dependencies)."""
-    result = op.get_bind().exec_driver_sql(
-        """
-        SELECT count(DISTINCT d.objid)
-          FROM pg_catalog.pg_depend d
-          JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid
-          JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-         WHERE d.classid = 'pg_catalog.pg_policy'::regclass
-           AND d.refclassid = 'pg_catalog.pg_proc'::regclass
-           AND n.nspname = 'pgpolicy'
-        """
-    )
-    return int(result.scalar() or 0)
-
-
 def upgrade() -> None:
     execute_sql_file(op.get_bind(), "runtime.sql")
 
 
 def downgrade() -> None:
-    in_use = _policies_using_runtime()
+    in_use = policies_calling(op.get_bind())
     if in_use:
         raise CommandError(
             f"{in_use} row-level security policies still use the runtime: remove them "

@@ -12,36 +12,22 @@ functions are in pgpolicy.runtime.PUBLIC_FUNCTIONS (policies call them).
 from alembic.util import CommandError
 
 from alembic import op
-from pgpolicy.runtime import execute_sql_file
+from pgpolicy.runtime import execute_sql_file, policies_calling
 
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
+# Policies calling these keep this revision from being downgraded.
+SHADOW_FUNCTIONS = ("planned_shadow", "shadow_denied")
 
 
 def upgrade() -> None:
     execute_sql_file(op.get_bind(), "runtime_0003.sql")
 
 
-def _policies_using_shadow_mode() -> int:
-    """How many policies call the shadow-mode functions this revision adds."""
-    result = op.get_bind().exec_driver_sql(
-        """
-        SELECT count(DISTINCT d.objid)
-          FROM pg_catalog.pg_depend d
-          JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid
-         WHERE d.classid = 'pg_catalog.pg_policy'::regclass
-           AND d.refclassid = 'pg_catalog.pg_proc'::regclass
-           AND p.pronamespace = 'pgpolicy'::regnamespace
-           AND p.proname IN ('planned_shadow', 'shadow_denied')
-        """
-    )
-    return int(result.scalar() or 0)
-
-
 def downgrade() -> None:
-    in_use = _policies_using_shadow_mode()
+    in_use = policies_calling(op.get_bind(), SHADOW_FUNCTIONS)
     if in_use:
         raise CommandError(
             f"{in_use} row-level security policies still use the runtime: remove them "
