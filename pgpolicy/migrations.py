@@ -809,8 +809,9 @@ def compare_policies(autogen_context: Any, upgrade_ops: Any) -> None:
     roles = app_roles(autogen_context.migration_context)
     conn = psycopg_connection(autogen_context.connection)
     policy_set = build_policy_set(read_catalog(conn), roles, read_profiles(conn))
-    plan = plan_for(conn, policy_set, roles, deep=deep_check(autogen_context.migration_context))
     deployed = read_deployed(conn)
+    deep = deep_check(autogen_context.migration_context)
+    plan = plan_for(conn, policy_set, roles, deep=deep, deployed=deployed)
     operations = plan_operations(plan, deployed, policy_set, roles)
     if operations:
         autogen_context.imports.update((MYPY_LINE, IMPORT_LINE))

@@ -121,8 +121,8 @@ def write_revision(
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         require_head(conn, script, version_table)
         policy_set = build_policy_set(read_catalog(conn), roles, read_profiles(conn))
-        plan = plan_for(conn, policy_set, roles)
         deployed = read_deployed(conn)
+        plan = plan_for(conn, policy_set, roles, deployed=deployed)
         database = conn.info.dbname
     operations = plan_operations(plan, deployed, policy_set, roles)
     errors = tuple(" ".join(str(e).split()) for e in policy_set.errors)

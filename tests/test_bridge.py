@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import pq, sql
+from psycopg import pq
 
 from odoo_bridge.bridge import Bridge, CursorState
 from odoo_bridge.context import (
@@ -33,12 +33,15 @@ from odoo_bridge.context import (
 from odoo_bridge.health import role_health
 from odoo_bridge.origin import OriginRules
 from odoo_bridge.statements import NoContextError, TransactionState, is_transaction_control
-from pgpolicy import runtime
-from pgpolicy.apply import apply_policy_set
-from pgpolicy.introspect import read_catalog
-from pgpolicy.policy import build_policy_set
 from tests import bridge_orm
-from tests.conftest import Database, PgServer, check_rls_effective, create_database, drop_database
+from tests.conftest import (
+    Database,
+    EnforcedTemplate,
+    PgServer,
+    check_rls_effective,
+    create_database,
+    drop_database,
+)
 from tests.test_oracle import acl_allows
 
 ORM_FILE = os.path.realpath(bridge_orm.__file__)
@@ -98,21 +101,9 @@ def allowed_ids(oracle: dict[str, Any], login: str, model: str) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def enforced_db(pg_server: PgServer, odoo_template: str) -> Iterator[Database]:
+def enforced_db(pg_server: PgServer, enforced_template: EnforcedTemplate) -> Iterator[Database]:
     """The Odoo database with the runtime installed and every policy applied, for this module."""
-    app_role = pg_server.app_role()
-    db = create_database(pg_server, "bridge", template=odoo_template)
-    runtime.install(db.dsn, [app_role])
-    with psycopg.connect(db.dsn, autocommit=True) as conn:
-        role = sql.Identifier(app_role)
-        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(role))
-        conn.execute(
-            sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}")
-            .format(role)
-        )  # fmt: skip
-        policy_set = build_policy_set(read_catalog(conn), [app_role])
-        assert not policy_set.errors, [str(e) for e in policy_set.errors]
-        apply_policy_set(db.dsn, policy_set, [app_role])
+    db = create_database(pg_server, "bridge", template=enforced_template.name)
     yield db
     drop_database(db)
 

@@ -35,10 +35,13 @@ from tests.odoo_run import (
 )
 from tests.test_oracle import acl_allows
 
-pytestmark = pytest.mark.skipif(
-    odoo_paths() is None,
-    reason="set PGPOLICY_ODOO_SRC (an Odoo 18 tree) and PGPOLICY_ODOO_PYTHON to run Odoo",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        odoo_paths() is None,
+        reason="set PGPOLICY_ODOO_SRC (an Odoo 18 tree) and PGPOLICY_ODOO_PYTHON to run Odoo",
+    ),
+    pytest.mark.xdist_group("odoo"),  # one worker, so one Odoo server serves the module
+]
 # The role that owns the schema and runs `-i` / `-u` (Odoo refuses to connect as `postgres`).
 OWNER = "odoo_owner"
 

@@ -16,11 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from pgpolicy import runtime
-from pgpolicy.apply import apply_policy_set
 from pgpolicy.cli import cli
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.introspect import read_catalog
-from pgpolicy.policy import build_policy_set
+from tests.conftest import Database
 
 RUNTIME_OBJECTS = """
 SELECT 'function', p.oid::regprocedure::text, p.proacl::text FROM pg_proc p
@@ -93,33 +91,19 @@ def test_cli_errors_are_one_line(odoo_db: Any) -> None:
     assert done.stderr.count("\n") == 1
 
 
-def test_uninstall_refuses_while_policies_use_the_runtime(
-    odoo_db: Any, app_role: str, grant_app: Callable[[Any], None]
-) -> None:
-    runtime.install(odoo_db.dsn, [app_role])
-    grant_app(odoo_db)
-    with psycopg.connect(odoo_db.dsn) as conn:
-        policy_set = build_policy_set(read_catalog(conn), [app_role])
-    apply_policy_set(odoo_db.dsn, policy_set, [app_role])
+def test_uninstall_refuses_while_policies_use_the_runtime(enforced_db: Database) -> None:
     with pytest.raises(PgPolicyError, match="still use the runtime"):
-        runtime.uninstall(odoo_db.dsn)
+        runtime.uninstall(enforced_db.dsn)
 
 
 @pytest.fixture
 def protected(
-    odoo_db: Any,
-    app_role: str,
-    grant_app: Callable[[Any], None],
+    enforced_db: Database,
     app_dsn: Callable[[Any], str],
     assert_rls_effective: Callable[..., None],
 ) -> psycopg.Connection[Any]:
     """The Odoo clone with its own rules applied, and a connection of the app role."""
-    runtime.install(odoo_db.dsn, [app_role])
-    grant_app(odoo_db)
-    with psycopg.connect(odoo_db.dsn) as conn:
-        policy_set = build_policy_set(read_catalog(conn), [app_role])
-    apply_policy_set(odoo_db.dsn, policy_set, [app_role])
-    app = psycopg.connect(app_dsn(odoo_db))
+    app = psycopg.connect(app_dsn(enforced_db))
     assert_rls_effective(app, ["sale_order", "res_partner"])
     return app
 
@@ -211,10 +195,10 @@ def test_companies_are_validated(protected: psycopg.Connection[Any], shared_dir:
 
 
 def test_group_ids_come_from_the_membership_table(
-    protected: psycopg.Connection[Any], odoo_db: Any
+    protected: psycopg.Connection[Any], enforced_db: Database
 ) -> None:
     app = protected
-    with psycopg.connect(odoo_db.dsn) as conn:
+    with psycopg.connect(enforced_db.dsn) as conn:
         expected = [r[0] for r in conn.execute(
             "SELECT gid FROM res_groups_users_rel WHERE uid = 15 ORDER BY gid")]  # fmt: skip
     app.execute("SELECT pgpolicy.set_context(15, '{1}', false)")
@@ -263,9 +247,11 @@ def test_plans_fold_groups_and_read_context_once(protected: psycopg.Connection[A
     app.rollback()
 
 
-def test_superuser_mode_lifts_mirrors(protected: psycopg.Connection[Any], odoo_db: Any) -> None:
+def test_superuser_mode_lifts_mirrors(
+    protected: psycopg.Connection[Any], enforced_db: Database
+) -> None:
     app = protected
-    with psycopg.connect(odoo_db.dsn) as conn:
+    with psycopg.connect(enforced_db.dsn) as conn:
         total = conn.execute("SELECT count(*) FROM sale_order").fetchone()
     app.execute("SELECT pgpolicy.set_context(15, '{1}', true)")
     assert app.execute("SELECT count(*) FROM sale_order").fetchone() == total
@@ -273,12 +259,12 @@ def test_superuser_mode_lifts_mirrors(protected: psycopg.Connection[Any], odoo_d
 
 
 def test_only_granted_roles_call_the_runtime(
-    protected: psycopg.Connection[Any], odoo_db: Any
+    protected: psycopg.Connection[Any], enforced_db: Database
 ) -> None:
-    with psycopg.connect(odoo_db.dsn, autocommit=True) as conn:
+    with psycopg.connect(enforced_db.dsn, autocommit=True) as conn:
         conn.execute("DROP ROLE IF EXISTS pgpolicy_stranger")
         conn.execute("CREATE ROLE pgpolicy_stranger LOGIN")
-        stranger = odoo_db.server.dsn(odoo_db.name, "pgpolicy_stranger")
+        stranger = enforced_db.server.dsn(enforced_db.name, "pgpolicy_stranger")
         try:
             with (
                 psycopg.connect(stranger) as other,
@@ -291,8 +277,10 @@ def test_only_granted_roles_call_the_runtime(
     assert protected.execute("SELECT pgpolicy.uid()").fetchone() == (None,)
 
 
-def test_auditor_view_shows_provenance(protected: psycopg.Connection[Any], odoo_db: Any) -> None:
-    with psycopg.connect(odoo_db.dsn, autocommit=True) as conn:
+def test_auditor_view_shows_provenance(
+    protected: psycopg.Connection[Any], enforced_db: Database
+) -> None:
+    with psycopg.connect(enforced_db.dsn, autocommit=True) as conn:
         row = conn.execute(
             "SELECT command, permissive, rls_enabled, provenance->'rule_ids', "
             "provenance->>'kind' FROM pgpolicy.policies "

@@ -30,7 +30,7 @@ from psycopg import sql
 
 from alembic import command
 from pgpolicy import ddl, runtime
-from pgpolicy.apply import apply_policy_set, plan_for
+from pgpolicy.apply import plan_for
 from pgpolicy.catalog import FINGERPRINT, read_deployed
 from pgpolicy.cli import cli
 from pgpolicy.introspect import read_catalog
@@ -53,7 +53,14 @@ from pgpolicy.migrations import (
     py_str,
 )
 from pgpolicy.policy import build_policy_set
-from tests.conftest import Database, PgServer, clean_env, create_database, drop_database
+from tests.conftest import (
+    Database,
+    EnforcedTemplate,
+    PgServer,
+    clean_env,
+    create_database,
+    drop_database,
+)
 
 POLICIES = """
 SELECT p.tablename, p.policyname, p.permissive, p.roles::text, p.cmd, p.qual, p.with_check,
@@ -183,19 +190,13 @@ def upgrade_body(revision: Path) -> str:
     return text[text.index("def upgrade()") : text.index("def downgrade()")]
 
 
-def deploy_with_apply(db: Database, app_role: str) -> None:
-    with psycopg.connect(db.dsn) as conn:
-        policy_set = build_policy_set(read_catalog(conn), [app_role])
-    apply_policy_set(db.dsn, policy_set, [app_role])
-
-
 @pytest.fixture
-def clone(pg_server: PgServer, odoo_template: str) -> Iterator[Callable[[], Database]]:
-    """`clone()`: one more fresh copy of the Odoo database, dropped after the test."""
+def clone(pg_server: PgServer, odoo_template: str) -> Iterator[Callable[..., Database]]:
+    """`clone(template=Odoo's)`: one more fresh copy of a database, dropped after the test."""
     made: list[Database] = []
 
-    def make() -> Database:
-        made.append(create_database(pg_server, "odoo", template=odoo_template))
+    def make(template: str = odoo_template) -> Database:
+        made.append(create_database(pg_server, "odoo", template=template))
         return made[-1]
 
     yield make
@@ -208,7 +209,8 @@ def clone(pg_server: PgServer, odoo_template: str) -> Iterator[Callable[[], Data
 
 def test_revision_upgrades_like_apply_downgrades_to_before_and_runs_offline(
     odoo_db: Database,
-    clone: Callable[[], Database],
+    clone: Callable[..., Database],
+    enforced_template: EnforcedTemplate,
     pg_server: PgServer,
     app_role: str,
     tmp_path: Path,
@@ -225,9 +227,7 @@ def test_revision_upgrades_like_apply_downgrades_to_before_and_runs_offline(
     upgraded = snapshot(odoo_db.dsn)
     assert len(upgraded["policies"]) > 5000
 
-    applied = clone()  # the same database, deployed by `pgpolicy apply`
-    runtime.install(applied.dsn, [app_role])
-    deploy_with_apply(applied, app_role)
+    applied = clone(enforced_template.name)  # the same database, deployed by `pgpolicy apply`
     assert_same(upgraded, snapshot(applied.dsn))
 
     check = alembic(project, "check")
@@ -253,12 +253,10 @@ def test_revision_upgrades_like_apply_downgrades_to_before_and_runs_offline(
 
 
 def test_downgrade_puts_back_exactly_what_was_deployed(
-    odoo_db: Database, app_role: str, tmp_path: Path
+    enforced_db: Database, app_role: str, tmp_path: Path
 ) -> None:
     """Policies replaced, dropped and created, RLS switched, functions changed: all undone."""
-    runtime.install(odoo_db.dsn, [app_role])
-    deploy_with_apply(odoo_db, app_role)
-    with psycopg.connect(odoo_db.dsn, autocommit=True) as conn:
+    with psycopg.connect(enforced_db.dsn, autocommit=True) as conn:
         conn.execute("UPDATE ir_rule SET active = false WHERE id = 152")  # drop, renames
         conn.execute(
             "UPDATE ir_rule SET domain_force = %s WHERE id = 254",
@@ -280,9 +278,9 @@ def test_downgrade_puts_back_exactly_what_was_deployed(
             "LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER "
             "SET search_path = pg_catalog, pg_temp AS $$SELECT '{}'::integer[]$$"
         )  # a body edited by hand
-    before = snapshot(odoo_db.dsn)
+    before = snapshot(enforced_db.dsn)
 
-    with psycopg.connect(odoo_db.dsn) as conn:
+    with psycopg.connect(enforced_db.dsn) as conn:
         policy_set = build_policy_set(read_catalog(conn), [app_role])
         plan = plan_for(conn, policy_set, [app_role])
         operations = plan_operations(plan, read_deployed(conn), policy_set)
@@ -297,31 +295,30 @@ def test_downgrade_puts_back_exactly_what_was_deployed(
         s for s in theirs if not stamp.match(s)
     )
 
-    project = dba_project(tmp_path / "dba", odoo_db, app_role)
-    revision = pgpolicy_revision(project, odoo_db, app_role, "rules changed")
+    project = dba_project(tmp_path / "dba", enforced_db, app_role)
+    revision = pgpolicy_revision(project, enforced_db, app_role, "rules changed")
     assert "# drift: edited by hand\n    op.replace_policy(" in revision.read_text()
     alembic(project, "upgrade", "head")
-    with psycopg.connect(odoo_db.dsn) as conn:
+    with psycopg.connect(enforced_db.dsn) as conn:
         assert plan_for(conn, policy_set, [app_role]).empty
     alembic(project, "check")
     alembic(project, "downgrade", "-1")
-    assert_same(snapshot(odoo_db.dsn), before)
+    assert_same(snapshot(enforced_db.dsn), before)
 
 
 def test_check_sees_a_hand_edit_and_autogenerate_repairs_it(
-    odoo_db: Database, app_role: str, tmp_path: Path
+    enforced_db: Database, app_role: str, tmp_path: Path
 ) -> None:
-    runtime.install(odoo_db.dsn, [app_role])
-    deploy_with_apply(odoo_db, app_role)  # deployed before the DBA adopted alembic
-    deployed = snapshot(odoo_db.dsn)
-    project = dba_project(tmp_path / "dba", odoo_db, app_role=None)
+    # enforced_db: deployed by `pgpolicy apply` before the DBA adopted alembic
+    deployed = snapshot(enforced_db.dsn)
+    project = dba_project(tmp_path / "dba", enforced_db, app_role=None)
     role = ["-x", f"app_role={app_role}"]  # no pgpolicy_app_roles in alembic.ini: -x says it
 
     assert detected(project, *role) == []
 
-    with psycopg.connect(odoo_db.dsn, autocommit=True) as conn:
+    with psycopg.connect(enforced_db.dsn, autocommit=True) as conn:
         conn.execute("ALTER POLICY pgpolicy_read_rule_254 ON sale_order USING (true)")
-    drifted = snapshot(odoo_db.dsn)
+    drifted = snapshot(enforced_db.dsn)
     assert detected(project, *role) == [HAND_EDIT_254]
 
     alembic(project, *role, "revision", "--autogenerate", "-m", "repair drift")
@@ -331,15 +328,15 @@ def test_check_sees_a_hand_edit_and_autogenerate_repairs_it(
     assert '"sale_order",\n        "pgpolicy_read_rule_254",' in body
 
     alembic(project, *role, "upgrade", "head")
-    assert_same(snapshot(odoo_db.dsn), deployed)
+    assert_same(snapshot(enforced_db.dsn), deployed)
     assert detected(project, *role) == []
     alembic(project, *role, "downgrade", "-1")
-    assert_same(snapshot(odoo_db.dsn), drifted)  # exactly as it was, hand edit included
+    assert_same(snapshot(enforced_db.dsn), drifted)  # exactly as it was, hand edit included
 
     alembic(project, *role, "upgrade", "head")
 
     # a hand edit whose comment was rewritten to match: only PostgreSQL's rendering tells
-    with psycopg.connect(odoo_db.dsn, autocommit=True) as conn:
+    with psycopg.connect(enforced_db.dsn, autocommit=True) as conn:
         conn.execute("ALTER POLICY pgpolicy_read_rule_259 ON sale_order USING (true)")
         row = conn.execute(
             f"SELECT obj_description(p.oid, 'pg_policy')::jsonb, {FINGERPRINT} FROM pg_policy p "

@@ -19,11 +19,8 @@ import pytest
 from click.testing import CliRunner
 from psycopg import sql
 
-from pgpolicy import runtime
-from pgpolicy.apply import apply_policy_set
 from pgpolicy.cli import cli
-from pgpolicy.introspect import read_catalog
-from pgpolicy.policy import build_policy_set
+from tests.conftest import Database
 
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
 INITPLAN_PARAM = r"(?:\$\d+|\(InitPlan \d+\)\.col1)"
@@ -56,14 +53,9 @@ def set_by_hand(conn: psycopg.Connection[Any], uid: int) -> None:
 
 
 @pytest.fixture
-def applied(odoo_db: Any, app_role: str, grant_app: Callable[[Any], None]) -> Any:
+def applied(enforced_db: Database) -> Database:
     """The Odoo clone with the runtime and its own rules applied."""
-    runtime.install(odoo_db.dsn, [app_role])
-    grant_app(odoo_db)
-    with psycopg.connect(odoo_db.dsn) as conn:
-        policy_set = build_policy_set(read_catalog(conn), [app_role])
-    apply_policy_set(odoo_db.dsn, policy_set, [app_role])
-    return odoo_db
+    return enforced_db
 
 
 @pytest.fixture

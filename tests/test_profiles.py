@@ -17,7 +17,6 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgpolicy import runtime
 from pgpolicy.apply import apply_policy_set
 from pgpolicy.introspect import read_catalog
 from pgpolicy.policy import PolicySet, build_policy_set
@@ -41,28 +40,25 @@ def superuser_ids(db: Any, query: str) -> set[int]:
 
 
 @pytest.fixture
-def deploy(
-    odoo_db: Any, app_role: str, grant_app: Callable[[Any], None]
-) -> Callable[[str], PolicySet]:
-    """`deploy(yaml)`: store the profiles and apply every policy, as `pgpolicy apply` does."""
-    runtime.install(odoo_db.dsn, [app_role])
-    grant_app(odoo_db)
+def deploy(enforced_db: Any, app_role: str) -> Callable[[str], PolicySet]:
+    """`deploy(yaml)`: store the profiles and apply every policy, as `pgpolicy apply` does
+    (on a database whose Odoo rules are applied already: only the profiles' policies change)."""
 
     def run(text: str) -> PolicySet:
-        with psycopg.connect(odoo_db.dsn) as conn:
+        with psycopg.connect(enforced_db.dsn) as conn:
             save_profiles(conn, parse_profiles(text))
             conn.commit()
             policy_set = build_policy_set(read_catalog(conn), [app_role], read_profiles(conn))
         assert not policy_set.errors, [str(e) for e in policy_set.errors]
-        apply_policy_set(odoo_db.dsn, policy_set, [app_role])
+        apply_policy_set(enforced_db.dsn, policy_set, [app_role])
         return policy_set
 
     return run
 
 
 @pytest.fixture
-def app(odoo_db: Any, app_dsn: Callable[[Any], str]) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(app_dsn(odoo_db)) as conn:
+def app(enforced_db: Any, app_dsn: Callable[[Any], str]) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(app_dsn(enforced_db)) as conn:
         yield conn
 
 
@@ -99,12 +95,12 @@ profiles:
 def test_a_member_sees_odoo_rules_and_the_profile(
     deploy: Callable[[str], PolicySet],
     app: psycopg.Connection[Any],
-    odoo_db: Any,
+    enforced_db: Any,
     shared_dir: Path,
 ) -> None:
     deploy(BIG)
     odoo = oracle_ids(shared_dir, "salesmgr_ab", "sale.order")
-    big = superuser_ids(odoo_db, BIG_ORDERS)
+    big = superuser_ids(enforced_db, BIG_ORDERS)
     assert odoo & big and odoo - big  # the profile restricts, and something remains
     assert visible(app, SALESMGR, [1, 2]) == odoo & big
     # decided when the statement is planned: the member's plan holds their profile domain,
@@ -123,14 +119,14 @@ def test_a_member_sees_odoo_rules_and_the_profile(
         shared_dir, "salesmgr_ab", "crm.lead"
     )
     # a profile that is not strict is lifted in superuser mode, as Odoo's own rules are
-    everything = superuser_ids(odoo_db, "SELECT id FROM sale_order")
+    everything = superuser_ids(enforced_db, "SELECT id FROM sale_order")
     assert visible(app, SALESMGR, [1, 2], su=True) == everything
 
 
 def test_membership_by_group_and_two_profiles_or(
     deploy: Callable[[str], PolicySet],
     app: psycopg.Connection[Any],
-    odoo_db: Any,
+    enforced_db: Any,
     shared_dir: Path,
 ) -> None:
     deploy(
@@ -144,8 +140,8 @@ def test_membership_by_group_and_two_profiles_or(
 """
     )
     odoo = oracle_ids(shared_dir, "salesmgr_ab", "sale.order")
-    big = superuser_ids(odoo_db, BIG_ORDERS)
-    chicago = superuser_ids(odoo_db, COMPANY_2_ORDERS)
+    big = superuser_ids(enforced_db, BIG_ORDERS)
+    chicago = superuser_ids(enforced_db, COMPANY_2_ORDERS)
     assert big - chicago and chicago - big
     assert visible(app, SALESMGR, [1, 2]) == odoo & (big | chicago)
 
@@ -153,21 +149,21 @@ def test_membership_by_group_and_two_profiles_or(
 def test_membership_is_data_no_ddl(
     deploy: Callable[[str], PolicySet],
     app: psycopg.Connection[Any],
-    odoo_db: Any,
+    enforced_db: Any,
     shared_dir: Path,
 ) -> None:
     deploy(BIG.replace("salesmgr_ab", "nobody_yet"))
     odoo = oracle_ids(shared_dir, "salesmgr_ab", "sale.order")
     assert visible(app, SALESMGR, [1, 2]) == odoo
-    with superuser(odoo_db) as conn:
+    with superuser(enforced_db) as conn:
         policies_before = conn.execute(
             "SELECT oid, xmin::text FROM pg_policy ORDER BY 1"
         ).fetchall()
         conn.execute(
             "INSERT INTO pgpolicy.profile_member VALUES ('big-orders', 'login', 'salesmgr_ab')"
         )
-    assert visible(app, SALESMGR, [1, 2]) == odoo & superuser_ids(odoo_db, BIG_ORDERS)
-    with superuser(odoo_db) as conn:
+    assert visible(app, SALESMGR, [1, 2]) == odoo & superuser_ids(enforced_db, BIG_ORDERS)
+    with superuser(enforced_db) as conn:
         conn.execute("DELETE FROM pgpolicy.profile_member WHERE ref = 'salesmgr_ab'")
         assert conn.execute("SELECT oid, xmin::text FROM pg_policy ORDER BY 1").fetchall() == (
             policies_before
@@ -186,12 +182,12 @@ def test_membership_is_data_no_ddl(
 def test_strict_profile_holds_under_su(
     deploy: Callable[[str], PolicySet],
     app: psycopg.Connection[Any],
-    odoo_db: Any,
+    enforced_db: Any,
     shared_dir: Path,
 ) -> None:
     deploy(BIG.replace("    models:", "    strict: true\n    models:"))
-    big = superuser_ids(odoo_db, BIG_ORDERS)
-    everything = superuser_ids(odoo_db, "SELECT id FROM sale_order")
+    big = superuser_ids(enforced_db, BIG_ORDERS)
+    everything = superuser_ids(enforced_db, "SELECT id FROM sale_order")
     assert visible(app, SALESMGR, [1, 2], su=True) == big  # Odoo's rules lifted, the gate holds
     assert (
         visible(app, SALESMGR, [1, 2]) == oracle_ids(shared_dir, "salesmgr_ab", "sale.order") & big
@@ -202,14 +198,14 @@ def test_strict_profile_holds_under_su(
 def test_validity_window_switches_at_the_boundary(
     deploy: Callable[[str], PolicySet],
     app: psycopg.Connection[Any],
-    odoo_db: Any,
+    enforced_db: Any,
     shared_dir: Path,
 ) -> None:
     """The window is data: set it a moment ahead, then let real time cross both ends."""
     deploy(BIG)
     odoo = oracle_ids(shared_dir, "salesmgr_ab", "sale.order")
-    big = superuser_ids(odoo_db, BIG_ORDERS)
-    with superuser(odoo_db) as conn:
+    big = superuser_ids(enforced_db, BIG_ORDERS)
+    with superuser(enforced_db) as conn:
         policies = conn.execute("SELECT oid, xmin::text FROM pg_policy ORDER BY 1").fetchall()
         row = conn.execute(
             "UPDATE pgpolicy.profile SET active_from = now() + interval '2 seconds',"
@@ -230,7 +226,7 @@ def test_validity_window_switches_at_the_boundary(
     wait_until(end)
     assert visible(app, SALESMGR, [1, 2]) == set()
     assert visible(app, STOCK_USER, [1]) == oracle_ids(shared_dir, "stock_user", "sale.order")
-    with superuser(odoo_db) as conn:
+    with superuser(enforced_db) as conn:
         assert conn.execute("SELECT oid, xmin::text FROM pg_policy ORDER BY 1").fetchall() == (
             policies
         )
@@ -262,30 +258,6 @@ profiles:
 # --- placeholders: resolved when the query runs -----------------------------------------------
 
 
-@pytest.fixture
-def deploy_orders(
-    odoo_db: Any, app_role: str, grant_app: Callable[[Any], None]
-) -> Callable[[str], None]:
-    """`deploy_orders(yaml)`: the profiles, and the policies of sale_order alone (fast)."""
-    runtime.install(odoo_db.dsn, [app_role])
-    grant_app(odoo_db)
-
-    def run(text: str) -> None:
-        with psycopg.connect(odoo_db.dsn) as conn:
-            save_profiles(conn, parse_profiles(text))
-            conn.commit()
-            full = build_policy_set(read_catalog(conn), [app_role], read_profiles(conn))
-        assert not full.errors, [str(e) for e in full.errors]
-        orders = PolicySet(
-            tuple(t for t in full.tables if t.table == "sale_order"),
-            tuple(p for p in full.policies if p.table == "sale_order"),
-            full.functions,
-        )
-        apply_policy_set(odoo_db.dsn, orders, [app_role])
-
-    return run
-
-
 def one_domain(domain: str, groups: str = "sales_team.group_sale_salesman") -> str:
     return f"""
 profiles:
@@ -298,25 +270,25 @@ profiles:
 
 
 def test_context_placeholders(
-    deploy_orders: Callable[[str], None],
+    deploy: Callable[[str], PolicySet],
     app: psycopg.Connection[Any],
-    odoo_db: Any,
+    enforced_db: Any,
     shared_dir: Path,
 ) -> None:
-    deploy_orders(one_domain("[('user_id', '=', __uid__)]"))
+    deploy(one_domain("[('user_id', '=', __uid__)]"))
     for login, uid, companies in (("salesmgr_ab", SALESMGR, [1, 2]), ("salesman_a", SALESMAN, [1])):
-        own = superuser_ids(odoo_db, f"SELECT id FROM sale_order WHERE user_id = {uid}")
+        own = superuser_ids(enforced_db, f"SELECT id FROM sale_order WHERE user_id = {uid}")
         assert visible(app, uid, companies) == oracle_ids(shared_dir, login, "sale.order") & own
     odoo = oracle_ids(shared_dir, "salesmgr_ab", "sale.order")
-    deploy_orders(one_domain("[('company_id', '=', __cid__)]"))
+    deploy(one_domain("[('company_id', '=', __cid__)]"))
     for current in (1, 2):
         expected = odoo & superuser_ids(
-            odoo_db, f"SELECT id FROM sale_order WHERE company_id = {current}"
+            enforced_db, f"SELECT id FROM sale_order WHERE company_id = {current}"
         )
         assert expected
         assert visible(app, SALESMGR, [current, 3 - current]) == expected
-    deploy_orders(one_domain("[('company_id', 'in', __company_ids__)]"))
-    assert visible(app, SALESMGR, [2]) == odoo & superuser_ids(odoo_db, COMPANY_2_ORDERS)
+    deploy(one_domain("[('company_id', 'in', __company_ids__)]"))
+    assert visible(app, SALESMGR, [2]) == odoo & superuser_ids(enforced_db, COMPANY_2_ORDERS)
     assert visible(app, SALESMGR, [1, 2]) == odoo
 
 
@@ -354,9 +326,9 @@ ZONES = ("Pacific/Kiritimati", "Etc/GMT+12")  # UTC+14 and UTC-12: never the sam
 
 
 def test_date_placeholders_follow_the_clock_and_the_users_zone(
-    deploy_orders: Callable[[str], None],
+    deploy: Callable[[str], PolicySet],
     app: psycopg.Connection[Any],
-    odoo_db: Any,
+    enforced_db: Any,
     shared_dir: Path,
 ) -> None:
     """Each placeholder against orders dated one second either side of its boundary, for a
@@ -364,7 +336,7 @@ def test_date_placeholders_follow_the_clock_and_the_users_zone(
     from zoneinfo import ZoneInfo
 
     odoo = oracle_ids(shared_dir, "salesmgr_ab", "sale.order")
-    with superuser(odoo_db) as conn:
+    with superuser(enforced_db) as conn:
         now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
         # Two orders per placeholder and zone, either side of its boundary (UTC, naive).
         order_ids = sorted(odoo)
@@ -377,9 +349,9 @@ def test_date_placeholders_follow_the_clock_and_the_users_zone(
             )
     assert len(order_ids) >= 30
     for name in names:
-        deploy_orders(one_domain(f"[('date_order', '>=', {name})]"))
+        deploy(one_domain(f"[('date_order', '>=', {name})]"))
         for zone in ZONES:
-            with superuser(odoo_db) as conn:
+            with superuser(enforced_db) as conn:
                 conn.execute(
                     "UPDATE res_partner SET tz = %s WHERE id = (SELECT partner_id FROM res_users WHERE id = %s)",
                     [zone, SALESMGR],
@@ -409,19 +381,19 @@ def test_date_placeholders_follow_the_clock_and_the_users_zone(
 
 
 def test_a_date_compared_with_a_datetime_covers_the_whole_local_day(
-    deploy_orders: Callable[[str], None],
+    deploy: Callable[[str], PolicySet],
     app: psycopg.Connection[Any],
-    odoo_db: Any,
+    enforced_db: Any,
     shared_dir: Path,
 ) -> None:
     """`<= __today__` on a datetime includes today's last second, as Odoo pads date strings."""
     from zoneinfo import ZoneInfo
 
-    deploy_orders(one_domain("[('date_order', '<=', __today__)]"))
+    deploy(one_domain("[('date_order', '<=', __today__)]"))
     zone = ZONES[0]
     odoo = oracle_ids(shared_dir, "salesmgr_ab", "sale.order")
     first, second = sorted(odoo)[:2]
-    with superuser(odoo_db) as conn:
+    with superuser(enforced_db) as conn:
         conn.execute(
             "UPDATE res_partner SET tz = %s WHERE id = (SELECT partner_id FROM res_users WHERE id = %s)",
             [zone, SALESMGR],
@@ -452,10 +424,10 @@ profiles:
 
 
 def test_locked_fields_refuse_changes_by_members_only(
-    deploy_orders: Callable[[str], None], app: psycopg.Connection[Any], odoo_db: Any
+    deploy: Callable[[str], PolicySet], app: psycopg.Connection[Any], enforced_db: Any
 ) -> None:
-    deploy_orders(LOCKS)
-    with superuser(odoo_db) as conn:
+    deploy(LOCKS)
+    with superuser(enforced_db) as conn:
         row = conn.execute(
             "SELECT client_order_ref, partner_id FROM sale_order WHERE id = 33"
         ).fetchone()

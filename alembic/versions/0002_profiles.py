@@ -17,7 +17,11 @@ branch_labels = None
 depends_on = None
 # Policies calling these keep this revision from being downgraded.
 PROFILE_FUNCTIONS = (
-    "planned_in_profiles", "planned_profile_in_force", "local_today", "user_tz", "check_locked",
+    "planned_in_profiles",
+    "planned_profile_in_force",
+    "local_today",
+    "user_tz",
+    "check_locked",
 )
 
 
