@@ -6,21 +6,43 @@ the domain may match something. Only constants are reasoned about: a placeholder
 (`= __uid__` and `!= __uid__`) never both hold. Ranges are compared only on fields whose
 type is known to be numeric or a date; integers and dates are discrete (`> 5` and `< 6`
 is empty on an integer field, not on a float field). Strings are compared for equality
-only (their order is the database's collation, not Python's).
+only (their order is the database's collation, not Python's). NULL follows the compiler
+(Odoo): a number that is NULL counts as 0 and a NULL string as '' (`= False` on them is
+`= 0` / `= ''`); on other fields `= False` is IS NULL and `!=` admits NULL.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from pgpolicy.domain import NEGATION, And, Bool, Const, Context, Leaf, ListOf, Node, Or, conjoin
+from pgpolicy.domain import (
+    NEGATION,
+    And,
+    Bool,
+    Const,
+    Context,
+    Leaf,
+    ListOf,
+    Node,
+    Or,
+    Value,
+    conjoin,
+)
 from pgpolicy.introspect import Catalog, Model
 
 Key = int | float | str | bool | date | datetime
 ORDERED = ("integer", "float", "monetary", "date", "datetime", "many2one")
 DISCRETE = ("integer", "many2one", "date")
-SCALAR = (*ORDERED, "boolean", "char", "text", "selection")
+SCALAR = (*ORDERED, "boolean", "char", "text", "html", "selection")
+ZERO: dict[str, int | float | str] = {
+    "integer": 0,
+    "float": 0.0,
+    "monetary": 0.0,
+    "char": "",
+    "text": "",
+    "html": "",
+}
 RELATIONAL = ("many2one", "one2many", "many2many")
 BUDGET = 256  # conjunctions explored when OR branches are distributed over an AND
 
@@ -197,15 +219,15 @@ def covered(positive: Leaf, negative: Leaf, ftype: str) -> bool:
 
 
 def constants(leaf: Leaf, ops: tuple[str, ...], ftype: str) -> tuple[Const, ...] | None:
-    """The leaf's constants when its operator is one of `ops`; False and None are left out
-    (their meaning differs between operators and field types), so are strings on relational
-    fields (a name search)."""
+    """The leaf's constants when its operator is one of `ops`; none when one is falsy (False,
+    0 and '' mean or admit NULL differently by operator and field type) or a string on a
+    relational field (a name search)."""
     if leaf.op not in ops:
         return None
     items = leaf.value.items if isinstance(leaf.value, ListOf) else (leaf.value,)
     found: list[Const] = []
     for item in items:
-        if not isinstance(item, Const) or item.value is None or item.value is False:
+        if not isinstance(item, Const) or not item.value:  # False, None, 0, '': NULL nuances
             return None
         if ftype in RELATIONAL and not isinstance(item.value, int):
             return None
@@ -333,11 +355,13 @@ def leaf_values(leaf: Leaf, ftype: str) -> Values | None:
         op = "="
     if ftype == "boolean":
         return boolean_values(op, value)
+    if ftype in ZERO:
+        return coalesced_values(op, value, ftype)
     if op in ("=", "!=") and isinstance(value, Const):
         if value.value is False or value.value is None:  # IS NULL / IS NOT NULL
             return Values(null=True, only=frozenset()) if op == "=" else Values(null=False)
         k = key(value.value, ftype)
-        if k is None:
+        if k is None or not value.value:  # `= ''` also admits NULL on a selection
             return EVERYTHING
         return (
             Values(null=False, only=frozenset({k}))
@@ -353,6 +377,38 @@ def leaf_values(leaf: Leaf, ftype: str) -> Values | None:
         bound = Bound(k, op in ("<", ">"))
         return Values(null=False, low=bound) if op[0] == ">" else Values(null=False, high=bound)
     return EVERYTHING
+
+
+def coalesced_values(op: str, value: object, ftype: str) -> Values:
+    """On numbers and strings, what a leaf admits of `coalesce(field, 0 or '')`: the
+    compiler (as Odoo) makes NULL equal to 0 or '' for every operator."""
+    if isinstance(value, ListOf):
+        value = ListOf(tuple(zeroed(item, ftype) for item in value.items))
+    elif isinstance(value, Const):
+        value = zeroed(value, ftype)
+    if op in ("in", "not in") and isinstance(value, ListOf):
+        found = list_values(op, value, ftype)
+        return replace(found, null=False)
+    if not isinstance(value, Const):
+        return EVERYTHING
+    k = key(value.value, ftype)
+    if k is None:
+        return EVERYTHING
+    if op == "=":
+        return Values(null=False, only=frozenset({k}))
+    if op == "!=":
+        return Values(null=False, excluded=frozenset({k}))
+    if op in ("<", "<=", ">", ">=") and ftype in ORDERED:
+        bound = Bound(k, op in ("<", ">"))
+        return Values(null=False, low=bound) if op[0] == ">" else Values(null=False, high=bound)
+    return EVERYTHING
+
+
+def zeroed(value: Value, ftype: str) -> Value:
+    """False and None as the zero of the field's type."""
+    if isinstance(value, Const) and (value.value is False or value.value is None):
+        return Const(ZERO[ftype])
+    return value
 
 
 def list_values(op: str, value: ListOf, ftype: str) -> Values:
@@ -391,7 +447,7 @@ def key(value: object, ftype: str) -> Key | None:
         return value if isinstance(value, int) else None
     if ftype in ("float", "monetary"):
         return float(value) if isinstance(value, int | float) else None
-    if ftype in ("char", "text", "selection"):
+    if ftype in ("char", "text", "html", "selection"):
         return value if isinstance(value, str) else None
     if not isinstance(value, str):
         return None

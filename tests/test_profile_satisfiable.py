@@ -63,6 +63,20 @@ CASES = [
     ("[('partner_id', '=', False), ('partner_id', 'in', [1, 2])]", True),
     ("[('partner_id', '=', False), ('partner_id', 'not in', [1, 2])]", False),
     ("[('qty', '=', False), ('qty', '>', 3)]", True),
+    # ... except on numbers and strings, where NULL counts as 0 and '' (as in Odoo)
+    ("[('qty', '=', False), ('qty', '<', 3)]", False),
+    ("[('qty', '=', False), ('qty', '<', 0)]", True),
+    ("[('qty', '=', False), ('qty', '=', 0)]", False),
+    ("[('qty', '!=', False), ('qty', '=', 0)]", True),
+    ("[('qty', 'not in', [0]), ('qty', '=', False)]", True),
+    ("[('qty', 'in', [1, 2]), ('qty', '=', False)]", True),
+    ("[('price', '=', False), ('price', '>=', 0)]", False),
+    ("[('ref', '=', False), ('ref', '=', '')]", False),
+    ("[('ref', '!=', False), ('ref', 'in', ['', 'a']), ('ref', '!=', 'a')]", True),
+    ("[('state', '=', ''), ('state', '=', False)]", False),  # both admit NULL
+    ("[('state', '=', ''), ('state', 'not in', [''])]", False),  # NULL again
+    ("[('state', '=', ''), ('state', '!=', '')]", True),
+    ("[('state', '=', False), ('state', 'in', ['a', False])]", False),
     ("[('state', 'not in', ['a', False]), ('state', '=', False)]", True),
     # ranges on numbers: integers are discrete, floats are not
     ("[('qty', '>', 10), ('qty', '<', 5)]", True),
