@@ -168,3 +168,57 @@ def test_a_model_the_catalog_lacks_is_reasoned_about_only_by_negation() -> None:
         ("[('state', '=', 'a'), ('state', '!=', 'a')]", True),
     ]:
         assert (clash(parse_rule_domain(domain), CATALOG, None) is not None) == empty
+
+
+def _check(text: str) -> list[str]:
+    from datetime import UTC, datetime
+
+    from pgpolicy.profile_check import Directory, check_profiles
+    from pgpolicy.profiles import parse_profiles
+
+    directory = Directory({"ann": 7, "bob": 8}, {"x.team": frozenset({7})})
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    return [str(f) for f in check_profiles(CATALOG, parse_profiles(text), now, directory)]
+
+
+def _two(first: str, second: str, ann: str = "logins: [ann]", other: str = "logins: [ann]") -> str:
+    return (
+        "profiles:\n"
+        f'  - name: one\n    members: {{{ann}}}\n    models: {{x.item: {{read: "{first}"}}}}\n'
+        f'  - name: two\n    members: {{{other}}}\n    models: {{x.item: {{read: "{second}"}}}}\n'
+    )
+
+
+# (first profile's read, second's, members of the second, a conflict is reported)
+CONFLICTS = [
+    ("[('state', '=', 'a')]", "[('state', '=', 'b')]", "logins: [ann]", True),
+    ("[('state', '=', 'a')]", "[('state', '=', 'b')]", "logins: [bob]", False),  # no one in both
+    ("[('state', '=', 'a')]", "[('state', '=', 'b')]", "groups: [x.team]", True),  # ann, by group
+    ("[('state', '=', 'a')]", "[('state', 'in', ['a', 'b'])]", "logins: [ann]", False),
+    ("[('qty', '>', 5)]", "[('qty', '<', 6)]", "logins: [ann]", True),
+    ("[('price', '>', 5)]", "[('price', '<', 6)]", "logins: [ann]", False),
+    ("[('partner_id', '=', __uid__)]", "[('partner_id', '!=', __uid__)]", "logins: [ann]", True),
+    ("[('partner_id', '=', __uid__)]", "[('partner_id', '=', 3)]", "logins: [ann]", False),
+]
+
+
+@pytest.mark.parametrize(("first", "second", "members", "conflict"), CONFLICTS)
+def test_conflicting_domains_of_the_same_users(
+    first: str, second: str, members: str, conflict: bool
+) -> None:
+    findings = _check(_two(first, second, other=members))
+    conflicts = [f for f in findings if ": conflict: " in f]
+    assert len(conflicts) == int(conflict), findings
+    assert [f for f in findings if f not in conflicts] == []
+    if conflict:
+        assert conflicts[0].startswith(f"warning: conflict: one / x.item: read {first} and the ")
+        assert "of two match no common row" in conflicts[0]
+        assert "for the same users (ann)" in conflicts[0]
+
+
+def test_an_unsatisfiable_domain_is_reported_alone_not_as_a_conflict() -> None:
+    findings = _check(_two("[('qty', '>', 5), ('qty', '<', 6)]", "[('state', '=', 'a')]"))
+    assert findings == [
+        "warning: unsatisfiable: one / x.item: read [('qty', '>', 5), ('qty', '<', 6)]: never "
+        "true: ('qty', '>', 5) and ('qty', '<', 6) contradict each other"
+    ]
