@@ -1,14 +1,15 @@
 """Whether a domain tree can match a row: a conservative emptiness test for `pgpolicy check`.
 
-`clash(tree, model)` returns the leaves that provably cannot hold together, or None when
-the domain may match something. Only constants are reasoned about: a placeholder or
-`user.*` value is unknown, except that a leaf and its exact negation on the same value
-(`= __uid__` and `!= __uid__`) never both hold. Ranges are compared only on fields whose
-type is known to be numeric or a date; integers and dates are discrete (`> 5` and `< 6`
-is empty on an integer field, not on a float field). Strings are compared for equality
-only (their order is the database's collation, not Python's). NULL follows the compiler
-(Odoo): a number that is NULL counts as 0 and a NULL string as '' (`= False` on them is
-`= 0` / `= ''`); on other fields `= False` is IS NULL and `!=` admits NULL.
+`clash(tree, catalog, model)` returns the leaves that provably cannot hold together, or
+None when the domain may match something. Only constants are reasoned about: a placeholder
+or `user.*` value is unknown, except that a leaf and its exact negation on the same value
+(`= __uid__` and `!= __uid__`) never both hold. Only fields stored in their own column
+count (a related field through a one2many reads several records). Ranges are compared only
+on fields whose type is known to be numeric or a date; integers and dates are discrete
+(`> 5` and `< 6` is empty on an integer field, not on a float field). Strings are compared
+for equality only (their order is the database's collation, not Python's). NULL follows
+the compiler (Odoo): a NULL number counts as 0 and a NULL string as '' (`= False` on them
+is `= 0` / `= ''`); on other fields `= False` is IS NULL and `!=` admits NULL.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pgpolicy.domain import (
     Value,
     conjoin,
 )
-from pgpolicy.introspect import Catalog, Model
+from pgpolicy.introspect import Catalog, Field, Model
 
 Key = int | float | str | bool | date | datetime
 ORDERED = ("integer", "float", "monetary", "date", "datetime", "many2one")
@@ -161,10 +162,13 @@ def leaves_clash(leaves: list[Leaf], model: Model | None) -> Clash | None:
         by_path.setdefault(leaf.path, []).append(leaf)
     for path, group in by_path.items():
         ftype = field_type(model, path)
+        if ftype is None:
+            continue
         for i, first in enumerate(group):
             for second in group[i + 1 :]:
-                if pair_clashes(first, second, ftype):
+                if pair_clashes(first, second, ftype, plain_type(ftype, model, path)):
                     return Clash((first, second))
+        ftype = plain_type(ftype, model, path)
         if ftype in SCALAR and len(group) > 2:
             values = [leaf_values(leaf, ftype) for leaf in group]
             total = meet_all(values)
@@ -173,26 +177,42 @@ def leaves_clash(leaves: list[Leaf], model: Model | None) -> Clash | None:
     return None
 
 
-def field_type(model: Model | None, path: str) -> str | None:
-    """The field's type when it is known and plainly stored (not translated, not company
-    dependent, whose `= False` and ordering differ)."""
+def stored_field(model: Model | None, path: str) -> Field | None:
+    """The field when it is known and stored in its own column: a non-stored field is searched
+    through a path or a method (a related field through a one2many reads several records),
+    so nothing is concluded on it."""
     field = model.fields.get(path) if model is not None else None
-    if field is None or field.translate or field.company_dependent:
+    if field is None or not field.store or field.related or field.company_dependent:
         return None
-    return field.type
+    return field
 
 
-def pair_clashes(first: Leaf, second: Leaf, ftype: str | None) -> bool:
+def field_type(model: Model | None, path: str) -> str | None:
+    """The type of a stored field (None when unknown or not stored)."""
+    field = stored_field(model, path)
+    return None if field is None else field.type
+
+
+def plain_type(ftype: str | None, model: Model | None, path: str) -> str | None:
+    """The type values are compared in: not for translated fields, whose `=` reads a
+    language."""
+    field = stored_field(model, path)
+    if field is None or field.translate:
+        return None
+    return ftype
+
+
+def pair_clashes(first: Leaf, second: Leaf, ftype: str, plain: str | None) -> bool:
+    """Two leaves on one stored field of type `ftype` (`plain`: its type when values compare
+    plainly) that cannot both hold."""
     if negation_pair(first, second) or negation_pair(second, first):
         return True
-    if ftype is None:
-        return False
     if covered(first, second, ftype) or covered(second, first, ftype):
         return True
-    if ftype not in SCALAR:
+    if plain is None or plain not in SCALAR:
         return False
-    values = meet(leaf_values(first, ftype), leaf_values(second, ftype))
-    return values is not None and values.empty(ftype)
+    values = meet(leaf_values(first, plain), leaf_values(second, plain))
+    return values is not None and values.empty(plain)
 
 
 def negation_pair(first: Leaf, second: Leaf) -> bool:

@@ -11,7 +11,7 @@ from pgpolicy.satisfiable import clash
 
 
 def _field(name: str, ftype: str, **extra: object) -> Field:
-    return Field(name=name, type=ftype, store=True, **extra)  # type: ignore[arg-type]
+    return Field(**{"name": name, "type": ftype, "store": True, **extra})  # type: ignore[arg-type]
 
 
 ITEM = Model(
@@ -29,6 +29,8 @@ ITEM = Model(
             _field("ref", "char"),
             _field("done", "boolean"),
             _field("name", "char", translate=True),
+            _field("line_ids", "one2many", relation="x.line", relation_field="item_id"),
+            _field("line_state", "selection", related="line_ids.state", store=False),
             _field("partner_id", "many2one", relation="x.partner"),
             _field("tag_ids", "many2many", relation="x.tag"),
         )
@@ -137,9 +139,12 @@ CASES = [
     # through a relation
     ("[('partner_id.kind', '=', 'a'), ('partner_id.kind', '=', 'b')]", False),  # two records
     ("[('partner_id', 'any', [('kind', '=', 'a'), ('kind', '=', 'b')])]", True),
-    # fields the catalog does not know: only a leaf and its negation
+    # fields the catalog does not know, or not stored: nothing but `in []`
     ("[('nope', '=', 1), ('nope', '=', 2)]", False),
-    ("[('nope', '=', 1), ('nope', '!=', 1)]", True),
+    ("[('nope', '=', 1), ('nope', '!=', 1)]", False),
+    ("[('nope', 'in', [])]", True),
+    ("[('line_state', '=', 'a'), ('line_state', '!=', 'a')]", False),  # two lines may differ
+    ("[('line_state', '=', 'a'), ('line_state', '=', 'b')]", False),
 ]
 
 
@@ -162,10 +167,11 @@ def test_a_clash_names_the_leaves() -> None:
     )
 
 
-def test_a_model_the_catalog_lacks_is_reasoned_about_only_by_negation() -> None:
+def test_a_model_the_catalog_lacks_only_has_in_empty() -> None:
     for domain, empty in [
         ("[('state', '=', 'a'), ('state', '=', 'b')]", False),
-        ("[('state', '=', 'a'), ('state', '!=', 'a')]", True),
+        ("[('state', '=', 'a'), ('state', '!=', 'a')]", False),
+        ("[('state', 'in', [])]", True),
     ]:
         assert (clash(parse_rule_domain(domain), CATALOG, None) is not None) == empty
 
