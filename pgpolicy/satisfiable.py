@@ -62,7 +62,10 @@ class Clash:
 
 
 def render(leaf: Leaf) -> str:
-    """A leaf as the domain writes it."""
+    """A leaf as the domain writes it (a dotted path as one)."""
+    if leaf.op == "any" and isinstance(leaf.value, Leaf):
+        inner = leaf.value
+        return render(Leaf(f"{leaf.path}.{inner.path}", inner.op, inner.value))
     return f"({leaf.path!r}, {leaf.op!r}, {render_value(leaf.value)})"
 
 

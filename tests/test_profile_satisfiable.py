@@ -161,6 +161,8 @@ def test_a_clash_names_the_leaves() -> None:
     )
     tree = parse_rule_domain("[('state', 'in', [])]")
     assert str(clash(tree, CATALOG, ITEM)) == "('state', 'in', []) matches nothing"
+    tree = parse_rule_domain("[('partner_id.kind', 'in', [])]")
+    assert str(clash(tree, CATALOG, ITEM)) == "('partner_id.kind', 'in', []) matches nothing"
     tree = parse_rule_domain("[('partner_id', '=', __uid__), ('partner_id', '!=', __uid__)]", True)
     assert str(clash(tree, CATALOG, ITEM)) == (
         "('partner_id', '=', user.id) and ('partner_id', '!=', user.id) contradict each other"
