@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from pgpolicy.compile import Compiler
-from pgpolicy.domain import FALSE, TRUE, And, Const, Leaf, ListOf, Node, parse_rule_domain
+from pgpolicy.domain import FALSE, TRUE, conjoin, parse_rule_domain
 from pgpolicy.errors import CompileError
 from pgpolicy.introspect import MODES, Catalog
-from pgpolicy.profiles import ANY_MODEL, FILE_MODES, Profile
+from pgpolicy.profiles import ANY_MODEL, FILE_MODES, Access, Profile
+from pgpolicy.satisfiable import clash
 
 FILE_MODE = {mode: name for name, mode in FILE_MODES.items()}
 
@@ -130,11 +131,15 @@ def domain_findings(
         return [Finding("error", "invalid", profile.name, model_name, f"{where}: {exc}")]
     if tree == TRUE:
         return [Finding("warning", "no-op", profile.name, model_name, f"{where}: always true")]
-    if tree == FALSE or contradictory(tree):
+    model = catalog.models.get(model_name)
+    if tree == FALSE:
         return [
             Finding("warning", "unsatisfiable", profile.name, model_name, f"{where}: never true")
         ]
-    model = catalog.models.get(model_name)
+    found = clash(tree, catalog, model)
+    if found is not None:
+        reason = f"{where}: never true: {found}"
+        return [Finding("warning", "unsatisfiable", profile.name, model_name, reason)]
     if model is None or model.table is None:
         return []
     try:
@@ -145,26 +150,10 @@ def domain_findings(
     return []
 
 
-def contradictory(tree: Node) -> bool:
-    """A conjunction that requires one field to equal two different constants, or `in []`."""
-    leaves = tree.children if isinstance(tree, And) else (tree,)
-    equal: dict[str, Any] = {}
-    for leaf in leaves:
-        if not isinstance(leaf, Leaf):
-            continue
-        value = leaf.value
-        if leaf.op == "in" and isinstance(value, ListOf) and not value.items:
-            return True
-        if leaf.op == "=" and isinstance(value, Const):
-            if leaf.path in equal and equal[leaf.path] != value.value:
-                return True
-            equal[leaf.path] = value.value
-    return False
-
-
 def conflicts(catalog: Catalog, profiles: Sequence[Profile], directory: Directory) -> list[Finding]:
-    """A user in two profiles, one denying a mode on a model the other grants: since
-    profiles are OR-ed, the denial is void for that user."""
+    """Users in two profiles whose rules on one model and mode contradict: one denies what
+    the other grants, or both have domains that match no common row. Profiles are OR-ed,
+    so the user gets the union: worth a look, not an error."""
     findings = []
     members = {p.name: directory.members(p) for p in profiles}
     by_uid = {uid: login for login, uid in directory.logins.items()}
@@ -174,25 +163,65 @@ def conflicts(catalog: Catalog, profiles: Sequence[Profile], directory: Director
             shared = members[first.name] & members[second.name]
             if not shared:
                 continue
+            users = ", ".join(sorted(by_uid.get(u, str(u)) for u in shared))
             listed = {m.model for m in (*first.models, *second.models) if m.model != ANY_MODEL}
             for model in sorted(listed):
                 a, b = first.access(model), second.access(model)
                 if a is None or b is None:
                     continue
                 for mode in MODES:
-                    denies = [p for p, x in ((first, a), (second, b)) if x.mode(mode) is False]
-                    if len(denies) != 1:
-                        continue
-                    grants = second if denies[0] is first else first
-                    users = ", ".join(sorted(by_uid.get(u, str(u)) for u in shared))
-                    findings.append(
-                        Finding(
-                            "warning",
-                            "conflict",
-                            denies[0].name,
-                            model,
-                            f"denies {FILE_MODE[mode]} but {grants.name} grants it to the "
-                            f"same users ({users}); profiles are OR-ed, so it is granted",
-                        )
+                    finding = mode_conflict(
+                        catalog, model, mode, (first, a.mode(mode)), (second, b.mode(mode)), users
                     )
+                    if finding is not None:
+                        findings.append(finding)
     return findings
+
+
+def mode_conflict(
+    catalog: Catalog,
+    model: str,
+    mode: str,
+    first: tuple[Profile, Access],
+    second: tuple[Profile, Access],
+    users: str,
+) -> Finding | None:
+    """The conflict of two profiles of the same users on one model and mode, if any."""
+    (one, x), (other, y) = first, second
+    name = FILE_MODE[mode]
+    if (x is False) != (y is False):
+        denies, grants = (one, other) if x is False else (other, one)
+        return Finding(
+            "warning",
+            "conflict",
+            denies.name,
+            model,
+            f"denies {name} but {grants.name} grants it to the same users ({users}); "
+            "profiles are OR-ed, so it is granted",
+        )
+    if not (isinstance(x, str) and isinstance(y, str)):
+        return None
+    found = joint_clash(catalog, model, x, y)
+    if found is None:
+        return None
+    return Finding(
+        "warning",
+        "conflict",
+        one.name,
+        model,
+        f"{name} {x} and the {name} {y} of {other.name} match no common row ({found}) for the "
+        f"same users ({users}); profiles are OR-ed, so they get the rows of either",
+    )
+
+
+def joint_clash(catalog: Catalog, model_name: str, x: str, y: str) -> str | None:
+    """Why two domains, each satisfiable, match no row together (None: they may)."""
+    try:
+        trees = (parse_rule_domain(x, placeholders=True), parse_rule_domain(y, placeholders=True))
+    except CompileError:
+        return None
+    model = catalog.models.get(model_name)
+    if any(t == FALSE or clash(t, catalog, model) is not None for t in trees):
+        return None  # already reported as unsatisfiable on its own
+    found = clash(conjoin(*trees), catalog, model)
+    return None if found is None else str(found)

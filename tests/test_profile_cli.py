@@ -179,7 +179,10 @@ profiles:
   - name: pointless
     members: {logins: [salesman_a]}
     models:
-      sale.order: {read: "[]", write: "['&', ('state', '=', 'draft'), ('state', '=', 'sale')]"}
+      sale.order:
+        read: "[]"
+        write: "['&', ('state', '=', 'draft'), ('state', '=', 'sale')]"
+        create: "[('amount_total', '>', 10), ('amount_total', '<', 5)]"
   - name: expired
     members: {logins: [salesman_a]}
     active_until: 2020-01-01T00:00:00Z
@@ -195,6 +198,12 @@ profiles:
   - name: grants
     members: {groups: [sales_team.group_sale_manager]}
     models: {res.partner: {read: "[('active', '=', True)]"}}
+  - name: leads
+    members: {logins: [salesmgr_ab]}
+    models: {crm.lead: {read: "[('type', '=', 'lead')]"}}
+  - name: opportunities
+    members: {groups: [sales_team.group_sale_manager]}
+    models: {crm.lead: {read: "[('type', '=', 'opportunity'), ('probability', '>=', 10)]"}}
 """
 
 
@@ -219,9 +228,18 @@ def test_check_finds_each_seeded_defect(db: Any, tmp_path: Path) -> None:
         "error: orphan: orphans / sale.order: unknown field no_such_column",
         "warning: no-op: pointless / sale.order: read []: always true",
         "warning: unsatisfiable: pointless / sale.order: write ['&', ('state', '=', 'draft'), "
-        "('state', '=', 'sale')]: never true",
+        "('state', '=', 'sale')]: never true: ('state', '=', 'draft') and ('state', '=', 'sale') "
+        "contradict each other",
+        "warning: unsatisfiable: pointless / sale.order: create [('amount_total', '>', 10), "
+        "('amount_total', '<', 5)]: never true: ('amount_total', '>', 10) and "
+        "('amount_total', '<', 5) contradict each other",
         "warning: conflict: denies / res.partner: denies delete but grants grants it to the same "
         "users (salesmgr_ab); profiles are OR-ed, so it is granted",
+        "warning: conflict: leads / crm.lead: read [('type', '=', 'lead')] and the read "
+        "[('type', '=', 'opportunity'), ('probability', '>=', 10)] of opportunities match no "
+        "common row (('type', '=', 'lead') and ('type', '=', 'opportunity') contradict each "
+        "other) for the same users (salesmgr_ab); profiles are OR-ed, so they get the rows of "
+        "either",
     ]
     for line in expected:
         assert line in lines, (line, lines)
@@ -229,7 +247,8 @@ def test_check_finds_each_seeded_defect(db: Any, tmp_path: Path) -> None:
         line.startswith("error: orphan: orphans / sale.order: read [('no_such_field', '=', 1)]")
         for line in lines
     )
-    assert lines[-1] == "7 profile(s): 5 error(s), 5 warning(s)"
+    assert len(lines) == len(expected) + 2  # the read orphan, the summary: nothing else
+    assert lines[-1] == "9 profile(s): 5 error(s), 7 warning(s)"
 
 
 def test_the_enabled_subset_narrows_never_widens(
