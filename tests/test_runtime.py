@@ -234,7 +234,7 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
 
     first = runtime.install(odoo_db.dsn, [app_role])
     assert (first.before, first.after, first.granted) == (None, "4", (app_role,))
-    assert first.summary() == f"installed the pgpolicy runtime, version 3; granted to {app_role}"
+    assert first.summary() == f"installed the pgpolicy runtime, version 4; granted to {app_role}"
     with superuser(odoo_db) as conn:
         assert runtime.installed_version(conn) == "4"
         snapshot = catalog_snapshot(conn)
@@ -242,7 +242,7 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
     second = runtime.install(odoo_db.dsn, [app_role])
     assert (second.before, second.after, second.changed, second.granted) == ("4", "4", False, ())
     assert second.summary() == (
-        f"runtime at version 3, nothing to do; grants unchanged for {app_role}"
+        f"runtime at version 4, nothing to do; grants unchanged for {app_role}"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
@@ -274,7 +274,7 @@ def test_a_new_app_role_is_granted_on_a_second_run(
     result = runtime.install(odoo_db.dsn, [app_role, other, app_role])
     assert (result.changed, result.roles, result.granted) == (False, (app_role, other), (other,))
     assert result.summary() == (
-        f"runtime at version 3, nothing to do; granted to {other}; grants unchanged for {app_role}"
+        f"runtime at version 4, nothing to do; granted to {other}; grants unchanged for {app_role}"
     )
 
 
@@ -878,14 +878,14 @@ def pgpolicy_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
 def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     first = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f"installed the pgpolicy runtime, version 3; granted to {app_role}\n"
+    assert first.stdout == f"installed the pgpolicy runtime, version 4; granted to {app_role}\n"
     with superuser(odoo_db) as conn:
         snapshot = catalog_snapshot(conn)
 
     second = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert second.returncode == 0, second.stderr
     assert second.stdout == (
-        f"runtime at version 3, nothing to do; grants unchanged for {app_role}\n"
+        f"runtime at version 4, nothing to do; grants unchanged for {app_role}\n"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
