@@ -1,18 +1,25 @@
-"""Who is asking, and the one statement that tells the database.
+"""Who is asking, and the statements that tell the database.
 
-A principal is the Odoo user a transaction works for and the companies of the call;
-a context is what one statement runs with: the principal plus superuser mode, as
-`pgpolicy.set_context(uid, company_ids, su)` takes it (sql/runtime.sql).
+A principal is the Odoo user a transaction works for, the companies of the call and the
+access profiles the user enabled for the session (None: all of them); a context is what
+one statement runs with: the principal plus superuser mode, as
+`pgpolicy.set_context(uid, company_ids, su)` (sql/runtime.sql) and
+`pgpolicy.set_profiles(names)` (sql/runtime_0002.sql) take it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 SYSTEM_UID = 1  # Odoo's SUPERUSER_ID: always in superuser mode
 MAX_ID = 999_999_999  # what the runtime parses: up to nine digits
+# What pgpolicy.profile accepts as a name (CHECK in sql/runtime_0002.sql): names become
+# statement text, so nothing else passes (no quote, no `%`, no separator).
+PROFILE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+MAX_PROFILES = 100
 
 
 class BridgeError(ValueError):
@@ -26,17 +33,38 @@ def check_id(value: object, what: str) -> int:
     return value
 
 
+def check_profiles(value: object) -> tuple[str, ...]:
+    """`value` as a non-empty list of distinct profile names, or BridgeError."""
+    if not isinstance(value, list | tuple) or not value:
+        raise BridgeError(f"enabled profiles must be a non-empty list of names, got {value!r}")
+    if len(value) > MAX_PROFILES:
+        raise BridgeError(f"enabled profiles: at most {MAX_PROFILES} names, got {len(value)}")
+    for name in value:
+        if not isinstance(name, str) or not PROFILE_NAME.fullmatch(name):
+            raise BridgeError(
+                f"enabled profiles: {name!r} is not a profile name "
+                "(lowercase letters, digits, '_' and '-', starting with a letter)"
+            )
+    if len(set(value)) != len(value):
+        raise BridgeError(f"enabled profiles: a name is given twice in {list(value)!r}")
+    return tuple(value)
+
+
 @dataclass(frozen=True)
 class Principal:
-    """An Odoo user and the allowed companies of the call (empty: all the user's)."""
+    """An Odoo user, the allowed companies of the call (empty: all the user's) and the
+    profiles enabled for the session (None: all of the user's)."""
 
     uid: int
     company_ids: tuple[int, ...] = ()
+    profiles: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         check_id(self.uid, "uid")
         for company in self.company_ids:
             check_id(company, "company id")
+        if self.profiles is not None:
+            check_profiles(self.profiles)
 
     @property
     def is_system(self) -> bool:
@@ -44,7 +72,7 @@ class Principal:
         return self.uid == SYSTEM_UID
 
     def with_companies(self, company_ids: tuple[int, ...]) -> Principal:
-        return Principal(self.uid, company_ids)
+        return Principal(self.uid, company_ids, self.profiles)
 
 
 SYSTEM = Principal(SYSTEM_UID)
@@ -58,19 +86,25 @@ class Context:
     company_ids: tuple[int, ...]
     su: bool
     shadow: bool = False  # mirrors report what they would deny instead of denying
+    profiles: tuple[str, ...] | None = None  # the enabled subset; None: all the user's
 
     def sql(self) -> str:
-        """The `set_context` call for this context, as statement text.
+        """The `set_context` call for this context (and `set_profiles`), as statement text.
 
-        Every value is a checked integer or a boolean, so the text is built from digits
-        and keywords only; it carries no `%`, so it can precede a query whose parameters
-        the driver interpolates.
+        Every value is a checked integer, a boolean or a profile name of letters, digits,
+        '_' and '-', so the text is built from those and keywords only; it carries no `%`,
+        so it can precede a query whose parameters the driver interpolates. The database
+        checks that the names are the user's (`set_profiles` refuses any other: the
+        statement fails, access is denied).
         """
         check_id(self.uid, "uid")
         companies = ",".join(str(check_id(c, "company id")) for c in self.company_ids)
         su = "true" if self.su else "false"
         arguments = str(self.uid) + ", '{" + companies + "}', " + su
         call = "SELECT pgpolicy.set_context(" + arguments + ");"
+        if self.profiles is not None:
+            names = ",".join("'" + name + "'" for name in check_profiles(self.profiles))
+            call += " SELECT pgpolicy.set_profiles(ARRAY[" + names + "]::text[]);"
         if self.shadow:
             # Before set_context, whose DISCARD PLANS then covers it too.
             return "SELECT set_config('pgpolicy.shadow', 'true', true); " + call
@@ -96,7 +130,37 @@ def statement_context(
         return SYSTEM_CONTEXT
     if principal is None:
         return None
-    return Context(principal.uid, principal.company_ids, orm or principal.is_system, shadow)
+    su = orm or principal.is_system
+    return Context(principal.uid, principal.company_ids, su, shadow, principal.profiles)
+
+
+SESSION_KEY = "pgpolicy_profiles"  # in Odoo's HTTP session: {"uid": 15, "profiles": [...]}
+
+
+def session_profiles(choice: object, uid: int) -> tuple[str, ...] | None:
+    """The profiles `uid` enabled, from the value kept in the HTTP session under SESSION_KEY.
+
+    None (no choice, or a choice another user made on the same browser session): all of
+    the user's profiles. A value of any other shape is refused (BridgeError): a choice
+    that cannot be read must deny, never widen to all profiles.
+    """
+    if choice is None:
+        return None
+    if not isinstance(choice, Mapping) or set(choice) != {"uid", "profiles"}:
+        raise BridgeError(
+            f"the session's choice of access profiles is malformed: {choice!r}; "
+            "choose again (POST /pgpolicy/profiles) or sign in again"
+        )
+    if check_id(choice["uid"], "uid of the profile choice") != uid:
+        return None
+    return check_profiles(choice["profiles"])
+
+
+def session_choice(uid: int, profiles: object) -> dict[str, object] | None:
+    """The value to keep in the HTTP session for `uid` enabling `profiles` (None: clear)."""
+    if profiles is None:
+        return None
+    return {"uid": check_id(uid, "uid"), "profiles": list(check_profiles(profiles))}
 
 
 def companies_from_context(context: Mapping[str, Any] | None) -> tuple[int, ...]:

@@ -20,7 +20,7 @@ from pgpolicy.apply import apply_policy_set, plan_for
 from pgpolicy.compile import compile_domain
 from pgpolicy.domain import parse_rule_domain
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.explain import explain, who_can
+from pgpolicy.explain import ProfileVerdict, explain, who_can
 from pgpolicy.introspect import MODES, Catalog, read_catalog
 from pgpolicy.leakproof import like_functions, set_like_leakproof
 from pgpolicy.policy import PolicySet, build_policy_set
@@ -337,8 +337,19 @@ def explain_command(settings: Settings, login: str, model: str, mode: str) -> No
             lines.append(f"  cannot compile, access denied: {verdict.error}")
     if not result.rules:
         lines.append("no record rule: every row (if the access right is granted)")
+    lines += [profile_line(v) for v in result.profiles]
     rows = result.rows if result.acl_granted else 0
     lines += [f"rows: {rows} of {result.total}", "predicate:", pretty_sql(result.predicate)]
+    if result.profile_policy is not None:
+        lines += [
+            f"AND access profiles (deployed policy pgpolicy_{mode}_profiles):",
+            pretty_sql(result.profile_policy),
+        ]
+    elif any(v.restricts for v in result.profiles):
+        lines.append(
+            f"warning: no pgpolicy_{mode}_profiles policy is deployed on this table although "
+            "a profile restricts it: run pgpolicy apply"
+        )
     data = {
         "user": result.user.login,
         "uid": result.user.id,
@@ -348,6 +359,8 @@ def explain_command(settings: Settings, login: str, model: str, mode: str) -> No
         "rows": rows,
         "total": result.total,
         "predicate": result.predicate,
+        "profile_policy": result.profile_policy,
+        "profiles": [profile_data(v) for v in result.profiles],
         "rules": [
             {
                 "id": v.rule.id,
@@ -362,13 +375,62 @@ def explain_command(settings: Settings, login: str, model: str, mode: str) -> No
     _emit(settings, data, "\n".join(lines))
 
 
+def profile_line(verdict: ProfileVerdict) -> str:
+    """One line per profile of the user: whether it restricts, grants, and with what."""
+    p = verdict.profile
+    if not verdict.in_company:
+        state = f"does not apply: current company not in {list(p.companies or ())}"
+    elif verdict.access is None:
+        state = "says nothing about this model"
+    elif not verdict.in_window:
+        state = "restricts and grants nothing: outside its window"
+    elif verdict.access is False:
+        state = "restricts: grants nothing for this mode"
+    elif verdict.access is True:
+        state = "restricts: grants what Odoo grants"
+    else:
+        state = f"restricts to {verdict.access}"
+    flags = [f for f, on in (("strict", p.strict), ("deny_by_default", p.deny_by_default)) if on]
+    toggles = ", ".join(f"{m}: {str(v).lower()}" for m, v in verdict.toggles.items())
+    details = "; ".join(
+        x
+        for x in (
+            "member by " + ", ".join(verdict.member_by or ("(unknown)",)),
+            " ".join(flags),
+            f"toggles {toggles}" if toggles else "",
+        )
+        if x
+    )
+    return f"profile {p.name}: {state} ({details})"
+
+
+def profile_data(verdict: ProfileVerdict) -> dict[str, object]:
+    p = verdict.profile
+    return {
+        "name": p.name,
+        "member_by": list(verdict.member_by),
+        "in_window": verdict.in_window,
+        "active_from": p.active_from.isoformat() if p.active_from else None,
+        "active_until": p.active_until.isoformat() if p.active_until else None,
+        "companies": None if p.companies is None else list(p.companies),
+        "in_company": verdict.in_company,
+        "strict": p.strict,
+        "deny_by_default": p.deny_by_default,
+        "access": verdict.access,
+        "toggles": verdict.toggles,
+        "restricts": verdict.restricts,
+        "grants": verdict.grants,
+    }
+
+
 @cli.command("who-can")
 @connection_options
 @click.option("--model", required=True, help="Odoo model, e.g. sale.order.")
 @click.option("--id", "record_id", type=int, required=True, help="Record id.")
 @click.pass_obj
 def who_can_command(settings: Settings, model: str, record_id: int) -> None:
-    """Which users can read / write / create / delete that record (rules and access rights)."""
+    """Which users can read / write / create / delete that record (rules, access rights and
+    the deployed access-profile policies)."""
     catalog = _catalog(settings, None)
     with connect(settings) as conn:
         rows = who_can(conn, catalog, model, record_id)

@@ -3,7 +3,11 @@
 Both read the database's own rules and memberships, compile them inline (the
 DBA's connection reads comodels directly), and let PostgreSQL evaluate the
 result under the user's context (`pgpolicy.set_context`), so the answer is the
-same predicate the policies enforce.
+same predicate the policies enforce. Access profiles are taken from the policies
+deployed for them (`pgpolicy_<mode>_profiles`, read back from `pg_policies`), not
+recompiled: counts and user lists include exactly the restriction the database
+enforces, and membership, window and companies are decided by the runtime's own
+functions under the same context.
 """
 
 from __future__ import annotations
@@ -17,6 +21,15 @@ from psycopg import sql
 from pgpolicy.errors import CompileError, PgPolicyError
 from pgpolicy.introspect import MODES, Catalog, Rule
 from pgpolicy.policy import RuleCombiner
+from pgpolicy.profile_store import read_profiles
+from pgpolicy.profiles import FILE_MODES, Profile
+from pgpolicy.profiles import Access as ProfileAccess
+
+FILE_MODE = {mode: name for name, mode in FILE_MODES.items()}
+DEPLOYED_PROFILE_POLICY = (
+    "SELECT CASE WHEN cmd = 'INSERT' THEN with_check ELSE qual END FROM pg_policies"
+    " WHERE schemaname = 'public' AND tablename = %s AND policyname = %s"
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,26 @@ class RuleVerdict:
 
 
 @dataclass(frozen=True)
+class ProfileVerdict:
+    """One access profile the user is a member of, as it bears on (model, mode) now."""
+
+    profile: Profile
+    member_by: tuple[str, ...]  # "login x", "group module.name"
+    in_window: bool  # now() inside active_from / active_until
+    in_company: bool  # the current company is one of its companies (or it names none)
+    access: ProfileAccess | None  # its domain, true or false for the mode; None: says nothing
+    toggles: dict[str, bool]  # the modes it switches on or off for the model (file names)
+
+    @property
+    def restricts(self) -> bool:
+        return self.access is not None and self.in_company
+
+    @property
+    def grants(self) -> bool:
+        return self.restricts and self.in_window and self.access is not False
+
+
+@dataclass(frozen=True)
 class Explanation:
     user: User
     model: str
@@ -46,6 +79,8 @@ class Explanation:
     predicate: str
     rows: int
     total: int
+    profiles: tuple[ProfileVerdict, ...] = ()
+    profile_policy: str | None = None  # the deployed pgpolicy_<mode>_profiles, if any
 
 
 def find_user(conn: psycopg.Connection[Any], login: str) -> User:
@@ -91,8 +126,61 @@ def explain(
         and (a.group_id is None or a.group_id in user.group_ids)
         for a in catalog.access
     )
-    rows, total = count_rows(conn, user, model.table, predicate)
-    return Explanation(user, model_name, mode, acl, tuple(verdicts), predicate, rows, total)
+    profile_policy = deployed_profile_policy(conn, model.table, mode)
+    counted = predicate if profile_policy is None else f"({predicate}) AND ({profile_policy})"
+    rows, total = count_rows(conn, user, model.table, counted)
+    profiles = profile_verdicts(conn, user, model_name, mode)
+    return Explanation(
+        user, model_name, mode, acl, tuple(verdicts), predicate, rows, total, profiles,
+        profile_policy,
+    )  # fmt: skip
+
+
+def deployed_profile_policy(conn: psycopg.Connection[Any], table: str, mode: str) -> str | None:
+    """The condition of the deployed profile policy of (table, mode), as PostgreSQL renders it."""
+    row = conn.execute(DEPLOYED_PROFILE_POLICY, [table, f"pgpolicy_{mode}_profiles"]).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
+def profile_verdicts(
+    conn: psycopg.Connection[Any], user: User, model_name: str, mode: str
+) -> tuple[ProfileVerdict, ...]:
+    """The user's profiles (membership decided by the runtime), and what each says here."""
+    stored = {p.name: p for p in read_profiles(conn)}
+    if not stored:
+        return ()
+    row = conn.execute(
+        "SELECT pgpolicy.member_profiles(%s), now(),"
+        " ARRAY(SELECT d.module || '.' || d.name FROM ir_model_data d"
+        "        JOIN res_groups_users_rel r ON r.gid = d.res_id"
+        "       WHERE d.model = 'res.groups' AND r.uid = %s)",
+        [user.id, user.id],
+    ).fetchone()
+    assert row is not None
+    names, now, group_xml_ids = row
+    current_company = user.company_ids[0] if user.company_ids else None
+    verdicts = []
+    for name in names:
+        profile = stored[name]
+        member_by = tuple(f"login {x}" for x in profile.logins if x == user.login) + tuple(
+            f"group {g}" for g in profile.groups if g in group_xml_ids
+        )
+        access = profile.access(model_name)
+        toggles = {} if access is None else {
+            FILE_MODE[m]: v for m in FILE_MODE if isinstance(v := access.mode(m), bool)
+        }  # fmt: skip
+        in_company = profile.companies is None or current_company in profile.companies
+        verdicts.append(
+            ProfileVerdict(
+                profile,
+                member_by,
+                profile.in_window(now),
+                in_company,
+                None if access is None else access.mode(mode),
+                toggles,
+            )
+        )
+    return tuple(verdicts)
 
 
 def rule_applies(rule: Rule, user: User) -> tuple[bool, str]:
@@ -130,15 +218,22 @@ class Access:
 def who_can(
     conn: psycopg.Connection[Any], catalog: Catalog, model_name: str, record_id: int
 ) -> list[Access]:
-    """For every active user: which of read/write/create/unlink the record admits for them."""
+    """For every active user: which of read/write/create/unlink the record admits for them
+    (Odoo's rules and the deployed profile policies)."""
     model = catalog.model(model_name)
     if model.table is None:
         raise PgPolicyError(f"model {model_name} has no table")
     combiner = RuleCombiner(catalog, inline=True)
     table = sql.Identifier("public", model.table)
+    conditions = []
+    for mode in MODES:
+        condition = combiner.effective_sql(model, mode)
+        profile_policy = deployed_profile_policy(conn, model.table, mode)
+        if profile_policy is not None:  # decided per user by the runtime, under their context
+            condition = f"({condition}) AND ({profile_policy})"
+        conditions.append(condition)
     columns = sql.SQL(", ").join(
-        sql.SQL("coalesce(bool_or({}), false)").format(sql.SQL(combiner.effective_sql(model, mode)))
-        for mode in MODES
+        sql.SQL("coalesce(bool_or({}), false)").format(sql.SQL(c)) for c in conditions
     )
     query = sql.SQL("SELECT {} FROM {} WHERE id = %s").format(columns, table)
     exists = sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(table)

@@ -72,7 +72,7 @@ class BridgedCursor:
         if text is not query:
             # psycopg 3 stands on the first result, the set_context call's; psycopg2 (libpq's
             # PQexec, as Odoo runs it) returns the last one: the statement's.
-            for _ in range(text.count(";\n") + text.count("; SELECT pgpolicy.set_context")):
+            for _ in range(text.count(";\n") + text.count("; SELECT pgpolicy.")):
                 assert cursor.nextset()
         return cursor
 
@@ -444,7 +444,7 @@ def test_only_databases_with_the_runtime_get_a_context() -> None:
 def test_health_of_the_app_role_is_enforced(app: psycopg.Connection[Any]) -> None:
     health = role_health(app.cursor())
     assert health.enforced, health.summary()
-    assert health.runtime_version == "3"
+    assert health.runtime_version == "4"
     assert health.policies > 1000 and health.protected_tables > 100
     assert health.summary().startswith("pgpolicy enforcement active for role pgpolicy_app")
     app.rollback()

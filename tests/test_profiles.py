@@ -470,3 +470,89 @@ def test_locked_fields_refuse_changes_by_members_only(
         )
     app.rollback()
     assert ref != "changed"
+
+
+EXPLAINED = """
+profiles:
+  - name: big-orders
+    members: {logins: [salesmgr_ab]}
+    models:
+      sale.order:
+        read: "[('amount_total', '>', 1000)]"
+        delete: false
+"""
+
+
+def test_explain_and_who_can_count_what_the_profile_policies_enforce(
+    deploy: Callable[[str], PolicySet],
+    app: psycopg.Connection[Any],
+    odoo_db: Any,
+    shared_dir: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from pgpolicy.cli import cli
+    from pgpolicy.explain import user_by_id
+
+    deploy(EXPLAINED)
+    with psycopg.connect(odoo_db.dsn) as conn:
+        companies = list(user_by_id(conn, SALESMGR, "salesmgr_ab").company_ids)
+
+    def explained(mode: str) -> dict[str, Any]:
+        result = CliRunner().invoke(
+            cli,
+            ["--dsn", odoo_db.dsn, "--format", "json", "explain",
+             "--user", "salesmgr_ab", "--model", "sale.order", "--mode", mode],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        data: dict[str, Any] = json.loads(result.output)
+        return data
+
+    read = explained("read")
+    seen = visible(app, SALESMGR, companies)  # what the app role reads through RLS
+    odoo = oracle_ids(shared_dir, "salesmgr_ab", "sale.order")
+    assert seen == odoo & superuser_ids(odoo_db, BIG_ORDERS) and seen != odoo
+    assert read["rows"] == len(seen)  # Odoo's rules AND the profile, as enforced
+    [profile] = read["profiles"]
+    assert profile == {
+        "name": "big-orders", "member_by": ["login salesmgr_ab"], "in_window": True,
+        "active_from": None, "active_until": None, "companies": None, "in_company": True,
+        "strict": False, "deny_by_default": False,
+        "access": "[('amount_total', '>', 1000)]",
+        "toggles": {"write": True, "create": True, "delete": False},
+        "restricts": True, "grants": True,
+    }  # fmt: skip
+    assert "planned_profile_in_force('big-orders'" in read["profile_policy"]
+    # delete: false — explain counts nothing, and the app role deletes nothing
+    assert explained("unlink")["rows"] == 0
+    app.execute("SELECT pgpolicy.set_context(%s, %s, false)", [SALESMGR, companies])
+    assert app.execute("DELETE FROM sale_order").rowcount == 0
+    app.rollback()
+
+    def readers(record: int) -> set[str]:
+        result = CliRunner().invoke(
+            cli,
+            ["--dsn", odoo_db.dsn, "--format", "json", "who-can",
+             "--model", "sale.order", "--id", str(record)],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return {row["login"] for row in json.loads(result.output) if "read" in row["modes"]}
+
+    inside, outside = min(seen), min(odoo - seen)
+    assert "salesmgr_ab" in readers(inside) and inside in seen
+    assert "salesmgr_ab" not in readers(outside) and outside not in visible(
+        app, SALESMGR, companies
+    )
+    # a non-member is unaffected by the profile: who-can agrees with RLS for them too
+    with psycopg.connect(odoo_db.dsn) as conn:
+        stock_companies = list(user_by_id(conn, STOCK_USER, "stock_user").company_ids)
+    for record in (inside, outside):
+        stock_sees = record in visible(app, STOCK_USER, stock_companies)
+        assert ("stock_user" in readers(record)) == stock_sees
+    text = CliRunner().invoke(
+        cli,
+        ["--dsn", odoo_db.dsn, "explain", "--user", "salesmgr_ab", "--model", "sale.order"],
+    )  # fmt: skip
+    assert text.exit_code == 0, text.output
+    assert "profile big-orders: restricts to [('amount_total', '>', 1000)]" in text.output
+    assert f"rows: {len(seen)} of " in text.output

@@ -6,7 +6,7 @@ The decisions live in the `odoo_bridge` package (plain Python, tested without Od
 this addon only hooks Odoo. See docs/bridge.md.
 """
 
-from . import models
+from . import controllers, models
 from .hooks import post_init_hook, post_load, system
 
 __all__ = ["post_init_hook", "post_load", "system"]

@@ -17,7 +17,13 @@ from odoo.modules.registry import Registry
 from odoo.tools import SQL, config
 
 from odoo_bridge.bridge import Bridge, CursorState
-from odoo_bridge.context import SYSTEM, Principal, companies_from_context
+from odoo_bridge.context import (
+    SESSION_KEY,
+    SYSTEM,
+    Principal,
+    companies_from_context,
+    session_profiles,
+)
 from odoo_bridge.health import role_health
 from odoo_bridge.login import login_allowed
 from odoo_bridge.origin import TRUST_ODOO, OriginRules
@@ -51,6 +57,24 @@ def system():
             "pgpolicy bridge is not loaded: start Odoo with --load=base,web,pgpolicy_bridge"
         )
     return BRIDGE.system()
+
+
+# Where the session's choice of profiles does not apply: the selector itself and sign-out,
+# so that a choice the database refuses (a profile removed since) can always be changed.
+CHOICE_FREE_PATHS = frozenset({"/pgpolicy/profiles", "/web/session/logout"})
+
+
+def principal_of(uid):
+    """`Principal(uid)`, with the profiles enabled in the HTTP session when uid is its user.
+
+    A malformed choice raises BridgeError (fail closed): the request is refused.
+    """
+    session = getattr(http.request, "session", None) if http.request else None
+    if session is None or session.uid != uid:
+        return Principal(uid)
+    if http.request.httprequest.path in CHOICE_FREE_PATHS:
+        return Principal(uid)
+    return Principal(uid, profiles=session_profiles(session.get(SESSION_KEY), uid))
 
 
 def role_health_of(cr):
@@ -147,7 +171,9 @@ def post_load():
     def environment_new(cls, cr, uid, context, su=False, uid_origin=None):
         env = original_new(cls, cr, uid, context, su, uid_origin)
         if isinstance(uid, int) and not isinstance(uid, bool) and uid > 0:
-            state_of(cr).claim(Principal(uid))
+            state = state_of(cr)
+            if state.claimed is None or state.weak_claim:  # else the claim changes nothing
+                state.claim(principal_of(uid))
         elif uid is None and cr.dbname in PUBLIC_USERS:
             state_of(cr).claim(Principal(PUBLIC_USERS[cr.dbname]), weak=True)
         return env
@@ -161,7 +187,7 @@ def post_load():
         original_update_env(self, user, context, su)
         uid = self.env.uid
         if isinstance(uid, int) and uid > 0:
-            state_of(self.env.cr).pin(Principal(uid))
+            state_of(self.env.cr).pin(principal_of(uid))
 
     http.Request.update_env = update_env
 
