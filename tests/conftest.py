@@ -50,6 +50,8 @@ from pgpolicy import runtime
 from pgpolicy.apply import apply_policy_set
 from pgpolicy.introspect import read_catalog
 from pgpolicy.policy import PolicySet, build_policy_set
+from pgpolicy.profile_store import read_profiles, save_profiles
+from pgpolicy.profiles import parse_profiles
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SUPERUSER = "postgres"
@@ -505,6 +507,18 @@ def enforce(db: Database, app_role: str) -> PolicySet:
     grant_app_role(db, app_role)
     with psycopg.connect(db.dsn) as conn:
         policy_set = build_policy_set(read_catalog(conn), [app_role])
+    assert not policy_set.errors, [str(e) for e in policy_set.errors]
+    apply_policy_set(db.dsn, policy_set, [app_role])
+    return policy_set
+
+
+def deploy_profiles(db: Database, app_role: str, profiles_yaml: str) -> PolicySet:
+    """Store the profiles of `profiles_yaml` and apply every policy, as `pgpolicy profile
+    import` then `pgpolicy apply` do."""
+    with psycopg.connect(db.dsn) as conn:
+        save_profiles(conn, parse_profiles(profiles_yaml))
+        conn.commit()
+        policy_set = build_policy_set(read_catalog(conn), [app_role], read_profiles(conn))
     assert not policy_set.errors, [str(e) for e in policy_set.errors]
     apply_policy_set(db.dsn, policy_set, [app_role])
     return policy_set

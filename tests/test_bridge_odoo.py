@@ -137,14 +137,18 @@ def test_raw_sql_in_a_request_returns_exactly_the_rule_allowed_ids(
     restricted = 0
     for model, table in (("sale.order", "sale_order"), ("account.move", "account_move")):
         every = [r[0] for r in superuser_rows(odoo, f"SELECT id FROM {table} ORDER BY id")]
-        raw = user.call("pgpolicy.bridge.probe", "raw_ids", table, companies=companies(oracle, login))
+        raw = user.call(
+            "pgpolicy.bridge.probe", "raw_ids", table, companies=companies(oracle, login)
+        )
         assert raw == allowed_ids(oracle, login, model), (login, table)
         restricted += len(raw) < len(every)
         assert user.call("pgpolicy.bridge.probe", "system_ids", table) == every
     assert restricted  # every one of these users is denied some orders or invoices
     context = user.call("pgpolicy.bridge.probe", "context", companies=companies(oracle, login))
     assert context == {
-        "uid": oracle["users"][login]["id"], "su": False, "company_ids": companies(oracle, login)
+        "uid": oracle["users"][login]["id"],
+        "su": False,
+        "company_ids": companies(oracle, login),
     }
 
 
@@ -175,7 +179,10 @@ def test_a_salesman_creates_edits_and_confirms_a_quotation(
     user.call("sale.order", "write", [order], {"note": "Edited through the bridge"})
     user.call("sale.order", "action_confirm", [order])
     listed = user.call(
-        "sale.order", "web_search_read", [], {"name": {}, "state": {}, "user_id": {}},
+        "sale.order",
+        "web_search_read",
+        [],
+        {"name": {}, "state": {}, "user_id": {}},
         companies=[1],
     )
     mine = {r["id"]: r for r in listed["records"]}
@@ -331,11 +338,14 @@ def test_shadow_mode_reports_instead_of_denying(
     every = [r[0] for r in superuser_rows(odoo, "SELECT id FROM sale_order ORDER BY id")]
     mine = allowed_ids(oracle, "portal_user", "sale.order")
     assert user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order", companies=[1]) == every
-    assert sorted(user.call("sale.order", "search", [], companies=[1])) == mine  # the ORM: as before
+    assert (
+        sorted(user.call("sale.order", "search", [], companies=[1])) == mine
+    )  # the ORM: as before
     reported = {
         int(line.split(" sale_order row ")[1].split()[0])
         for line in server.log_text().splitlines()
-        if "WARNING" in line and "pgpolicy shadow: would deny sale_order row " in line
+        if "WARNING" in line
+        and "pgpolicy shadow: would deny sale_order row " in line
         and "to uid 21 " in line
     }
     # psycopg2 keeps a connection's last 50 messages: at most 50 reports per statement.

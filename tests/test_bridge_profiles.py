@@ -26,13 +26,7 @@ from odoo_bridge.context import (
     session_profiles,
 )
 from odoo_bridge.profile_choice import check_choice, profile_names
-from pgpolicy import runtime
-from pgpolicy.apply import apply_policy_set
-from pgpolicy.introspect import read_catalog
-from pgpolicy.policy import build_policy_set
-from pgpolicy.profile_store import read_profiles, save_profiles
-from pgpolicy.profiles import parse_profiles
-from tests.conftest import check_rls_effective
+from tests.conftest import check_rls_effective, deploy_profiles
 from tests.test_bridge import BridgedCursor, orm_file_rules
 from tests.test_profiles import oracle_ids, superuser_ids
 
@@ -121,16 +115,9 @@ def test_the_session_choice_belongs_to_its_user_and_a_malformed_one_denies() -> 
 
 
 @pytest.fixture
-def profiled_db(odoo_db: Any, app_role: str, grant_app: Callable[[Any], None]) -> Any:
-    runtime.install(odoo_db.dsn, [app_role])
-    grant_app(odoo_db)
-    with psycopg.connect(odoo_db.dsn) as conn:
-        save_profiles(conn, parse_profiles(TWO))
-        conn.commit()
-        policy_set = build_policy_set(read_catalog(conn), [app_role], read_profiles(conn))
-    assert not policy_set.errors, [str(e) for e in policy_set.errors]
-    apply_policy_set(odoo_db.dsn, policy_set, [app_role])
-    return odoo_db
+def profiled_db(enforced_db: Any, app_role: str) -> Any:
+    deploy_profiles(enforced_db, app_role, TWO)
+    return enforced_db
 
 
 @pytest.fixture

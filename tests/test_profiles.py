@@ -17,12 +17,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgpolicy.apply import apply_policy_set
-from pgpolicy.introspect import read_catalog
-from pgpolicy.policy import PolicySet, build_policy_set
-from pgpolicy.profile_store import read_profiles, save_profiles
-from pgpolicy.profiles import parse_profiles
-from tests.conftest import check_rls_effective
+from pgpolicy.policy import PolicySet
+from tests.conftest import check_rls_effective, deploy_profiles
 
 SALESMGR, STOCK_USER, SALESMAN = 16, 18, 15  # salesmgr_ab, stock_user, salesman_a
 BIG_ORDERS = "SELECT id FROM sale_order WHERE amount_total > 1000"
@@ -43,17 +39,7 @@ def superuser_ids(db: Any, query: str) -> set[int]:
 def deploy(enforced_db: Any, app_role: str) -> Callable[[str], PolicySet]:
     """`deploy(yaml)`: store the profiles and apply every policy, as `pgpolicy apply` does
     (on a database whose Odoo rules are applied already: only the profiles' policies change)."""
-
-    def run(text: str) -> PolicySet:
-        with psycopg.connect(enforced_db.dsn) as conn:
-            save_profiles(conn, parse_profiles(text))
-            conn.commit()
-            policy_set = build_policy_set(read_catalog(conn), [app_role], read_profiles(conn))
-        assert not policy_set.errors, [str(e) for e in policy_set.errors]
-        apply_policy_set(enforced_db.dsn, policy_set, [app_role])
-        return policy_set
-
-    return run
+    return lambda text: deploy_profiles(enforced_db, app_role, text)
 
 
 @pytest.fixture
@@ -486,7 +472,7 @@ profiles:
 def test_explain_and_who_can_count_what_the_profile_policies_enforce(
     deploy: Callable[[str], PolicySet],
     app: psycopg.Connection[Any],
-    odoo_db: Any,
+    enforced_db: Any,
     shared_dir: Path,
 ) -> None:
     from click.testing import CliRunner
@@ -495,13 +481,13 @@ def test_explain_and_who_can_count_what_the_profile_policies_enforce(
     from pgpolicy.explain import user_by_id
 
     deploy(EXPLAINED)
-    with psycopg.connect(odoo_db.dsn) as conn:
+    with psycopg.connect(enforced_db.dsn) as conn:
         companies = list(user_by_id(conn, SALESMGR, "salesmgr_ab").company_ids)
 
     def explained(mode: str) -> dict[str, Any]:
         result = CliRunner().invoke(
             cli,
-            ["--dsn", odoo_db.dsn, "--format", "json", "explain",
+            ["--dsn", enforced_db.dsn, "--format", "json", "explain",
              "--user", "salesmgr_ab", "--model", "sale.order", "--mode", mode],
         )  # fmt: skip
         assert result.exit_code == 0, result.output
@@ -511,7 +497,7 @@ def test_explain_and_who_can_count_what_the_profile_policies_enforce(
     read = explained("read")
     seen = visible(app, SALESMGR, companies)  # what the app role reads through RLS
     odoo = oracle_ids(shared_dir, "salesmgr_ab", "sale.order")
-    assert seen == odoo & superuser_ids(odoo_db, BIG_ORDERS) and seen != odoo
+    assert seen == odoo & superuser_ids(enforced_db, BIG_ORDERS) and seen != odoo
     assert read["rows"] == len(seen)  # Odoo's rules AND the profile, as enforced
     [profile] = read["profiles"]
     assert profile == {
@@ -532,7 +518,7 @@ def test_explain_and_who_can_count_what_the_profile_policies_enforce(
     def readers(record: int) -> set[str]:
         result = CliRunner().invoke(
             cli,
-            ["--dsn", odoo_db.dsn, "--format", "json", "who-can",
+            ["--dsn", enforced_db.dsn, "--format", "json", "who-can",
              "--model", "sale.order", "--id", str(record)],
         )  # fmt: skip
         assert result.exit_code == 0, result.output
@@ -544,14 +530,14 @@ def test_explain_and_who_can_count_what_the_profile_policies_enforce(
         app, SALESMGR, companies
     )
     # a non-member is unaffected by the profile: who-can agrees with RLS for them too
-    with psycopg.connect(odoo_db.dsn) as conn:
+    with psycopg.connect(enforced_db.dsn) as conn:
         stock_companies = list(user_by_id(conn, STOCK_USER, "stock_user").company_ids)
     for record in (inside, outside):
         stock_sees = record in visible(app, STOCK_USER, stock_companies)
         assert ("stock_user" in readers(record)) == stock_sees
     text = CliRunner().invoke(
         cli,
-        ["--dsn", odoo_db.dsn, "explain", "--user", "salesmgr_ab", "--model", "sale.order"],
+        ["--dsn", enforced_db.dsn, "explain", "--user", "salesmgr_ab", "--model", "sale.order"],
     )  # fmt: skip
     assert text.exit_code == 0, text.output
     assert "profile big-orders: restricts to [('amount_total', '>', 1000)]" in text.output
