@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -401,6 +402,15 @@ def shared_dir() -> Path:
     """The shared data directory (`PGPOLICY_SHARED`, default `shared/` beside the repository)."""
     override = os.environ.get("PGPOLICY_SHARED")
     return Path(override) if override else REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def oracle(shared_dir: Path) -> dict[str, Any]:
+    """What Odoo's ORM allows (`shared/odoo18/oracle.json`), with the access rights it is
+    read with (`acls`, from acl.json)."""
+    data: dict[str, Any] = json.loads((shared_dir / "odoo18" / "oracle.json").read_text())
+    data["acls"] = json.loads((shared_dir / "odoo18" / "acl.json").read_text())["acls"]
+    return data
 
 
 _started_servers: list[PgServer] = []

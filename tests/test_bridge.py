@@ -10,7 +10,6 @@ come from the oracle (`shared/odoo18/oracle.json`), with access rights applied a
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -42,7 +41,7 @@ from tests.conftest import (
     create_database,
     drop_database,
 )
-from tests.test_oracle import acl_allows
+from tests.test_oracle import allowed_ids
 
 ORM_FILE = os.path.realpath(bridge_orm.__file__)
 PROTECTED = ["sale_order", "account_move", "res_partner", "account_analytic_line"]
@@ -82,22 +81,6 @@ class BridgedCursor:
     def orm_ids(self, table: str) -> list[int]:
         cursor = bridge_orm.orm_execute(self, f"SELECT id FROM {table} ORDER BY id")
         return [r[0] for r in cursor.fetchall()]
-
-
-@pytest.fixture(scope="module")
-def oracle(shared_dir: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((shared_dir / "odoo18" / "oracle.json").read_text())
-    data["acls"] = json.loads((shared_dir / "odoo18" / "acl.json").read_text())["acls"]
-    return data
-
-
-def allowed_ids(oracle: dict[str, Any], login: str, model: str) -> list[int]:
-    """What Odoo lets `login` read of `model`: its rules' ids if an access right allows."""
-    groups = set(oracle["users"][login]["group_ids"])
-    if not acl_allows(oracle["acls"], groups, model, "read"):
-        return []
-    ids: list[int] = oracle["results"][login][model]["read"]["ids"]
-    return ids
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,8 @@ here and work through JSON-RPC and the portal, as the web client would.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -33,7 +31,7 @@ from tests.odoo_run import (
     odoo_paths,
     prepare_database,
 )
-from tests.test_oracle import acl_allows
+from tests.test_oracle import allowed_ids
 
 pytestmark = [
     pytest.mark.skipif(
@@ -44,21 +42,6 @@ pytestmark = [
 ]
 # The role that owns the schema and runs `-i` / `-u` (Odoo refuses to connect as `postgres`).
 OWNER = "odoo_owner"
-
-
-@pytest.fixture(scope="module")
-def oracle(shared_dir: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((shared_dir / "odoo18" / "oracle.json").read_text())
-    data["acls"] = json.loads((shared_dir / "odoo18" / "acl.json").read_text())["acls"]
-    return data
-
-
-def allowed_ids(oracle: dict[str, Any], login: str, model: str) -> list[int]:
-    groups = set(oracle["users"][login]["group_ids"])
-    if not acl_allows(oracle["acls"], groups, model, "read"):
-        return []
-    ids: list[int] = oracle["results"][login][model]["read"]["ids"]
-    return ids
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,7 @@ row-level security, as the app role (see `probe`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -19,10 +17,6 @@ from tests import probe
 from tests.conftest import Database
 
 MODES = ("read", "write", "create", "unlink")
-
-
-def load(shared: Path, name: str) -> Any:
-    return json.loads((shared / "odoo18" / name).read_text())
 
 
 def acl_allows(acls: list[dict[str, Any]], groups: set[int], model: str, mode: str) -> bool:
@@ -36,15 +30,23 @@ def acl_allows(acls: list[dict[str, Any]], groups: set[int], model: str, mode: s
     )
 
 
+def allowed_ids(oracle: dict[str, Any], login: str, model: str) -> list[int]:
+    """What Odoo lets `login` read of `model`: its rules' ids if an access right allows."""
+    groups = set(oracle["users"][login]["group_ids"])
+    if not acl_allows(oracle["acls"], groups, model, "read"):
+        return []
+    ids: list[int] = oracle["results"][login][model]["read"]["ids"]
+    return ids
+
+
 def test_policies_match_the_oracle(
     enforced_db: Database,
     app_role: str,
     app_dsn: Callable[[Any], str],
     assert_rls_effective: Callable[..., None],
-    shared_dir: Path,
+    oracle: dict[str, Any],
 ) -> None:
-    oracle = load(shared_dir, "oracle.json")
-    acls = load(shared_dir, "acl.json")["acls"]
+    acls = oracle["acls"]
     tables = sorted({info["table"] for info in oracle["models"].values()})
     with psycopg.connect(enforced_db.dsn, autocommit=True) as superuser:
         probe.install(superuser, tables, app_role)
