@@ -522,15 +522,15 @@ def enforce(db: Database, app_role: str) -> PolicySet:
     return policy_set
 
 
-def deploy_profiles(db: Database, app_role: str, profiles_yaml: str) -> PolicySet:
+def deploy_profiles(dsn: str, app_role: str, profiles_yaml: str) -> PolicySet:
     """Store the profiles of `profiles_yaml` and apply every policy, as `pgpolicy profile
     import` then `pgpolicy apply` do."""
-    with psycopg.connect(db.dsn) as conn:
+    with psycopg.connect(dsn) as conn:
         save_profiles(conn, parse_profiles(profiles_yaml))
         conn.commit()
         policy_set = build_policy_set(read_catalog(conn), [app_role], read_profiles(conn))
     assert not policy_set.errors, [str(e) for e in policy_set.errors]
-    apply_policy_set(db.dsn, policy_set, [app_role])
+    apply_policy_set(dsn, policy_set, [app_role])
     return policy_set
 
 

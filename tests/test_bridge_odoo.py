@@ -12,6 +12,7 @@ here and work through JSON-RPC and the portal, as the web client would.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +23,7 @@ from psycopg import sql
 
 from pgpolicy.profile_store import save_profiles
 from pgpolicy.profiles import parse_profiles
-from tests.conftest import PgServer, create_database, drop_database
+from tests.conftest import APP_ROLE, PgServer, create_database, deploy_profiles, drop_database
 from tests.odoo_run import (
     OdooServer,
     OdooSession,
@@ -31,6 +32,7 @@ from tests.odoo_run import (
     odoo_paths,
     prepare_database,
 )
+from tests.test_bridge_profiles import BIG_ORDERS, COMPANY_2_ORDERS, TWO
 from tests.test_oracle import allowed_ids
 
 pytestmark = [
@@ -105,7 +107,7 @@ def test_the_role_state_is_reported(odoo: tuple[OdooServer, str]) -> None:
     log = odoo[0].log_text("serve")
     assert "pgpolicy bridge loaded" in log
     active = f"INFO {odoo[0].dbname} odoo.addons.pgpolicy_bridge.hooks: pgpolicy enforcement"
-    assert active + " active for role pgpolicy_app: runtime 3," in log
+    assert active + " active for role pgpolicy_app: runtime 4," in log
     status = session(odoo, "admin").call("pgpolicy.bridge", "status")
     assert status["enforced"] is True and status["bridge_loaded"] is True
     assert status["role"] == "pgpolicy_app" and status["runtime_version"] == "4"
@@ -303,6 +305,41 @@ def test_a_profile_refuses_sign_in_and_the_refusal_is_recorded(
         with psycopg.connect(odoo[1]) as conn:
             save_profiles(conn, ())
     assert session(odoo, "project_user").uid == 20
+
+
+def test_a_user_narrows_his_profiles_for_the_session(odoo: tuple[OdooServer, str]) -> None:
+    """The selector route: a subset narrows raw SQL, a name not his is refused, clearing
+    brings every profile back; the choice lives in the HTTP session."""
+    manager = session(odoo, "salesmgr_ab")
+
+    def raw_ids(user: OdooSession = manager) -> set[int]:
+        return set(user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order"))
+
+    odoo_ids = raw_ids()  # Odoo's rules alone (the orders earlier scenarios made included)
+    deploy_profiles(odoo[1], APP_ROLE, TWO)
+    try:
+        status, body = manager.page("/pgpolicy/profiles")
+        assert status == 200, body
+        assert json.loads(body) == {"profiles": ["big-orders", "company-two"], "enabled": None}
+        big = {r[0] for r in superuser_rows(odoo, BIG_ORDERS)}
+        two = {r[0] for r in superuser_rows(odoo, COMPANY_2_ORDERS)}
+        assert odoo_ids & big - two and odoo_ids & two - big  # each admits what the other not
+        assert raw_ids() == odoo_ids & (big | two)
+        chosen = manager.rpc("/pgpolicy/profiles", {"profiles": ["big-orders"]})
+        assert chosen["enabled"] == ["big-orders"], chosen
+        assert raw_ids() == odoo_ids & big
+        refused = manager.rpc("/pgpolicy/profiles", {"profiles": ["someone-else"]})
+        assert "not a profile of user 16" in refused["error"]
+        assert refused["enabled"] == ["big-orders"]  # the choice is left as it was
+        assert raw_ids() == odoo_ids & big
+        other = session(odoo, "salesmgr_ab")  # another sign-in: every profile
+        assert raw_ids(other) == odoo_ids & (big | two)
+        cleared = manager.rpc("/pgpolicy/profiles", {"profiles": None})
+        assert cleared["enabled"] is None
+        assert raw_ids() == odoo_ids & (big | two)
+    finally:
+        deploy_profiles(odoo[1], APP_ROLE, "profiles: []\n")
+    assert raw_ids() == odoo_ids
 
 
 def test_shadow_mode_reports_instead_of_denying(

@@ -116,7 +116,7 @@ def test_the_session_choice_belongs_to_its_user_and_a_malformed_one_denies() -> 
 
 @pytest.fixture
 def profiled_db(enforced_db: Any, app_role: str) -> Any:
-    deploy_profiles(enforced_db, app_role, TWO)
+    deploy_profiles(enforced_db.dsn, app_role, TWO)
     return enforced_db
 
 

@@ -39,7 +39,7 @@ def superuser_ids(db: Any, query: str) -> set[int]:
 def deploy(enforced_db: Any, app_role: str) -> Callable[[str], PolicySet]:
     """`deploy(yaml)`: store the profiles and apply every policy, as `pgpolicy apply` does
     (on a database whose Odoo rules are applied already: only the profiles' policies change)."""
-    return lambda text: deploy_profiles(enforced_db, app_role, text)
+    return lambda text: deploy_profiles(enforced_db.dsn, app_role, text)
 
 
 @pytest.fixture
