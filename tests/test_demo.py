@@ -6,6 +6,7 @@ The expected rows are written by hand from the scenario described at the top of
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -246,6 +247,22 @@ def test_demo_command_json_matches_the_scenario() -> None:
     ],
 )
 def test_demo_command_cleans_up_when_interrupted(signum: int, after: str) -> None:
+    # On a loaded machine the demo can finish before this process reads the stage line and
+    # signals it; such a run proves nothing about the interruption, so it is tried again.
+    for _ in range(ATTEMPTS):
+        returncode, stderr = interrupted_demo(signum, after)
+        if not (returncode == 0 and "pgpolicy demo: done in" in stderr):
+            break
+    assert returncode == 1, stderr
+    assert "pgpolicy: aborted" in stderr
+    assert_cleaned_up(stderr)
+
+
+ATTEMPTS = 3
+
+
+def interrupted_demo(signum: int, after: str) -> tuple[int, str]:
+    """Run `pgpolicy demo`, send `signum` to it once `after` shows on stderr."""
     # A session of its own: the signal goes to the whole group, as Ctrl-C in a terminal does.
     process = subprocess.Popen(
         [*DEMO, "demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -256,10 +273,8 @@ def test_demo_command_cleans_up_when_interrupted(signum: int, after: str) -> Non
     for line in process.stderr:
         seen.append(line)
         if after in line:
-            os.killpg(process.pid, signum)
+            with contextlib.suppress(ProcessLookupError):  # finished already: tried again
+                os.killpg(process.pid, signum)
             break
     _, rest = process.communicate(timeout=60)
-    stderr = "".join(seen) + rest
-    assert process.returncode == 1, stderr
-    assert "pgpolicy: aborted" in stderr
-    assert_cleaned_up(stderr)
+    return process.returncode, "".join(seen) + rest
