@@ -32,8 +32,9 @@ from tests.odoo_run import (
     odoo_paths,
     prepare_database,
 )
-from tests.test_bridge_profiles import BIG_ORDERS, COMPANY_2_ORDERS, TWO
+from tests.test_bridge_profiles import TWO
 from tests.test_oracle import allowed_ids
+from tests.test_profiles import BIG_ORDERS, COMPANY_2_ORDERS
 
 pytestmark = [
     pytest.mark.skipif(

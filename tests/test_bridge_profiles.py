@@ -28,9 +28,14 @@ from odoo_bridge.context import (
 from odoo_bridge.profile_choice import check_choice, profile_names
 from tests.conftest import check_rls_effective, deploy_profiles
 from tests.test_bridge import BridgedCursor, orm_file_rules
-from tests.test_profiles import oracle_ids, superuser_ids
+from tests.test_profiles import (
+    BIG_ORDERS,
+    COMPANY_2_ORDERS,
+    SALESMGR,
+    oracle_ids,
+    superuser_ids,
+)
 
-SALESMGR = 16  # salesmgr_ab: companies 1 and 2, sale manager
 TWO = """
 profiles:
   - name: big-orders
@@ -49,8 +54,6 @@ profiles:
       sale.order:
         read: "[('id', '=', 0)]"
 """
-BIG_ORDERS = "SELECT id FROM sale_order WHERE amount_total > 1000"
-COMPANY_2_ORDERS = "SELECT id FROM sale_order WHERE company_id = 2"
 
 
 # --- pure: what becomes statement text ----------------------------------------------------
