@@ -492,10 +492,10 @@ def app_role(pg_server: PgServer) -> str:
     return pg_server.app_role()
 
 
-def grant_app_role(db: Database, app_role: str) -> None:
+def grant_app_role(dsn: str, app_role: str) -> None:
     """The app role may use schema public and its tables and sequences."""
     role = sql.Identifier(app_role)
-    with psycopg.connect(db.dsn, autocommit=True) as conn:
+    with psycopg.connect(dsn, autocommit=True) as conn:
         for statement in (
             "GRANT USAGE ON SCHEMA public TO {}",
             "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
@@ -507,18 +507,18 @@ def grant_app_role(db: Database, app_role: str) -> None:
 @pytest.fixture
 def grant_app(app_role: str) -> Callable[[Database], None]:
     """`grant_app(db)`: the app role may use schema public and its tables and sequences."""
-    return lambda db: grant_app_role(db, app_role)
+    return lambda db: grant_app_role(db.dsn, app_role)
 
 
-def enforce(db: Database, app_role: str) -> PolicySet:
+def enforce(dsn: str, app_role: str) -> PolicySet:
     """What a DBA does on an Odoo database: install the runtime, grant the app role, and
     apply the policies compiled from the database's own rules and access rights."""
-    runtime.install(db.dsn, [app_role])
-    grant_app_role(db, app_role)
-    with psycopg.connect(db.dsn) as conn:
+    runtime.install(dsn, [app_role])
+    grant_app_role(dsn, app_role)
+    with psycopg.connect(dsn) as conn:
         policy_set = build_policy_set(read_catalog(conn), [app_role])
     assert not policy_set.errors, [str(e) for e in policy_set.errors]
-    apply_policy_set(db.dsn, policy_set, [app_role])
+    apply_policy_set(dsn, policy_set, [app_role])
     return policy_set
 
 
@@ -551,7 +551,7 @@ def enforced_template(pg_server: PgServer, odoo_template: str) -> EnforcedTempla
     from a deployed policy set (applying some 5,000 policies is most of such a test's cost)."""
     if pg_server.version not in _enforced_templates:
         db = create_database(pg_server, "odoo18_enforced", template=odoo_template)
-        policy_set = enforce(db, pg_server.app_role())
+        policy_set = enforce(db.dsn, pg_server.app_role())
         with pg_server.admin() as conn:
             conn.execute(
                 sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")

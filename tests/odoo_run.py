@@ -23,10 +23,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pgpolicy import runtime
-from pgpolicy.apply import apply_policy_set
-from pgpolicy.introspect import read_catalog
-from pgpolicy.policy import build_policy_set
+from tests.conftest import enforce
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ADDONS = [REPO_ROOT / "odoo_bridge", REPO_ROOT / "tests" / "odoo_addons"]
@@ -70,19 +67,8 @@ def prepare_database(dsn: str, app_role: str, owner: str, python: Path) -> None:
         for role, options in ((owner, "SUPERUSER LOGIN"), (app_role, "LOGIN")):
             if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone() is None:
                 conn.execute(sql.SQL("CREATE ROLE {} " + options).format(sql.Identifier(role)))
-    runtime.install(dsn, [app_role])
+    enforce(dsn, app_role)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        policy_set = build_policy_set(read_catalog(conn), [app_role])
-        if policy_set.errors:
-            raise RuntimeError("; ".join(str(e) for e in policy_set.errors))
-        apply_policy_set(dsn, policy_set, [app_role])
-        role = sql.Identifier(app_role)
-        for statement in (
-            "GRANT USAGE ON SCHEMA public TO {}",
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
-            "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
-        ):
-            conn.execute(sql.SQL(statement).format(role))
         conn.execute(
             "UPDATE res_users SET password = %s WHERE login = ANY(%s)",
             [password_hash(python, PASSWORD), list(LOGINS)],
