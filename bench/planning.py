@@ -40,6 +40,8 @@ from run import (
     visible_id,
 )
 
+from pgpolicy.planner import planner_in_use, set_planner
+
 ARMS = ("rls_first", "rls_next", "w")
 
 
@@ -73,11 +75,19 @@ def main() -> None:
         help="superuser (table owner) connection to the scaled database",
     )
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument(
+        "--planner",
+        choices=("sql", "c"),
+        default="sql",
+        help="the plan-time functions to measure (pgpolicy planner off / on)",
+    )
     args = parser.parse_args()  # fmt: skip
     app_dsn = psycopg.conninfo.make_conninfo(args.dsn, user=APP_ROLE)
     with connect(args.dsn, autocommit=True) as su, connect(args.dsn) as owner, \
             connect(app_dsn) as app:  # fmt: skip
         assert_rls_applies(su, ["sale_order", "crm_lead", "res_partner"])
+        if planner_in_use(su) != args.planner:
+            set_planner(args.dsn, args.planner)
         ids = (visible_id(su, "sale_order", SO), visible_id(su, "crm_lead", LEAD),
                visible_id(su, "res_partner", PARTNER))  # fmt: skip
         qs = queries(*ids)
@@ -88,8 +98,8 @@ def main() -> None:
                     samples.setdefault((q.name, arm), []).append(ms)
         server = str(scalar(su, "SELECT version()")).split(" on ")[0]
     print(
-        f"{server}; {args.runs} samples per cell, medians, ms; load average "
-        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+        f"{server}; plan-time functions: {args.planner}; {args.runs} samples per cell, "
+        "medians, ms; load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
     )
     print()
     print("| query | RLS, first statement | RLS, next statement | W | first − next | next − W |")

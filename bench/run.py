@@ -39,12 +39,17 @@ from psycopg import sql
 from pgpolicy import runtime
 from pgpolicy.apply import apply_policy_set
 from pgpolicy.introspect import read_catalog
+from pgpolicy.planner import planner_in_use, set_planner
 from pgpolicy.policy import PolicySet, build_policy_set
 
 APP_ROLE = "pgpolicy_bench_app"
 UID, COMPANY_IDS = 15, [1]
 SET_CONTEXT = "SELECT pgpolicy.set_context(15, '{1}', false)"
-CONFIGS = ("default", "like_leakproof")
+# PostgreSQL's default, the LIKE opt-in, and the same two with the C plan-time functions
+# (`pgpolicy planner on`, sql/planner/): the policies are the same in all four.
+CONFIGS = ("default", "like_leakproof", "c", "c_like_leakproof")
+LABELS = {"default": "SQL", "like_leakproof": "SQL, LIKE leakproof", "c": "C",
+          "c_like_leakproof": "C, LIKE leakproof"}  # fmt: skip
 
 # The read rules that apply to uid 15 (groups of res_groups_users_rel: 21 "own documents",
 # not 22 "all documents", not portal/public 10/11), and the WHERE Odoo's ORM writes for them:
@@ -195,8 +200,12 @@ def deploy(dsn: str) -> dict[str, float]:
     times: dict[str, float] = {}
     with connect(dsn, autocommit=True) as su:
         create_app_role(su)
-    # Start from no pgpolicy policies, so that the first apply creates all of them.
+    # Start from no pgpolicy policies and no runtime, so that everything is created anew.
     apply_policy_set(dsn, PolicySet((), (), ()), [APP_ROLE])
+    with connect(dsn, autocommit=True) as su:
+        installed = runtime.installed_version(su)
+    if installed is not None:
+        runtime.uninstall(dsn)
     started = time.perf_counter()
     runtime.install(dsn, [APP_ROLE])
     times["runtime install"] = time.perf_counter() - started
@@ -335,7 +344,7 @@ def measure(dsn: str, app_dsn: str, runs: int, warmup: int) -> dict[str, Any]:
         rows: dict[str, int] = {}
         try:
             for config in CONFIGS:
-                set_like_leakproof(su, functions, config == "like_leakproof")
+                configure(su, dsn, functions, config)
                 for q in qs:
                     _, got_rls = run_once(app, q.rls, True)
                     _, got_w = run_once(owner, q.w, False)
@@ -346,7 +355,7 @@ def measure(dsn: str, app_dsn: str, runs: int, warmup: int) -> dict[str, Any]:
                         plans[q.name, config, arm] = plan_of(conn, q.rls if rls else q.w, rls)
             for round_ in range(warmup + runs):
                 for config in CONFIGS if round_ % 2 else CONFIGS[::-1]:
-                    set_like_leakproof(su, functions, config == "like_leakproof")
+                    configure(su, dsn, functions, config)
                     jobs = [(q, arm) for q in qs for arm in arms]
                     random.shuffle(jobs)
                     for q, arm in jobs:
@@ -354,9 +363,12 @@ def measure(dsn: str, app_dsn: str, runs: int, warmup: int) -> dict[str, Any]:
                         elapsed, _ = run_once(conn, q.rls if rls else q.w, rls)
                         if round_ >= warmup:
                             samples.setdefault((q.name, config, arm), []).append(elapsed)
-            context_ms = context_cost(app, runs * 5)
+            context_ms = {}
+            for config in ("default", "c"):
+                configure(su, dsn, functions, config)
+                context_ms[LABELS[config]] = context_cost(app, runs * 5)
         finally:
-            set_like_leakproof(su, functions, False)
+            configure(su, dsn, functions, "default")
         return {
             "queries": [q.name for q in qs],
             "search": [q.name for q in qs if q.search],
@@ -366,6 +378,19 @@ def measure(dsn: str, app_dsn: str, runs: int, warmup: int) -> dict[str, Any]:
             "set_context_ms": context_ms,
             "like_functions": [s.as_string(su) for _, s, _ in functions],
         }
+
+
+def configure(
+    su: psycopg.Connection[Any],
+    dsn: str,
+    functions: list[tuple[int, sql.Composed, bool]],
+    config: str,
+) -> None:
+    """Put `config` in place: the LIKE opt-in on or off, the C or SQL plan-time functions."""
+    set_like_leakproof(su, functions, config.endswith("like_leakproof"))
+    wanted = "c" if config.startswith("c") else "sql"
+    if planner_in_use(su) != wanted:
+        set_planner(dsn, wanted)
 
 
 # -- report -----------------------------------------------------------------------------
@@ -379,10 +404,12 @@ def report(result: dict[str, Any], times: dict[str, float], info: dict[str, Any]
     m = result["median_ms"]
     lines = [f"### {info['server']}", "",
              f"{info['machine']}; {info['runs']} interleaved runs per cell, medians; "
-             f"`set_context` round trip {result['set_context_ms']:.3f} ms "
-             "(not in the timings).", "",
-             "| query | rows | RLS ms | W ms | RLS/W | RLS ms (LIKE leakproof) | W ms | RLS/W |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+             "`set_context` round trip " + ", ".join(
+                 f"{ms:.3f} ms ({name})" for name, ms in result["set_context_ms"].items())
+             + " (not in the timings).", "",
+             "| query | rows | " + " | ".join(f"RLS ms ({LABELS[c]}) | W ms | RLS/W"
+                                             for c in CONFIGS) + " |",
+             "|---|---:|" + "---:|" * 3 * len(CONFIGS)]  # fmt: skip
     for q in result["queries"]:
         cells = [q, f"{result['rows'][q]:,}"]
         for config in CONFIGS:
@@ -393,8 +420,15 @@ def report(result: dict[str, Any], times: dict[str, float], info: dict[str, Any]
     for config in CONFIGS:
         ratios = [ratio(result, q, config) for q in result["queries"]]
         worst = max(result["queries"], key=lambda q: ratio(result, q, config))
-        lines.append(f"- {config}: median ratio **{statistics.median(ratios):.2f}**, "
+        lines.append(f"- {LABELS[config]}: median ratio **{statistics.median(ratios):.2f}**, "
                      f"max **{max(ratios):.2f}** ({worst})")  # fmt: skip
+    same_as_sql = [q for q in result["queries"] if all(
+        result["plans"][f"{q}|{c}|rls"][0] == result["plans"][f"{q}|{s}|rls"][0]
+        for c, s in (("c", "default"), ("c_like_leakproof", "like_leakproof")))]  # fmt: skip
+    lines.append(
+        f"- C plan-time functions: the RLS plan of {len(same_as_sql)} of "
+        f"{len(result['queries'])} queries is the SQL functions' plan, node for node"
+    )
     if times:
         lines += ["", "| deploy step | wall time |", "|---|---:|"]
         lines += [f"| {k} | {v:.2f} s |" for k, v in times.items()]
@@ -406,7 +440,7 @@ def report(result: dict[str, Any], times: dict[str, float], info: dict[str, Any]
         "|---|---|---|---|---|",
     ]
     for q in result["queries"]:
-        for config in CONFIGS:
+        for config in CONFIGS[:2]:
             if config != "default" and q not in result["search"]:
                 continue
             rls, w = (result["plans"][f"{q}|{config}|{arm}"][0] for arm in ("rls", "w"))
@@ -431,7 +465,7 @@ def plans_markdown(result: dict[str, Any], server: str) -> str:
     ]
     for q in result["queries"]:
         for config in CONFIGS:
-            if config != "default" and q not in result["search"]:
+            if config not in ("default", "c") and q not in result["search"]:
                 continue
             out += [f"## {q} ({config})", ""]
             for arm in ("rls", "w"):

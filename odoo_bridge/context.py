@@ -106,7 +106,7 @@ class Context:
             names = ",".join("'" + name + "'" for name in check_profiles(self.profiles))
             call += " SELECT pgpolicy.set_profiles(ARRAY[" + names + "]::text[]);"
         if self.shadow:
-            # Before set_context, whose DISCARD PLANS then covers it too.
+            # Before set_context, whose forgetting of cached plans then covers it too.
             return "SELECT set_config('pgpolicy.shadow', 'true', true); " + call
         return call
 

@@ -23,6 +23,7 @@ from pgpolicy.errors import PgPolicyError
 from pgpolicy.explain import ProfileVerdict, explain, who_can
 from pgpolicy.introspect import MODES, Catalog, read_catalog
 from pgpolicy.leakproof import like_functions, set_like_leakproof
+from pgpolicy.planner import planner_in_use, set_planner
 from pgpolicy.policy import PolicySet, build_policy_set
 from pgpolicy.profile_store import read_profiles
 from pgpolicy.profiles import load_profile_files
@@ -299,7 +300,8 @@ def status(settings: Settings, app_roles: tuple[str, ...], deep: bool) -> None:
         report = health(conn, policy_set, app_roles, deep=deep)
     text = "\n".join(
         [
-            f"runtime: {report.runtime_version or 'not installed'}",
+            f"runtime: {report.runtime_version or 'not installed'}"
+            + (f"; plan-time functions: {report.planner}" if report.planner else ""),
             f"policies: {report.in_sync} in sync, {len(report.drifted)} drifted, "
             f"{len(report.missing)} missing, {len(report.extra)} not desired",
             *(f"drifted: {t}.{n}" for t, n in report.drifted),
@@ -506,6 +508,27 @@ def like_leakproof_command(settings: Settings, state: str) -> None:
     )
     summary = f"{marked} of {len(data)} LIKE-family functions are LEAKPROOF"
     _emit(settings, data, f"{text}\n{summary}")
+
+
+@cli.command("planner")
+@connection_options
+@click.argument("state", type=click.Choice(["show", "on", "off"]), default="show")
+@click.pass_obj
+def planner_command(settings: Settings, state: str) -> None:
+    """Show, or switch to C (on) / SQL (off), the plan-time functions policies call.
+
+    `on` needs the library pgpolicy_planner installed on the database server (make -C
+    sql/planner install, with that server's pg_config); the results are the same, the
+    planning is cheaper (docs/semantics.md, "Plan-time functions in C"). A superuser's
+    decision, one transaction; `off` restores the SQL functions.
+    """
+    if state == "show":
+        with connect(settings) as conn:
+            implementation = planner_in_use(conn)
+    else:
+        implementation = set_planner(settings.dsn, "c" if state == "on" else "sql")
+    name = "C (pgpolicy_planner)" if implementation == "c" else "SQL"
+    _emit(settings, {"planner": implementation}, f"plan-time functions: {name}")
 
 
 @cli.command("revision")

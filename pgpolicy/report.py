@@ -67,6 +67,7 @@ def plan_summary(plan: Plan) -> str:
 @dataclass
 class Health:
     runtime_version: str | None
+    planner: str | None = None  # sql or c: the plan-time functions in place (runtime >= 5)
     in_sync: int = 0
     drifted: list[tuple[str, str]] = field(default_factory=list)
     missing: list[tuple[str, str]] = field(default_factory=list)
@@ -86,6 +87,16 @@ def runtime_version(conn: psycopg.Connection[Any]) -> str | None:
     if exists is None:
         return None
     row = conn.execute("SELECT pgpolicy.version()").fetchone()
+    return str(row[0]) if row else None
+
+
+def planner_in_use(conn: psycopg.Connection[Any]) -> str | None:
+    """`sql` or `c`: the implementation of the plan-time functions (pgpolicy/planner.py);
+    None before runtime version 5."""
+    version = runtime_version(conn)
+    if version is None or int(version) < 5:
+        return None
+    row = conn.execute("SELECT pgpolicy.planner()").fetchone()
     return str(row[0]) if row else None
 
 
@@ -126,7 +137,7 @@ def health(
     `deep` also compares PostgreSQL's renderings (`apply.rendering_drift`), which
     catches a hand edit whose comment was rewritten to match.
     """
-    report = Health(runtime_version(conn))
+    report = Health(runtime_version(conn), planner_in_use(conn))
     deployed = read_deployed(conn)
     wanted = {(p.table, p.name): p for p in policy_set.policies}
     for key, spec in wanted.items():

@@ -58,6 +58,8 @@ PUBLIC_FUNCTIONS = (
     "local_today()",
     "login_allowed(integer)",
     "check_locked(regclass, name, integer, anyelement, text, text)",
+    # revision 0005: plan-time functions that may be compiled
+    "forget_context_plans()",
 )
 
 

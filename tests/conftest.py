@@ -20,6 +20,10 @@ Tests that start from a deployed policy set clone a second template instead, enf
   binaries are missing is an error, never a skip: CI must not pass on one version silently.
   `PGPOLICY_PG15_BINDIR` / `PGPOLICY_PG18_BINDIR` point at other installations.
 - `PGPOLICY_SHARED` points at the shared data (default: `shared/` beside the repository).
+- The C plan-time functions (sql/planner/) are built for each server and installed into its
+  library directory on first use (`planner_library`); where the server's headers or the
+  rights to install are missing, the tests that need them skip, unless
+  `PGPOLICY_REQUIRE_PLANNER=1` (CI) makes that an error.
 
 Row-level security is silently off for superusers, BYPASSRLS roles and table owners, so a test
 that checks enforcement connects as `app_role` and calls `assert_rls_effective` first.
@@ -455,6 +459,51 @@ def pg_server(request: pytest.FixtureRequest, _pg_servers: dict[int, Any]) -> Pg
         pytest.fail(f"PostgreSQL {version} could not be started: {server}", pytrace=False)
     assert isinstance(server, PgServer)
     return server
+
+
+PLANNER_SOURCE = REPO_ROOT / "sql" / "planner"
+
+
+def install_planner(server: PgServer) -> str | None:
+    """Build pgpolicy_planner with the server's pg_config and install it into the server's
+    library directory; None when done, else why it cannot be.
+
+    Built in a private copy of sql/planner (the repository stays clean) and installed by an
+    atomic rename, since several test processes may install it for the same server."""
+    pg_config = server.bindir / "pg_config"
+    if not pg_config.is_file():
+        return f"no pg_config in {server.bindir}"
+    includedir = run([str(pg_config), "--includedir-server"], "pg_config").strip()
+    if not (Path(includedir) / "postgres.h").is_file():
+        return f"no server headers for PostgreSQL {server.version} ({includedir})"
+    build = server.rundir / "planner-build"
+    shutil.copytree(PLANNER_SOURCE, build, dirs_exist_ok=True)
+    # Only warnings the build machine's compiler may not know are left out of CFLAGS.
+    flags = "CFLAGS=-O2 -Wall -Wmissing-prototypes -fno-strict-aliasing -fwrapv -fPIC"
+    run(
+        ["make", f"PG_CONFIG={pg_config}", "with_llvm=no", flags],
+        "building pgpolicy_planner",
+        cwd=build,
+    )
+    libdir = Path(run([str(pg_config), "--pkglibdir"], "pg_config").strip())
+    staged = libdir / f".pgpolicy_planner.{os.getpid()}.so"
+    try:
+        shutil.copyfile(build / "pgpolicy_planner.so", staged)
+        staged.chmod(0o755)
+        staged.rename(libdir / "pgpolicy_planner.so")
+    except OSError as e:
+        return f"cannot install into {libdir}: {e}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def planner_library(pg_server: PgServer) -> None:
+    """pgpolicy_planner installed on the server, or the test skipped (an error in CI)."""
+    why_not = install_planner(pg_server)
+    if why_not is not None:
+        if os.environ.get("PGPOLICY_REQUIRE_PLANNER") == "1":
+            pytest.fail(f"pgpolicy_planner is required (PGPOLICY_REQUIRE_PLANNER=1): {why_not}")
+        pytest.skip(f"pgpolicy_planner not available: {why_not}")
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from pgpolicy import runtime
 from pgpolicy.cli import cli
 from pgpolicy.errors import PgPolicyError
+from pgpolicy.planner import set_planner
 from tests.conftest import Database
 
 RUNTIME_OBJECTS = """
@@ -47,14 +48,14 @@ def test_init_twice_then_downgrade_leaves_no_trace(odoo_db: Any, app_role: str) 
     runner = CliRunner()
     first = runner.invoke(cli, ["--dsn", odoo_db.dsn, "init", "--app-role", app_role])
     assert first.exit_code == 0, first.output
-    assert "installed the pgpolicy runtime, version 4" in first.output
+    assert "installed the pgpolicy runtime, version 5" in first.output
     installed = objects(odoo_db.dsn)
     assert ("relation", "pgpolicy.alembic_version") in [r[:2] for r in installed]
     assert len([r for r in installed if r[0] == "function"]) >= 14
 
     second = runner.invoke(cli, ["--dsn", odoo_db.dsn, "init", "--app-role", app_role])
     assert second.exit_code == 0, second.output
-    assert "runtime at version 4, nothing to do" in second.output
+    assert "runtime at version 5, nothing to do" in second.output
     assert objects(odoo_db.dsn) == installed  # same functions, same grants
 
     runtime.uninstall(odoo_db.dsn)
@@ -96,13 +97,18 @@ def test_uninstall_refuses_while_policies_use_the_runtime(enforced_db: Database)
         runtime.uninstall(enforced_db.dsn)
 
 
-@pytest.fixture
+@pytest.fixture(params=["sql", "c"], ids=lambda planner: f"planner-{planner}")
 def protected(
     enforced_db: Database,
     app_dsn: Callable[[Any], str],
     assert_rls_effective: Callable[..., None],
+    request: pytest.FixtureRequest,
 ) -> psycopg.Connection[Any]:
-    """The Odoo clone with its own rules applied, and a connection of the app role."""
+    """The Odoo clone with its own rules applied, and a connection of the app role; with
+    each implementation of the plan-time functions (`pgpolicy planner`)."""
+    if request.param == "c":
+        request.getfixturevalue("planner_library")
+        assert set_planner(enforced_db.dsn, "c") == "c"
     app = psycopg.connect(app_dsn(enforced_db))
     assert_rls_effective(app, ["sale_order", "res_partner"])
     return app

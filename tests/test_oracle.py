@@ -12,7 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+import pytest
 
+from pgpolicy.planner import set_planner
 from tests import probe
 from tests.conftest import Database
 
@@ -39,13 +41,20 @@ def allowed_ids(oracle: dict[str, Any], login: str, model: str) -> list[int]:
     return ids
 
 
+@pytest.mark.parametrize("planner", ["sql", "c"])
 def test_policies_match_the_oracle(
     enforced_db: Database,
     app_role: str,
     app_dsn: Callable[[Any], str],
     assert_rls_effective: Callable[..., None],
     oracle: dict[str, Any],
+    planner: str,
+    request: pytest.FixtureRequest,
 ) -> None:
+    """With either implementation of the plan-time functions (pgpolicy planner on|off)."""
+    if planner == "c":
+        request.getfixturevalue("planner_library")
+        assert set_planner(enforced_db.dsn, "c") == "c"
     acls = oracle["acls"]
     tables = sorted({info["table"] for info in oracle["models"].values()})
     with psycopg.connect(enforced_db.dsn, autocommit=True) as superuser:

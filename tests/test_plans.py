@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from pgpolicy.cli import cli
+from pgpolicy.planner import set_planner
 from tests.conftest import Database
 
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
@@ -52,9 +53,13 @@ def set_by_hand(conn: psycopg.Connection[Any], uid: int) -> None:
         conn.execute("SELECT set_config(%s, %s, true)", [f"pgpolicy.{name}", value])
 
 
-@pytest.fixture
-def applied(enforced_db: Database) -> Database:
-    """The Odoo clone with the runtime and its own rules applied."""
+@pytest.fixture(params=["sql", "c"], ids=lambda planner: f"planner-{planner}")
+def applied(enforced_db: Database, request: pytest.FixtureRequest) -> Database:
+    """The Odoo clone with the runtime and its own rules applied; with each implementation
+    of the plan-time functions (`pgpolicy planner`)."""
+    if request.param == "c":
+        request.getfixturevalue("planner_library")
+        assert set_planner(enforced_db.dsn, "c") == "c"
     return enforced_db
 
 
