@@ -2,7 +2,20 @@
 -- this file. The library must be installed on the server first (`make -C sql/planner
 -- install`); without it the first statement fails and nothing changes. CREATE OR REPLACE
 -- keeps each function's identity, so the policies calling them, their comments and their
--- grants are untouched. `pgpolicy planner off` (sql/planned_sql.sql) goes back.
+-- grants are untouched. `pgpolicy planner off` (sql/planned_sql.sql) goes back. The
+-- run-time readers uid(), su() and context_key() are replaced too (the same C code).
+
+CREATE OR REPLACE FUNCTION pgpolicy.uid() RETURNS integer
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS '$libdir/pgpolicy_planner', 'pgpolicy_uid';
+
+CREATE OR REPLACE FUNCTION pgpolicy.su() RETURNS boolean
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS '$libdir/pgpolicy_planner', 'pgpolicy_su';
+
+CREATE OR REPLACE FUNCTION pgpolicy.context_key() RETURNS text
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS '$libdir/pgpolicy_planner', 'pgpolicy_context_key';
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_uid() RETURNS integer
     LANGUAGE c IMMUTABLE PARALLEL SAFE

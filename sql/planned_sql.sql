@@ -2,7 +2,37 @@
 -- define them. `pgpolicy planner off` runs this file, and so does the downgrade of runtime
 -- revision 5, to put them back in place of the C ones (sql/planned_c.sql). CREATE OR
 -- REPLACE keeps each function's identity, so the policies calling them, their comments and
--- their grants are untouched.
+-- their grants are untouched. uid(), su() and context_key(), which the C
+-- implementation also replaces, come first.
+
+CREATE OR REPLACE FUNCTION pgpolicy.uid() RETURNS integer
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN current_setting('pgpolicy.uid', true) ~ '^[1-9][0-9]{0,8}$'
+                 AND (current_setting('pgpolicy.company_ids', true) = 'default'
+                      OR current_setting('pgpolicy.company_ids', true)
+                         ~ '^[1-9][0-9]{0,8}(,[1-9][0-9]{0,8})*$')
+                 AND current_setting('pgpolicy.su', true) IN ('true', 'false')
+                THEN current_setting('pgpolicy.uid', true)::integer END
+$$;
+
+CREATE OR REPLACE FUNCTION pgpolicy.su() RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT coalesce(current_setting('pgpolicy.su', true) = 'true'
+                    AND pgpolicy.uid() IS NOT NULL, false)
+$$;
+
+CREATE OR REPLACE FUNCTION pgpolicy.context_key() RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN pgpolicy.uid() IS NOT NULL
+                THEN current_setting('pgpolicy.uid', true) || '|'
+                     || current_setting('pgpolicy.company_ids', true) || '|'
+                     || current_setting('pgpolicy.su', true) || '|'
+                     || coalesce(current_setting('pgpolicy.profiles', true), '') || '|'
+                     || coalesce(current_setting('pgpolicy.shadow', true), '') END
+$$;
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_uid() RETURNS integer
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE

@@ -201,7 +201,7 @@ def test_switching_back_restores_the_sql_functions(enforced_db: Database) -> Non
     with psycopg.connect(enforced_db.dsn) as conn:
         assert conn.execute(functions).fetchall() == before
     changed = [b[0] for b, d in zip(before, during, strict=True) if b != d]
-    assert len(changed) == 11 and "pgpolicy.forget_context_plans()" in changed
+    assert len(changed) == 14 and "pgpolicy.forget_context_plans()" in changed
 
 
 def test_planner_command(enforced_db: Database) -> None:

@@ -10,16 +10,20 @@
  *
  *   - uid, su, the context key, shadow mode, the system principal and "is this an UPDATE
  *     or INSERT" are computed from the settings and the statement text as the SQL readers
- *     compute them (uid(), su(), context_key(), ...; tests/test_planner.py compares both
- *     on valid and malformed contexts);
- *   - the readers that query tables (company_ids(), company_id(), group_ids()) are called
- *     once per top-level statement being planned, and their values reused by every call
- *     site of that statement. The memo lives in this backend's memory, which no SQL role
- *     can write, and is emptied when the next top-level statement is planned;
+ *     compute them (uid(), su(), context_key(), ...); uid(), su() and context_key()
+ *     themselves, which the context gate and the readers call, are the same C code;
+ *   - the companies and groups are read with the queries of the SQL readers
+ *     (company_ids(), company_id(), group_ids()), through SPI with plans kept for the
+ *     session, once per top-level statement being planned, and reused by every call site
+ *     of that statement. The memo lives in this backend's memory, which no SQL role can
+ *     write, and is emptied when the next top-level statement is planned;
  *   - a plan into which a value was folded carries an invalidation item, and
  *     pgpolicy.forget_context_plans() (called by set_context() and set_profiles())
  *     invalidates exactly those plans, in this backend only, where DISCARD PLANS drops
  *     every cached plan of the session, the readers' own among them.
+ *
+ * tests/test_planner.py compares every value with the SQL implementation's, on valid and
+ * malformed contexts.
  *
  * The context gate of every protected table is unchanged: a plan kept past a context
  * changed without set_context() returns no rows, as with the SQL functions.
@@ -27,13 +31,14 @@
 #include "postgres.h"
 
 #include "catalog/pg_collation.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "lib/stringinfo.h"
 #include "nodes/plannodes.h"
-#include "nodes/value.h"
 #include "optimizer/planner.h"
-#include "parser/parse_func.h"
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -50,9 +55,11 @@ void		_PG_init(void);
 
 #define MEMO_SIZE 16
 
+typedef Datum (*Reader) (Oid self, bool *isnull);
+
 typedef struct MemoEntry
 {
-	Oid			reader;
+	Reader		reader;
 	bool		isnull;
 	Datum		value;
 } MemoEntry;
@@ -247,18 +254,16 @@ pgpolicy_planned_shadow(PG_FUNCTION_ARGS)
 }
 
 /* context_key(): uid|companies|su|profiles|shadow, NULL when uid() is. */
-PG_FUNCTION_INFO_V1(pgpolicy_planned_context_key);
-Datum
-pgpolicy_planned_context_key(PG_FUNCTION_ARGS)
+static text *
+context_key(void)
 {
 	const char *names[] = {"pgpolicy.uid", "pgpolicy.company_ids", "pgpolicy.su",
 	"pgpolicy.profiles", "pgpolicy.shadow"};
 	StringInfoData key;
 	int			i;
 
-	note_folded();
 	if (context_uid() == 0)
-		PG_RETURN_NULL();
+		return NULL;
 	initStringInfo(&key);
 	for (i = 0; i < lengthof(names); i++)
 	{
@@ -268,7 +273,52 @@ pgpolicy_planned_context_key(PG_FUNCTION_ARGS)
 			appendStringInfoChar(&key, '|');
 		appendStringInfoString(&key, value == NULL ? "" : value);
 	}
-	PG_RETURN_TEXT_P(cstring_to_text(key.data));
+	return cstring_to_text(key.data);
+}
+
+PG_FUNCTION_INFO_V1(pgpolicy_planned_context_key);
+Datum
+pgpolicy_planned_context_key(PG_FUNCTION_ARGS)
+{
+	text	   *key = context_key();
+
+	note_folded();
+	if (key == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(key);
+}
+
+/*
+ * The run-time readers uid(), su() and context_key() (STABLE): the same values, read when
+ * called. The context gate calls context_key() once per statement, when it runs.
+ */
+PG_FUNCTION_INFO_V1(pgpolicy_uid);
+Datum
+pgpolicy_uid(PG_FUNCTION_ARGS)
+{
+	int32		uid = context_uid();
+
+	if (uid == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(uid);
+}
+
+PG_FUNCTION_INFO_V1(pgpolicy_su);
+Datum
+pgpolicy_su(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(context_uid() != 0 && setting_is_true("pgpolicy.su"));
+}
+
+PG_FUNCTION_INFO_V1(pgpolicy_context_key);
+Datum
+pgpolicy_context_key(PG_FUNCTION_ARGS)
+{
+	text	   *key = context_key();
+
+	if (key == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(key);
 }
 
 /*
@@ -293,35 +343,203 @@ pgpolicy_planned_write(PG_FUNCTION_ARGS)
 }
 
 /* ---------------------------------------------------------------------------------------
- * Readers that query tables: called once per top-level statement being planned.
+ * The values that query tables: the queries of runtime_0005.sql's company_ids(),
+ * company_id() and group_ids(), run through SPI with plans kept for the session, as the
+ * owner of the plan-time functions (the runtime's installer, a superuser: it reads past
+ * row-level security, as those SECURITY DEFINER readers do). Every operator and function
+ * is schema-qualified, so the caller's search_path cannot change what they run. Each is
+ * computed once per top-level statement being planned (the memo).
  */
 
-/* Call a reader with no arguments, NULL-aware. */
+/* One row, one column of a kept query with the uid as $1, as the owner of `self`. */
 static Datum
-call_reader(Oid reader, bool *isnull)
+owner_query(Oid self, SPIPlanPtr *plan, const char *query, int32 uid, bool *isnull)
 {
-	FmgrInfo	flinfo;
-	Datum		value;
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1] = {Int32GetDatum(uid)};
+	Datum		value = (Datum) 0;
+	Oid			caller;
+	int			security;
+	HeapTuple	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(self));
+	Oid			owner;
 
-	LOCAL_FCINFO(fcinfo, 0);
-	fmgr_info(reader, &flinfo);
-	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, NULL, NULL);
-	value = FunctionCallInvoke(fcinfo);
-	*isnull = fcinfo->isnull;
+	if (!HeapTupleIsValid(proc))
+		elog(ERROR, "pgpolicy_planner: cache lookup failed for function %u", self);
+	owner = ((Form_pg_proc) GETSTRUCT(proc))->proowner;
+	ReleaseSysCache(proc);
+	*isnull = true;
+	GetUserIdAndSecContext(&caller, &security);
+	SetUserIdAndSecContext(owner, security | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "pgpolicy_planner: SPI_connect failed");
+		if (*plan == NULL)
+		{
+			SPIPlanPtr	prepared = SPI_prepare(query, 1, argtypes);
+
+			if (prepared == NULL)
+				elog(ERROR, "pgpolicy_planner: cannot prepare %s: %s", query,
+					 SPI_result_code_string(SPI_result));
+			SPI_keepplan(prepared);
+			*plan = prepared;
+		}
+		if (SPI_execute_plan(*plan, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "pgpolicy_planner: %s failed", query);
+		if (SPI_processed == 1)
+		{
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			Form_pg_attribute column = TupleDescAttr(desc, 0);
+
+			value = SPI_getbinval(SPI_tuptable->vals[0], desc, 1, isnull);
+			if (!*isnull)
+				value = SPI_datumTransfer(value, column->attbyval, column->attlen);
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(caller, security);
+	}
+	PG_END_TRY();
 	return value;
 }
 
+static SPIPlanPtr allowed_companies_plan = NULL;
+static SPIPlanPtr main_company_plan = NULL;
+static SPIPlanPtr groups_plan = NULL;
+
+/* The ids of an int4[] that has no NULL (what the queries below return). */
+static int32 *
+int4_items(Datum array, int *count)
+{
+	ArrayType  *items = DatumGetArrayTypeP(array);
+
+	*count = ArrayGetNItems(ARR_NDIM(items), ARR_DIMS(items));
+	return (int32 *) ARR_DATA_PTR(items);
+}
+
+static Datum
+int4_array(int32 *ids, int count)
+{
+	Datum	   *items = palloc(sizeof(Datum) * Max(count, 1));
+	int			i;
+
+	for (i = 0; i < count; i++)
+		items[i] = Int32GetDatum(ids[i]);
+	return PointerGetDatum(construct_array(items, count, INT4OID, 4, true, TYPALIGN_INT));
+}
+
 /*
- * The value of the reader `name` (in the schema of the plan-time function `self`) for the
- * statement being planned: from the memo, else read and remembered. Outside planning (a
- * call the planner did not fold) it is read every time.
+ * company_ids(): the given companies in the given order when each is an active company of
+ * the user, all of them (sequence, name, id) for 'default', else NULL.
  */
 static Datum
-planned_value(Oid self, const char *name, Oid type, bool *isnull)
+read_company_ids(Oid self, bool *isnull)
 {
-	List	   *qualified = list_make2(makeString(get_namespace_name(get_func_namespace(self))),
-									   makeString(pstrdup(name)));
-	Oid			reader = LookupFuncName(qualified, 0, NULL, false);
+	int32		uid = context_uid();
+	const char *given;
+	Datum		allowed;
+	int32	   *allowed_ids = NULL;
+	int			n_allowed = 0;
+	int32	   *given_ids;
+	int			n_given = 0;
+	bool		none;
+	const char *next;
+	char	   *end;
+	int			i,
+				j;
+
+	*isnull = true;
+	if (uid == 0)
+		return (Datum) 0;
+	allowed = owner_query(self, &allowed_companies_plan,
+						  "SELECT pg_catalog.array_agg(c.id ORDER BY c.sequence, c.name, c.id) "
+						  "FROM public.res_company_users_rel r "
+						  "JOIN public.res_company c ON c.id OPERATOR(pg_catalog.=) r.cid "
+						  "WHERE r.user_id OPERATOR(pg_catalog.=) $1 AND c.active",
+						  uid, &none);
+	if (!none)
+		allowed_ids = int4_items(allowed, &n_allowed);
+	given = setting("pgpolicy.company_ids");
+	*isnull = false;
+	if (strcmp(given, "default") == 0)
+		return none ? int4_array(NULL, 0) : allowed;
+	/* context_uid() checked the form: ids separated by commas */
+	given_ids = palloc(sizeof(int32) * (strlen(given) / 2 + 1));
+	for (next = given;; next = end + 1)
+	{
+		given_ids[n_given++] = (int32) strtol(next, &end, 10);
+		if (*end != ',')
+			break;
+	}
+	for (i = 0; i < n_given; i++)
+	{
+		for (j = 0; j < n_allowed && allowed_ids[j] != given_ids[i]; j++)
+			;
+		if (j == n_allowed)
+		{
+			*isnull = true;
+			return (Datum) 0;
+		}
+	}
+	return int4_array(given_ids, n_given);
+}
+
+/* company_id(): the user's main company for 'default', else the first company given. */
+static Datum
+read_company_id(Oid self, bool *isnull)
+{
+	const char *given = setting("pgpolicy.company_ids");
+	Datum		ids;
+	int			count;
+
+	if (given != NULL && strcmp(given, "default") == 0)
+		return owner_query(self, &main_company_plan,
+						   "SELECT u.company_id FROM public.res_users u "
+						   "WHERE u.id OPERATOR(pg_catalog.=) $1",
+						   context_uid(), isnull);
+	ids = read_company_ids(self, isnull);
+	if (*isnull)
+		return (Datum) 0;
+	if (int4_items(ids, &count), count == 0)
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	return Int32GetDatum(int4_items(ids, &count)[0]);
+}
+
+/* group_ids(): the user's groups (res_groups_users_rel), sorted; NULL without a uid. */
+static Datum
+read_group_ids(Oid self, bool *isnull)
+{
+	int32		uid = context_uid();
+	Datum		groups;
+
+	*isnull = true;
+	if (uid == 0)
+		return (Datum) 0;
+	groups = owner_query(self, &groups_plan,
+						 "SELECT pg_catalog.array_agg(g.gid ORDER BY g.gid) "
+						 "FROM public.res_groups_users_rel g WHERE g.uid OPERATOR(pg_catalog.=) $1",
+						 uid, isnull);
+	if (*isnull)
+	{
+		*isnull = false;
+		return int4_array(NULL, 0);
+	}
+	return groups;
+}
+
+/*
+ * The reader's value for the statement being planned: from the memo, else read and
+ * remembered. Outside planning (a call the planner did not fold), read every time.
+ */
+static Datum
+planned_value(Oid self, Reader reader, Oid type, bool *isnull)
+{
 	int16		typlen;
 	bool		typbyval;
 	Datum		value;
@@ -329,7 +547,7 @@ planned_value(Oid self, const char *name, Oid type, bool *isnull)
 	int			i;
 
 	if (planning_depth == 0)
-		return call_reader(reader, isnull);
+		return reader(self, isnull);
 	folded = true;
 	get_typlenbyval(type, &typlen, &typbyval);
 	for (i = 0; i < memo_used; i++)
@@ -340,7 +558,7 @@ planned_value(Oid self, const char *name, Oid type, bool *isnull)
 			return *isnull ? (Datum) 0 : datumCopy(memo[i].value, typbyval, typlen);
 		}
 	}
-	value = call_reader(reader, isnull);
+	value = reader(self, isnull);
 	if (memo_used < MEMO_SIZE)
 	{
 		old = MemoryContextSwitchTo(memo_context);
@@ -354,11 +572,10 @@ planned_value(Oid self, const char *name, Oid type, bool *isnull)
 }
 
 static Datum
-planned_reader(FunctionCallInfo fcinfo, const char *name)
+planned_reader(FunctionCallInfo fcinfo, Reader reader, Oid type)
 {
-	Oid			self = fcinfo->flinfo->fn_oid;
 	bool		isnull;
-	Datum		value = planned_value(self, name, get_func_rettype(self), &isnull);
+	Datum		value = planned_value(fcinfo->flinfo->fn_oid, reader, type, &isnull);
 
 	if (isnull)
 		PG_RETURN_NULL();
@@ -369,21 +586,21 @@ PG_FUNCTION_INFO_V1(pgpolicy_planned_company_ids);
 Datum
 pgpolicy_planned_company_ids(PG_FUNCTION_ARGS)
 {
-	return planned_reader(fcinfo, "company_ids");
+	return planned_reader(fcinfo, read_company_ids, INT4ARRAYOID);
 }
 
 PG_FUNCTION_INFO_V1(pgpolicy_planned_company_id);
 Datum
 pgpolicy_planned_company_id(PG_FUNCTION_ARGS)
 {
-	return planned_reader(fcinfo, "company_id");
+	return planned_reader(fcinfo, read_company_id, INT4OID);
 }
 
 PG_FUNCTION_INFO_V1(pgpolicy_planned_group_ids);
 Datum
 pgpolicy_planned_group_ids(PG_FUNCTION_ARGS)
 {
-	return planned_reader(fcinfo, "group_ids");
+	return planned_reader(fcinfo, read_group_ids, INT4ARRAYOID);
 }
 
 /* Whether the planned user is in any of the groups; false without a uid. */
@@ -402,7 +619,7 @@ pgpolicy_planned_in_groups(PG_FUNCTION_ARGS)
 				i,
 				j;
 
-	groups = planned_value(fcinfo->flinfo->fn_oid, "group_ids", INT4ARRAYOID, &isnull);
+	groups = planned_value(fcinfo->flinfo->fn_oid, read_group_ids, INT4ARRAYOID, &isnull);
 	if (isnull || PG_ARGISNULL(0))
 		PG_RETURN_BOOL(false);
 	deconstruct_array(DatumGetArrayTypeP(groups), INT4OID, 4, true, TYPALIGN_INT,
