@@ -92,6 +92,33 @@ def literal(value: Any) -> str:
     raise CompileError(f"unsupported literal {value!r}")
 
 
+# The context a plan-time function's own query may read when it runs: the readers of the
+# plan-time functions it would otherwise call (sql/runtime.sql).
+RUNTIME_READERS = {
+    "pgpolicy.planned_uid()": "pgpolicy.uid()",
+    "pgpolicy.planned_company_ids()": "pgpolicy.company_ids()",
+    "pgpolicy.planned_company_id()": "pgpolicy.company_id()",
+    "pgpolicy.planned_group_ids()": "pgpolicy.group_ids()",
+}
+
+
+def planned_source(select: str) -> str:
+    """The source of a `planned_ids_*` function whose ids `select` computes.
+
+    PL/pgSQL, reading the context when it runs, when that is all the query needs: PL/pgSQL
+    keeps the query's plan, where a SQL function is parsed and planned again at every call
+    (0.3 ms of every statement on a res.partner rule, bench/RESULTS.md), and a kept plan
+    must fold no context of its own (it would outlive a context set by hand, and the
+    statement's gate would not see it). A query calling any other plan-time function stays
+    SQL: planned at each call, so nothing folded into it is kept."""
+    source = select
+    for planned, runtime in RUNTIME_READERS.items():
+        source = source.replace(planned, runtime)
+    if "planned_" in source:
+        return select
+    return f"BEGIN RETURN ({source}); END"
+
+
 @dataclass(frozen=True)
 class SudoFunction:
     """A generated function that computes a set of ids as superuser, once per statement."""
@@ -103,6 +130,11 @@ class SudoFunction:
     @property
     def qualified(self) -> str:
         return f"{ident(SUDO_SCHEMA)}.{ident(self.name)}"
+
+    @property
+    def language(self) -> str:
+        """`plpgsql` for a body `planned_source` made PL/pgSQL, else `sql`."""
+        return "plpgsql" if self.body.startswith("BEGIN RETURN (") else "sql"
 
     @property
     def planned(self) -> bool:
@@ -304,6 +336,8 @@ class Compiler:
         if not top or self.inline:
             return f"ARRAY({select_sql})"
         body = f"SELECT coalesce(array_agg(DISTINCT v), '{{}}') FROM ({select_sql}) AS s(v)"
+        if planned:
+            body = planned_source(body)
         prefix = PLANNED_PREFIX if planned else "ids_"
         name = prefix + hashlib.sha256(body.encode()).hexdigest()[:16]
         function = SudoFunction(name, "integer[]", body)

@@ -105,11 +105,13 @@ def create_function(function: SudoFunction, roles: Sequence[str]) -> list[sql.Co
     volatility = sql.SQL("IMMUTABLE" if function.planned else "STABLE")
     return [
         sql.SQL(
-            "CREATE OR REPLACE FUNCTION {name}() RETURNS {returns} LANGUAGE sql {volatility} "
-            "PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS {body}"
+            "CREATE OR REPLACE FUNCTION {name}() RETURNS {returns} LANGUAGE {language} "
+            "{volatility} PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp "
+            "AS {body}"
         ).format(
             name=name,
             returns=sql.SQL(function.returns),
+            language=sql.SQL(function.language),
             volatility=volatility,
             body=sql.Literal(function.body),
         ),

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from pgpolicy.cli import cli
+from pgpolicy.compile import SudoFunction, planned_source
 from pgpolicy.planner import set_planner
 from tests.conftest import Database
 
@@ -129,6 +130,43 @@ def test_a_prepared_statement_returns_nothing_under_another_context(
     set_context(app, 17)  # discards plans: planned again, for 17
     assert ids(app, "EXECUTE orders(0)") == oracle_ids(shared_dir, 17, "sale.order")
     app.rollback()
+
+
+def test_a_kept_plan_of_a_generated_function_folds_no_context(
+    app: psycopg.Connection[Any], shared_dir: Path
+) -> None:
+    """res.partner's rule 2 (`company_id parent_of company_ids`) folds the ids of a
+    generated `planned_ids_*` function, PL/pgSQL since it reads only the context: the plan
+    it keeps reads the companies when it runs, so a statement planned for another context
+    set by hand gets that context's rows, never those of the context the kept plan was made
+    under."""
+    plan = plan_of(app, "SELECT id FROM res_partner")  # no context: planned for no one
+    assert "planned_ids_" not in plan
+    for first, second in ((15, 17), (17, 15)):
+        set_context(app, first)
+        assert ids(app, "SELECT id FROM res_partner") == oracle_ids(
+            shared_dir, first, "res.partner"
+        )
+        set_by_hand(app, second)  # no set_context: no plan forgotten
+        assert ids(app, "SELECT id FROM res_partner") == oracle_ids(
+            shared_dir, second, "res.partner"
+        )
+        app.rollback()
+    assert oracle_ids(shared_dir, 15, "res.partner") != oracle_ids(shared_dir, 17, "res.partner")
+
+
+def test_only_a_generated_function_that_reads_the_context_alone_keeps_its_plan() -> None:
+    reads = "SELECT v FROM unnest(pgpolicy.planned_company_ids() || pgpolicy.planned_uid()) v"
+    assert planned_source(reads) == (
+        "BEGIN RETURN (SELECT v FROM unnest(pgpolicy.company_ids() || pgpolicy.uid()) v); END"
+    )
+    assert SudoFunction("planned_ids_x", "integer[]", planned_source(reads)).language == "plpgsql"
+    for folds in (
+        "SELECT v FROM unnest(pgpolicy_sudo.planned_ids_0123456789abcdef()) v",
+        "SELECT 1 WHERE pgpolicy.planned_in_groups('{1}')",
+    ):
+        assert planned_source(folds) == folds
+        assert SudoFunction("planned_ids_x", "integer[]", folds).language == "sql"
 
 
 def test_a_plpgsql_plan_returns_nothing_under_another_context(

@@ -53,7 +53,7 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
-#define MEMO_SIZE 16
+#define MEMO_SIZE 3				/* company_ids, company_id, group_ids */
 
 typedef Datum (*Reader) (Oid self, bool *isnull);
 
