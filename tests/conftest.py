@@ -23,7 +23,10 @@ Tests that start from a deployed policy set clone a second template instead, enf
 - The C plan-time functions (sql/planner/) are built for each server and installed into its
   library directory on first use (`planner_library`); where the server's headers or the
   rights to install are missing, the tests that need them skip, unless
-  `PGPOLICY_REQUIRE_PLANNER=1` (CI) makes that an error.
+  `PGPOLICY_REQUIRE_PLANNER=1` (CI) makes that an error. `PGPOLICY_TEST_PLANNER=c` puts
+  them in place wherever the test bed enforces a database (`enforce`), so that the whole
+  suite, the real-Odoo scenarios included, can run with them (the library must then be
+  installed on the servers).
 
 Row-level security is silently off for superusers, BYPASSRLS roles and table owners, so a test
 that checks enforcement connects as `app_role` and calls `assert_rls_effective` first.
@@ -54,6 +57,7 @@ from pytest_postgresql.janitor import DatabaseJanitor
 from pgpolicy import runtime
 from pgpolicy.apply import apply_policy_set
 from pgpolicy.introspect import read_catalog
+from pgpolicy.planner import set_planner
 from pgpolicy.policy import PolicySet, build_policy_set
 from pgpolicy.profile_store import read_profiles, save_profiles
 from pgpolicy.profiles import parse_profiles
@@ -568,6 +572,8 @@ def enforce(dsn: str, app_role: str) -> PolicySet:
         policy_set = build_policy_set(read_catalog(conn), [app_role])
     assert not policy_set.errors, [str(e) for e in policy_set.errors]
     apply_policy_set(dsn, policy_set, [app_role])
+    if os.environ.get("PGPOLICY_TEST_PLANNER") == "c":
+        set_planner(dsn, "c")
     return policy_set
 
 

@@ -134,7 +134,7 @@ def write_flags(dsn: str) -> list[bool]:
 
 def test_c_folds_what_sql_folds(enforced_db: Database) -> None:
     """Same values from both implementations, and each equal to its run-time reader."""
-    assert planner_in_use_of(enforced_db) == "sql"
+    assert set_planner(enforced_db.dsn, "sql") == "sql"
     by_sql = [folded_values(enforced_db.dsn, context) for context in CONTEXTS]
     sql_writes = write_flags(enforced_db.dsn)
     assert set_planner(enforced_db.dsn, "c") == "c"
@@ -192,6 +192,7 @@ def test_switching_back_restores_the_sql_functions(enforced_db: Database) -> Non
           FROM pg_proc p WHERE p.pronamespace = 'pgpolicy'::regnamespace
          ORDER BY 1
     """
+    set_planner(enforced_db.dsn, "sql")
     with psycopg.connect(enforced_db.dsn) as conn:
         before = conn.execute(functions).fetchall()
     assert set_planner(enforced_db.dsn, "c") == "c"
@@ -211,6 +212,7 @@ def test_planner_command(enforced_db: Database) -> None:
             capture_output=True, text=True, check=False,
         )  # fmt: skip
 
+    set_planner(enforced_db.dsn, "sql")
     assert pgpolicy("planner").stdout == "plan-time functions: SQL\n"
     on = pgpolicy("planner", "on")
     assert (on.returncode, on.stdout) == (0, "plan-time functions: C (pgpolicy_planner)\n")
@@ -223,9 +225,10 @@ def test_planner_command(enforced_db: Database) -> None:
 def test_planner_errors_change_nothing(
     enforced_db: Database, odoo_db: Database, app_dsn: Callable[[Any], str]
 ) -> None:
+    before = planner_in_use_of(enforced_db)
     with pytest.raises(PgPolicyError, match="only a superuser"):
-        set_planner(app_dsn(enforced_db), "c")
-    assert planner_in_use_of(enforced_db) == "sql"
+        set_planner(app_dsn(enforced_db), "sql" if before == "c" else "c")
+    assert planner_in_use_of(enforced_db) == before
     with pytest.raises(PgPolicyError, match="needs the pgpolicy runtime version 5"):
         set_planner(odoo_db.dsn, "c")
     with psycopg.connect(odoo_db.dsn) as conn:
