@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pgpolicy.errors import PgPolicyError
+from pgpolicy.report import require_superuser
 
 # The operators of LIKE, ILIKE, NOT LIKE and NOT ILIKE, on the types Odoo's columns use
 # (varchar and text through text, char through bpchar); bytea and name are left alone.
@@ -50,11 +50,9 @@ def set_like_leakproof(dsn: str, on: bool) -> list[LikeFunction]:
 
     Only a superuser may change LEAKPROOF; anything else is an error that changes nothing."""
     with psycopg.connect(dsn) as conn:
-        row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
-        if not row or not row[0]:
-            raise PgPolicyError(
-                "like-leakproof: only a superuser may change LEAKPROOF; connect as one"
-            )
+        require_superuser(
+            conn, "like-leakproof: only a superuser may change LEAKPROOF; connect as one"
+        )
         flag = sql.SQL("LEAKPROOF" if on else "NOT LEAKPROOF")
         for function in like_functions(conn):
             if function.leakproof != on:

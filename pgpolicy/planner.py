@@ -25,11 +25,12 @@ IMPLEMENTATIONS = {"c": "planned_c.sql", "sql": "planned_sql.sql"}
 
 def planner_in_use(conn: psycopg.Connection[Any]) -> str:
     """`sql` or `c`: the implementation of the plan-time functions in the database."""
-    implementation = report.planner_in_use(conn)
+    version = report.runtime_version(conn)
+    implementation = report.plan_time_functions(conn, version)
     if implementation is None:
         raise PgPolicyError(
             "planner: needs the pgpolicy runtime version 5 or later "
-            f"(installed: {report.runtime_version(conn) or 'none'}); run pgpolicy init"
+            f"(installed: {version or 'none'}); run pgpolicy init"
         )
     return implementation
 
@@ -42,9 +43,9 @@ def set_planner(dsn: str, implementation: str) -> str:
     server, `c` is an error that changes nothing."""
     script = (sql_dir() / IMPLEMENTATIONS[implementation]).read_text()
     with psycopg.connect(dsn) as conn:
-        row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
-        if not row or not row[0]:
-            raise PgPolicyError("planner: only a superuser may replace the plan-time functions")
+        report.require_superuser(
+            conn, "planner: only a superuser may replace the plan-time functions"
+        )
         planner_in_use(conn)
         try:
             conn.execute(script)

@@ -17,6 +17,7 @@ from sqlglot.errors import SqlglotError
 from pgpolicy import ddl
 from pgpolicy.apply import rendering_drift
 from pgpolicy.catalog import read_deployed
+from pgpolicy.errors import PgPolicyError
 from pgpolicy.plan import Plan
 from pgpolicy.policy import PolicySet
 
@@ -90,14 +91,22 @@ def runtime_version(conn: psycopg.Connection[Any]) -> str | None:
     return str(row[0]) if row else None
 
 
-def planner_in_use(conn: psycopg.Connection[Any]) -> str | None:
-    """`sql` or `c`: the implementation of the plan-time functions (pgpolicy/planner.py);
-    None before runtime version 5."""
-    version = runtime_version(conn)
+def plan_time_functions(conn: psycopg.Connection[Any], version: str | None) -> str | None:
+    """`sql` or `c`: the implementation of the plan-time functions (pgpolicy/planner.py),
+    for the runtime `version` installed; None before version 5."""
     if version is None or int(version) < 5:
         return None
     row = conn.execute("SELECT pgpolicy.planner()").fetchone()
     return str(row[0]) if row else None
+
+
+def require_superuser(conn: psycopg.Connection[Any], refusal: str) -> None:
+    """Raise `refusal` (`{user}`: the role connected) unless that role is a superuser."""
+    row = conn.execute(
+        "SELECT current_user::text, rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user"
+    ).fetchone()
+    if not (row and row[1]):
+        raise PgPolicyError(refusal.format(user=row[0] if row else "the current user"))
 
 
 def role_hazards(conn: psycopg.Connection[Any], roles: tuple[str, ...] | list[str]) -> list[str]:
@@ -137,7 +146,8 @@ def health(
     `deep` also compares PostgreSQL's renderings (`apply.rendering_drift`), which
     catches a hand edit whose comment was rewritten to match.
     """
-    report = Health(runtime_version(conn), planner_in_use(conn))
+    version = runtime_version(conn)
+    report = Health(version, plan_time_functions(conn, version))
     deployed = read_deployed(conn)
     wanted = {(p.table, p.name): p for p in policy_set.policies}
     for key, spec in wanted.items():

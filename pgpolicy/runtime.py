@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 
 from alembic import command
 from pgpolicy.errors import PgPolicyError
+from pgpolicy.report import require_superuser
 from pgpolicy.resources import alembic_dir, sql_dir
 
 # What the app roles may call: every function of the runtime a policy or the bridge uses.
@@ -210,15 +211,11 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _require_superuser(conn: psycopg.Connection[Any]) -> None:
-    row = conn.execute(
-        "SELECT current_user::text, rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user"
-    ).fetchone()
-    if not (row and row[1]):
-        user = row[0] if row else "the current user"
-        raise PgPolicyError(
-            f"{user} is not a superuser: the runtime must be installed by one, because its "
-            "readers are SECURITY DEFINER functions that must read past row-level security"
-        )
+    require_superuser(
+        conn,
+        "{user} is not a superuser: the runtime must be installed by one, because its "
+        "readers are SECURITY DEFINER functions that must read past row-level security",
+    )
 
 
 def _require_roles(conn: psycopg.Connection[Any], roles: Sequence[str]) -> None:

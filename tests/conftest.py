@@ -510,6 +510,14 @@ def planner_library(pg_server: PgServer) -> None:
         pytest.skip(f"pgpolicy_planner not available: {why_not}")
 
 
+def use_planner(request: pytest.FixtureRequest, db: Database, planner: str) -> None:
+    """Put the `planner` implementation (`sql` or `c`) of the plan-time functions in place
+    on `db`, for tests parametrized over both; `c` needs the library (`planner_library`)."""
+    if planner == "c":
+        request.getfixturevalue("planner_library")
+    assert set_planner(db.dsn, planner) == planner
+
+
 @pytest.fixture(scope="session")
 def odoo_template(pg_server: PgServer, shared_dir: Path) -> str:
     """Name of the template database holding the real Odoo 18 database, restored once."""

@@ -29,6 +29,7 @@ from odoo_bridge.profile_choice import check_choice, profile_names
 from tests.conftest import check_rls_effective, deploy_profiles
 from tests.test_bridge import BridgedCursor, orm_file_rules
 from tests.test_profiles import (
+    BIG,
     BIG_ORDERS,
     COMPANY_2_ORDERS,
     SALESMGR,
@@ -36,13 +37,9 @@ from tests.test_profiles import (
     superuser_ids,
 )
 
-TWO = """
-profiles:
-  - name: big-orders
-    members: {logins: [salesmgr_ab]}
-    models:
-      sale.order:
-        read: "[('amount_total', '>', 1000)]"
+TWO = (
+    BIG
+    + """\
   - name: company-two
     members: {logins: [salesmgr_ab]}
     models:
@@ -54,6 +51,7 @@ profiles:
       sale.order:
         read: "[('id', '=', 0)]"
 """
+)
 
 
 # --- pure: what becomes statement text ----------------------------------------------------

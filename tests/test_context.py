@@ -18,8 +18,7 @@ from click.testing import CliRunner
 from pgpolicy import runtime
 from pgpolicy.cli import cli
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.planner import set_planner
-from tests.conftest import Database
+from tests.conftest import Database, use_planner
 
 RUNTIME_OBJECTS = """
 SELECT 'function', p.oid::regprocedure::text, p.proacl::text FROM pg_proc p
@@ -106,9 +105,7 @@ def protected(
 ) -> psycopg.Connection[Any]:
     """The Odoo clone with its own rules applied, and a connection of the app role; with
     each implementation of the plan-time functions (`pgpolicy planner`)."""
-    if request.param == "c":
-        request.getfixturevalue("planner_library")
-        assert set_planner(enforced_db.dsn, "c") == "c"
+    use_planner(request, enforced_db, request.param)
     app = psycopg.connect(app_dsn(enforced_db))
     assert_rls_effective(app, ["sale_order", "res_partner"])
     return app

@@ -14,9 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgpolicy.planner import set_planner
 from tests import probe
-from tests.conftest import Database
+from tests.conftest import Database, use_planner
 
 MODES = ("read", "write", "create", "unlink")
 
@@ -52,9 +51,7 @@ def test_policies_match_the_oracle(
     request: pytest.FixtureRequest,
 ) -> None:
     """With either implementation of the plan-time functions (pgpolicy planner on|off)."""
-    if planner == "c":
-        request.getfixturevalue("planner_library")
-        assert set_planner(enforced_db.dsn, "c") == "c"
+    use_planner(request, enforced_db, planner)
     acls = oracle["acls"]
     tables = sorted({info["table"] for info in oracle["models"].values()})
     with psycopg.connect(enforced_db.dsn, autocommit=True) as superuser:

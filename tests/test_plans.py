@@ -21,8 +21,7 @@ from psycopg import sql
 
 from pgpolicy.cli import cli
 from pgpolicy.compile import SudoFunction, planned_source
-from pgpolicy.planner import set_planner
-from tests.conftest import Database
+from tests.conftest import Database, use_planner
 
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
 INITPLAN_PARAM = r"(?:\$\d+|\(InitPlan \d+\)\.col1)"
@@ -58,9 +57,7 @@ def set_by_hand(conn: psycopg.Connection[Any], uid: int) -> None:
 def applied(enforced_db: Database, request: pytest.FixtureRequest) -> Database:
     """The Odoo clone with the runtime and its own rules applied; with each implementation
     of the plan-time functions (`pgpolicy planner`)."""
-    if request.param == "c":
-        request.getfixturevalue("planner_library")
-        assert set_planner(enforced_db.dsn, "c") == "c"
+    use_planner(request, enforced_db, request.param)
     return enforced_db
 
 

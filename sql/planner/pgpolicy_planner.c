@@ -493,6 +493,7 @@ read_company_id(Oid self, bool *isnull)
 {
 	const char *given = setting("pgpolicy.company_ids");
 	Datum		ids;
+	int32	   *items;
 	int			count;
 
 	if (given != NULL && strcmp(given, "default") == 0)
@@ -503,12 +504,9 @@ read_company_id(Oid self, bool *isnull)
 	ids = read_company_ids(self, isnull);
 	if (*isnull)
 		return (Datum) 0;
-	if (int4_items(ids, &count), count == 0)
-	{
-		*isnull = true;
-		return (Datum) 0;
-	}
-	return Int32GetDatum(int4_items(ids, &count)[0]);
+	items = int4_items(ids, &count);
+	*isnull = count == 0;
+	return *isnull ? (Datum) 0 : Int32GetDatum(items[0]);
 }
 
 /* group_ids(): the user's groups (res_groups_users_rel), sorted; NULL without a uid. */
