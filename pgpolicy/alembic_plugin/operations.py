@@ -352,6 +352,35 @@ class NoForceRlsOp(PolicyOperation):
         return ("no_force_rls", self.table, self.reason)
 
 
+@Operations.register_operation("set_view_invoker")
+@dataclass
+class SetViewInvokerOp(PolicyOperation):
+    """A view runs with the querying role's rights (`security_invoker`), or its owner's."""
+
+    view: str
+    invoker: bool = True
+    reason: str | None = None
+
+    @classmethod
+    def set_view_invoker(cls, operations: Operations, view: str, invoker: bool = True) -> None:
+        """Make `public.<view>` run with the invoker's rights and row level security
+        (PostgreSQL 15+); `invoker=False` gives it its owner's rights back."""
+        operations.invoke(cls(view, invoker))
+
+    @property
+    def table(self) -> str:
+        return self.view
+
+    def statements(self) -> list[sql.Composable]:
+        return [ddl.view_invoker(self.view, self.invoker)]
+
+    def reverse(self) -> SetViewInvokerOp:
+        return SetViewInvokerOp(self.view, not self.invoker)
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("set_view_invoker", self.view, self.invoker, self.reason)
+
+
 @Operations.register_operation("create_sudo_schema")
 @dataclass
 class CreateSudoSchemaOp(PolicyOperation):
@@ -481,6 +510,7 @@ OPERATIONS: tuple[type[PolicyOperation], ...] = (
     DisableRlsOp,
     ForceRlsOp,
     NoForceRlsOp,
+    SetViewInvokerOp,
     CreateSudoSchemaOp,
     DropSudoSchemaOp,
     CreateSudoFunctionOp,
@@ -560,6 +590,8 @@ def plan_operations(
             state = deployed.tables.get(table)
             forced = state is not None and state.rls_forced
             tables.setdefault(table, []).append(DisableRlsOp(table, forced, reason=reason))
+        elif action == "view_invoker":
+            tables.setdefault(table, []).append(SetViewInvokerOp(table, reason=reason))
         elif action == "drop_function":
             body = deployed.functions.get(name)
             last.append(DropSudoFunctionOp(name, body, roles, reason=reason))

@@ -111,7 +111,12 @@ def plan(
 @deep_option
 @click.pass_obj
 def status(settings: Settings, app_roles: tuple[str, ...], deep: bool) -> None:
-    """Runtime version, policies in sync or drifted, unprotected tables, app-role hazards."""
+    """Runtime version, policies in sync or drifted, unprotected relations, app-role hazards.
+
+    Unprotected: every table, view, materialized view or foreign table an app role can
+    reach that no row level security holds (a table without it, a view running with its
+    owner's rights); exit 1 when there is one.
+    """
     policy_set = desired_policy_set(settings, app_roles)
     with connect(settings.dsn) as conn:
         report = health(conn, policy_set, app_roles, deep=deep)
@@ -123,7 +128,12 @@ def status(settings: Settings, app_roles: tuple[str, ...], deep: bool) -> None:
             f"{len(report.missing)} missing, {len(report.extra)} not desired",
             *(f"drifted: {t}.{n}" for t, n in report.drifted),
             *(f"missing: {t}.{n}" for t, n in report.missing[:20]),
-            *(f"no row level security: {t}" for t in report.unprotected),
+            *(
+                f"unprotected {e.kind} {e.relation}"
+                + (f" (reached by {', '.join(e.roles)})" if e.roles else "")
+                + f": {e.why}"
+                for e in report.unprotected
+            ),
             *(f"ERROR: {e}" for e in report.errors),
         ]
     )

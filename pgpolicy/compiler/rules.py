@@ -142,6 +142,22 @@ class RuleCombiner:
                 policies.append(shadow)
         return policies
 
+    def shared_table_policies(self, model: Model) -> list[PolicySpec]:
+        """Another model's table (`ir.actions.act_window_close` shares `ir_actions` with
+        `ir.actions.actions`): its access rights and rules AND-ed onto the table's policies,
+        one restrictive policy per command, so that a row is admitted only as every model
+        of the table admits it."""
+        own_writes = self.own_writes(model)
+        policies = []
+        for mode in MODES:
+            sql = self.effective_sql(model, mode)
+            if mode == "read" and own_writes:
+                sql = f"{sql} OR {own_writes}"
+            name = f"pgpolicy_{mode}_also_{model.name.replace('.', '_')}"[:63]
+            provenance = Provenance("shared_table", mode)
+            policies.append(self.policy(model, name, COMMANDS[mode], False, sql, provenance))
+        return policies
+
     def shadow_policy(
         self, model: Model, mode: str, permissive: list[PolicySpec]
     ) -> PolicySpec | None:
@@ -333,10 +349,7 @@ def groups_literal(group_ids: Iterable[int]) -> str:
 
 
 def protected_models(catalog: Catalog) -> list[Model]:
-    """Models with a table and at least one rule or access right."""
-    names = {r.model for r in catalog.rules} | {a.model for a in catalog.access}
-    return [
-        catalog.models[n]
-        for n in sorted(names)
-        if n in catalog.models and catalog.models[n].table is not None
-    ]
+    """Models with a table. One without any access right is denied to everyone but
+    superuser mode (Odoo: no `ir.model.access` row, no access), like an access right no
+    group of the user has."""
+    return [catalog.models[n] for n in sorted(catalog.models) if catalog.models[n].table]

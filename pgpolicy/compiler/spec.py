@@ -22,7 +22,7 @@ COMMANDS = {"read": "SELECT", "write": "UPDATE", "create": "INSERT", "unlink": "
 class Provenance:
     """Where a policy comes from; stored as JSON in the policy's comment."""
 
-    kind: str  # context, acl, rule, no_group_rule, allow, inherits
+    kind: str  # context, acl, rule, no_group_rule, allow, inherits, relation, system
     mode: str | None = None
     rule_ids: tuple[int, ...] = ()
     xml_ids: tuple[str, ...] = ()
@@ -85,7 +85,7 @@ class TableSpec:
     """A protected table: RLS enabled, and forced when an app role owns it."""
 
     table: str
-    model: str
+    model: str  # the model; for a relation table the fields stored in it; "" for none
 
 
 @dataclass(frozen=True)
@@ -96,3 +96,4 @@ class PolicySet:
     policies: tuple[PolicySpec, ...]
     functions: tuple[SudoFunction, ...]
     errors: tuple[CompileError, ...] = ()
+    views: tuple[str, ...] = ()  # views to run with the querying role's rights (invoker)

@@ -76,6 +76,14 @@ def enable_rls(table: str, force: bool) -> list[sql.Composed]:
     return statements
 
 
+def view_invoker(view: str, invoker: bool) -> sql.Composed:
+    """Make a view run with the querying role's rights and row level security (PostgreSQL
+    15+), or with its owner's again (PostgreSQL's default)."""
+    if invoker:
+        return sql.SQL("ALTER VIEW {} SET (security_invoker = true)").format(table_id(view))
+    return sql.SQL("ALTER VIEW {} RESET (security_invoker)").format(table_id(view))
+
+
 def disable_rls(table: str) -> list[sql.Composed]:
     return [
         sql.SQL("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY").format(table_id(table)),

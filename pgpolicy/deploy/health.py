@@ -1,4 +1,4 @@
-"""The health report: runtime version, policies in sync or drifted, unprotected tables.
+"""The health report: runtime version, policies in sync or drifted, unprotected relations.
 
 `health` is where the tool says, loudly, when enforcement is void: an app role
 that is superuser, has BYPASSRLS, or owns tables without FORCE ROW LEVEL
@@ -14,7 +14,7 @@ import psycopg
 
 from pgpolicy.compiler.spec import PolicySet
 from pgpolicy.deploy.apply import rendering_drift
-from pgpolicy.deploy.catalog import read_deployed
+from pgpolicy.deploy.catalog import Exposure, exposed_relations, read_deployed
 from pgpolicy.deploy.roles import role_hazards
 
 
@@ -26,7 +26,7 @@ class Health:
     drifted: list[tuple[str, str]] = field(default_factory=list)
     missing: list[tuple[str, str]] = field(default_factory=list)
     extra: list[tuple[str, str]] = field(default_factory=list)
-    unprotected: list[str] = field(default_factory=list)
+    unprotected: list[Exposure] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -82,11 +82,14 @@ def health(
         report.drifted.extend(sorted(misrendered))
         report.in_sync -= len(misrendered)
     report.extra = sorted(k for k in deployed.policies if k not in wanted)
-    report.unprotected = [
-        t.table
+    report.unprotected = exposed_relations(conn, roles)
+    listed = {e.relation for e in report.unprotected}
+    report.unprotected.extend(
+        Exposure(f"public.{t.table}", "table", "no row level security", ())
         for t in policy_set.tables
         if not (deployed.tables.get(t.table) and deployed.tables[t.table].rls_enabled)
-    ]
+        and f"public.{t.table}" not in listed
+    )
     report.errors = role_hazards(conn, roles)
     if report.runtime_version is None:
         report.errors.insert(0, "the pgpolicy runtime is not installed (run pgpolicy init)")

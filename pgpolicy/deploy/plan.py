@@ -24,7 +24,7 @@ from pgpolicy.deploy.catalog import Deployed, DeployedPolicy
 class Change:
     """One step of a plan, with the DDL that performs it."""
 
-    action: str  # create, replace, drop, enable_rls, force_rls, create_function, drop_function
+    action: str  # create, replace, drop, enable_rls, force_rls, view_invoker, create_function, ...
     table: str | None
     name: str
     access: str  # opens, closes, changes, none
@@ -164,6 +164,19 @@ def diff(
                 )
             )
 
+    views = [
+        Change(
+            "view_invoker",
+            view,
+            view,
+            "closes",
+            "the view runs with its owner's rights, past row level security",
+            (ddl.view_invoker(view, True),),
+        )
+        for view in desired.views
+        if deployed.views is not None and deployed.views.get(view) is False
+    ]
+
     used = {f.name for f in desired.functions}
     stale = [
         Change("drop_function", None, name, "none", "no longer used", (ddl.drop_function(name),))
@@ -213,7 +226,7 @@ def diff(
                 (ddl.drop_sudo_schema(),),
             )
         )
-    return Plan(tuple(functions + drops + creates + stamps + tables + stale))
+    return Plan(tuple(functions + drops + creates + stamps + tables + views + stale))
 
 
 def replace_reason(spec: PolicySpec, current: DeployedPolicy) -> str | None:

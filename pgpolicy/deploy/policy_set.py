@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pgpolicy.compiler.relations import RelationPolicies, relation_tables, unmapped_tables
 from pgpolicy.compiler.rules import RuleCombiner, protected_models
 from pgpolicy.compiler.spec import PolicySet, PolicySpec, TableSpec
 from pgpolicy.odoo.metadata import Catalog
@@ -15,17 +16,33 @@ from pgpolicy.profiles.policy import profile_policies, unknown_models
 def build_policy_set(
     catalog: Catalog, roles: Sequence[str], profiles: Sequence[Profile] = ()
 ) -> PolicySet:
-    """The desired policy set for every protected table of the catalog, access profiles
-    included (`pgpolicy.profiles.policy`)."""
+    """The desired policy set for every table of the catalog: the models' tables (access
+    profiles included, `pgpolicy.profiles.policy`), the many2many relation tables and the
+    tables no model maps (`pgpolicy.compiler.relations`); and the views to run with the
+    querying role's rights."""
     builder = RuleCombiner(catalog, tuple(roles))
     builder.errors.extend(unknown_models(catalog, profiles))
     tables: list[TableSpec] = []
     policies: list[PolicySpec] = []
     for model in protected_models(catalog):
         assert model.table is not None
+        if any(t.table == model.table for t in tables):
+            policies.extend(builder.shared_table_policies(model))
+            continue
         tables.append(TableSpec(model.table, model.name))
         policies.extend(builder.table_policies(model))
         policies.extend(profile_policies(builder, model, profiles))
+    relations = RelationPolicies(builder)
+    for table, fields in sorted(relation_tables(catalog).items()):
+        tables.append(TableSpec(table, ", ".join(f.label for f in fields)))
+        policies.extend(relations.relation(table, fields))
+    for table in unmapped_tables(catalog):
+        tables.append(TableSpec(table, ""))
+        policies.extend(relations.system_only(table))
     return PolicySet(
-        tuple(tables), tuple(policies), tuple(builder.functions.values()), tuple(builder.errors)
+        tuple(tables),
+        tuple(policies),
+        tuple(builder.functions.values()),
+        tuple(builder.errors),
+        views=catalog.views,
     )

@@ -86,6 +86,11 @@ class Catalog:
     rules: tuple[Rule, ...]
     access: tuple[Access, ...]
     groups: dict[str, int]  # group xml id -> res_groups.id
+    # The relations of the Odoo schema (public), whatever models they map to: every one an
+    # app role can reach must be protected (`pgpolicy.compiler.relations`).
+    tables: tuple[str, ...] = ()  # tables and partitioned tables
+    views: tuple[str, ...] = ()
+    parents: dict[str, str] = field(default_factory=dict)  # child table -> parent (INHERITS)
 
     def model(self, name: str) -> Model:
         try:
@@ -121,7 +126,15 @@ def catalog_from_dict(data: dict[str, Any]) -> Catalog:
         for r in data["rules"]
     )
     access = tuple(Access(**{**a, "modes": tuple(a["modes"])}) for a in data["access"])
-    return Catalog(models=models, rules=rules, access=access, groups=dict(data["groups"]))
+    return Catalog(
+        models=models,
+        rules=rules,
+        access=access,
+        groups=dict(data["groups"]),
+        tables=tuple(data.get("tables", ())),
+        views=tuple(data.get("views", ())),
+        parents=dict(data.get("parents", {})),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -139,6 +152,20 @@ SELECT c.relname, array_agg(a.attname::text)
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
  WHERE c.relkind IN ('r', 'p')
  GROUP BY c.relname
+"""
+_VIEWS = """
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND c.relkind = 'v' ORDER BY 1
+"""
+# PostgreSQL's table inheritance (`ir_act_window` INHERITS `ir_actions`): a query naming the
+# parent reads the children's rows too, under the parent's policies only.
+_PARENTS = """
+SELECT c.relname, p.relname
+  FROM pg_inherits i
+  JOIN pg_class c ON c.oid = i.inhrelid
+  JOIN pg_class p ON p.oid = i.inhparent
+  JOIN pg_namespace cn ON cn.oid = c.relnamespace AND cn.nspname = 'public'
+  JOIN pg_namespace pn ON pn.oid = p.relnamespace AND pn.nspname = 'public'
 """
 _MAIL_THREADS = "SELECT model FROM ir_model WHERE is_mail_thread"
 _INHERITS = """
@@ -173,6 +200,7 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         model, name, *spec = row
         fields_by_model.setdefault(model, {})[name] = Field(name, *spec)
     tables = {name: set(columns) for name, columns in conn.execute(_TABLES)}
+    parents = {child: parent for child, parent in conn.execute(_PARENTS)}
     inherits: dict[str, dict[str, str]] = {}
     for model, parent, link in conn.execute(_INHERITS):
         inherits.setdefault(model, {})[parent] = link
@@ -181,7 +209,7 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     unclaimed = {t: cols for t, cols in tables.items() if t not in claimed}
     models = {}
     for name, fields in fields_by_model.items():
-        table = table_of(name, fields, tables, unclaimed)
+        table = table_of(name, fields, tables, unclaimed, parents)
         models[name] = Model(
             name=name,
             table=table,
@@ -222,7 +250,15 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     groups = {
         xml_id: res_id for (model, res_id), xml_id in xml_ids.items() if model == "res.groups"
     }
-    return Catalog(models=models, rules=rules, access=access, groups=groups)
+    return Catalog(
+        models=models,
+        rules=rules,
+        access=access,
+        groups=groups,
+        tables=tuple(sorted(tables)),
+        views=tuple(name for (name,) in conn.execute(_VIEWS)),
+        parents=parents,
+    )
 
 
 def _modes(*flags: bool | None) -> tuple[str, ...]:
@@ -234,12 +270,15 @@ def table_of(
     fields: dict[str, Field],
     tables: dict[str, set[str]],
     unclaimed: dict[str, set[str]],
+    parents: dict[str, str] | None = None,
 ) -> str | None:
     """The table of `model`: Odoo's default name, else the one unclaimed table with its columns.
 
     Odoo does not record `_table` in its metadata; models with a custom table
     (e.g. `project.task.stage.personal` → `project_task_user_rel`) are found by
-    their stored columns among tables no other model is named after. None for
+    their stored columns among tables no other model is named after; among
+    several, the inheritance parent of the others (`ir.actions.actions` →
+    `ir_actions`, whose children `ir_act_window`, … hold its columns too). None for
     abstract models and SQL views.
     """
     default = model.replace(".", "_")
@@ -251,4 +290,6 @@ def table_of(
     if not columns or "id" not in columns:
         return None
     candidates = [name for name, cols in unclaimed.items() if columns <= cols]
+    if len(candidates) > 1 and parents:
+        candidates = [c for c in candidates if parents.get(c) not in candidates]
     return candidates[0] if len(candidates) == 1 else None
