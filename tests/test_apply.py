@@ -59,7 +59,7 @@ def test_drift_is_reported_and_repaired(deployed: tuple[Any, PolicySet], app_rol
     assert result.exit_code == 1
     assert "drifted: sale_order.pgpolicy_read_rule_254" in result.output
     assert "missing: sale_order.pgpolicy_read_rule_259" in result.output
-    assert "no row level security: crm_lead" in result.output
+    assert "unprotected table public.crm_lead (reached by " in result.output
 
     result = runner.invoke(
         cli, ["--dsn", db.dsn, "plan", "--app-role", app_role, "--detailed-exitcode"]

@@ -86,6 +86,9 @@ class TableSpec:
 
     table: str
     model: str  # the model; for a relation table the fields stored in it; "" for none
+    # A table no model maps: protected once an app role can reach it (it may be a tool's
+    # own, like alembic's version table, which the app role is not granted).
+    unmapped: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from psycopg import sql
 from pgpolicy.compiler.spec import PolicySet
 from pgpolicy.db import connect
 from pgpolicy.deploy import ddl
-from pgpolicy.deploy.catalog import Deployed, DeployedPolicy, read_deployed
+from pgpolicy.deploy.catalog import Deployed, DeployedPolicy, reachable_tables, read_deployed
 from pgpolicy.deploy.plan import Plan, diff
+from pgpolicy.deploy.policy_set import within_reach
 from pgpolicy.errors import PgPolicyError
 
 log = logging.getLogger("pgpolicy")
@@ -67,8 +68,17 @@ def plan_for(
     check_roles(conn, roles)
     if deployed is None:
         deployed = read_deployed(conn)
+    policy_set = reachable_part(conn, policy_set, roles, deployed)
     misrendered = rendering_drift(conn, policy_set, deployed) if deep else set()
     return diff(policy_set, deployed, owned_tables(conn, roles), misrendered)
+
+
+def reachable_part(
+    conn: psycopg.Connection[Any], policy_set: PolicySet, roles: Sequence[str], deployed: Deployed
+) -> PolicySet:
+    """The policy set without the unmapped tables no app role reaches (`within_reach`)."""
+    protected = {table for table, _ in deployed.policies}
+    return within_reach(policy_set, reachable_tables(conn, roles), protected)
 
 
 def rendering_drift(

@@ -208,3 +208,19 @@ def exposed_relations(conn: psycopg.Connection[Any], roles: Sequence[str]) -> li
         Exposure(relation, RELATION_KINDS[kind], _WHY[kind], tuple(reached))
         for relation, kind, reached in conn.execute(_EXPOSED, [list(roles)])
     ]
+
+
+_REACHABLE = """
+SELECT DISTINCT c.relname
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+  CROSS JOIN unnest(%s::text[]) AS r(role)
+ WHERE c.relkind IN ('r', 'p')
+   AND (has_table_privilege(r.role, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
+        OR has_any_column_privilege(r.role, c.oid, 'SELECT, INSERT, UPDATE'))
+"""
+
+
+def reachable_tables(conn: psycopg.Connection[Any], roles: Sequence[str]) -> set[str]:
+    """Tables of the Odoo schema one of `roles` may read or change."""
+    return {name for (name,) in conn.execute(_REACHABLE, [list(roles)])}

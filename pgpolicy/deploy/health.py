@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from pgpolicy.compiler.spec import PolicySet
-from pgpolicy.deploy.apply import rendering_drift
+from pgpolicy.deploy.apply import reachable_part, rendering_drift
 from pgpolicy.deploy.catalog import Exposure, exposed_relations, read_deployed
 from pgpolicy.deploy.roles import role_hazards
 
@@ -68,6 +68,7 @@ def health(
     version = runtime_version(conn)
     report = Health(version, plan_time_functions(conn, version))
     deployed = read_deployed(conn)
+    policy_set = reachable_part(conn, policy_set, roles, deployed)
     wanted = {(p.table, p.name): p for p in policy_set.policies}
     for key, spec in wanted.items():
         current = deployed.policies.get(key)

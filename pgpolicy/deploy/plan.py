@@ -180,8 +180,9 @@ def diff(
     used = {f.name for f in desired.functions}
     stale = [
         Change("drop_function", None, name, "none", "no longer used", (ddl.drop_function(name),))
-        for name in sorted(deployed.functions)
-        if name not in used
+        for name in callers_first(
+            {name: body for name, body in deployed.functions.items() if name not in used}
+        )
     ]
     stamp = [c.policy for c in creates if c.policy is not None]
     stamps = (
@@ -227,6 +228,23 @@ def diff(
             )
         )
     return Plan(tuple(functions + drops + creates + stamps + tables + views + stale))
+
+
+def callers_first(bodies: dict[str, str]) -> list[str]:
+    """Function names, each before the functions its body calls (else by name).
+
+    A generated function may call another (the ids of an `_inherits` parent's or a
+    relation owner's rules): dropped callers first, a downgrade creating them again in
+    reverse order creates the called function before the SQL body that needs it.
+    """
+    left = sorted(bodies)
+    ordered: list[str] = []
+    while left:
+        called = {n for n in left for other in left if other != n and n in bodies[other]}
+        free = [n for n in left if n not in called] or left[:1]
+        ordered.extend(free)
+        left = [n for n in left if n not in free]
+    return ordered
 
 
 def replace_reason(spec: PolicySpec, current: DeployedPolicy) -> str | None:

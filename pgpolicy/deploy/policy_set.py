@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import replace
 
 from pgpolicy.compiler.relations import RelationPolicies, relation_tables, unmapped_tables
 from pgpolicy.compiler.rules import RuleCombiner, protected_models
@@ -37,7 +38,7 @@ def build_policy_set(
         tables.append(TableSpec(table, ", ".join(f.label for f in fields)))
         policies.extend(relations.relation(table, fields))
     for table in unmapped_tables(catalog):
-        tables.append(TableSpec(table, ""))
+        tables.append(TableSpec(table, "", unmapped=True))
         policies.extend(relations.system_only(table))
     return PolicySet(
         tuple(tables),
@@ -45,4 +46,25 @@ def build_policy_set(
         tuple(builder.functions.values()),
         tuple(builder.errors),
         views=catalog.views,
+    )
+
+
+def within_reach(
+    policy_set: PolicySet, reachable: Collection[str], protected: Collection[str]
+) -> PolicySet:
+    """`policy_set` without the tables no model maps that no app role can reach and that
+    pgpolicy does not protect yet: a tool's own table (alembic's version table, created
+    after the app role's grants) is left alone until it is granted, and a table once
+    protected stays so."""
+    left_out = {
+        t.table
+        for t in policy_set.tables
+        if t.unmapped and t.table not in reachable and t.table not in protected
+    }
+    if not left_out:
+        return policy_set
+    return replace(
+        policy_set,
+        tables=tuple(t for t in policy_set.tables if t.table not in left_out),
+        policies=tuple(p for p in policy_set.policies if p.table not in left_out),
     )
