@@ -18,8 +18,6 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgpolicy.alembic_plugin.operations import SetViewInvokerOp, plan_operations
-from pgpolicy.alembic_plugin.render import render
 from pgpolicy.compiler.spec import PolicySet
 from pgpolicy.db import connect
 from pgpolicy.deploy.apply import apply_policy_set, plan_for
@@ -85,20 +83,21 @@ def test_a_view_reads_nothing_without_context(db: Database, app_role: str, name:
 
 
 @pytest.mark.parametrize("name", sorted(VIEWS))
-@pytest.mark.parametrize(("uid", "su"), [(SALESMAN, False), (HR_OFFICER, False), (SALESMAN, True)])
+@pytest.mark.parametrize("uid", [SALESMAN, HR_OFFICER])
 def test_a_view_admits_what_its_tables_admit(
-    db: Database, app_role: str, name: str, uid: int, su: bool
+    db: Database, app_role: str, name: str, uid: int
 ) -> None:
     """Through the view, the rows its query returns when the app role runs it itself over
-    the protected tables (PostgreSQL's own evaluation, not through the view); in superuser
-    mode the mirrors are lifted, so all of them."""
-    with as_app(db, app_role, VIEWS[name], uid, su) as app:
+    the protected tables (PostgreSQL's own evaluation, not through the view), fewer than
+    all; in superuser mode the mirrors are lifted, so all of them."""
+    with psycopg.connect(db.dsn) as conn:
+        every = count(conn, view(name))
+    with as_app(db, app_role, VIEWS[name], uid) as app:
         through_view = count(app, view(name))
         direct = count(app, definition(db, name))
-    assert through_view == direct
-    if su:
-        with psycopg.connect(db.dsn) as conn:
-            assert through_view == count(conn, view(name))
+    assert through_view == direct < every
+    with as_app(db, app_role, VIEWS[name], uid, su=True) as app:
+        assert count(app, view(name)) == every
 
 
 def test_views_are_invoker_after_apply_and_status_is_clean(
@@ -141,6 +140,9 @@ def test_the_view_change_is_a_reversible_migration_operation(
     owned_db: Database, app_role: str, owned_template: Any
 ) -> None:
     """`op.set_view_invoker(view)` in a revision; its reverse gives the owner's rights back."""
+    from pgpolicy.alembic_plugin.operations import SetViewInvokerOp, plan_operations
+    from pgpolicy.alembic_plugin.render import render
+
     with psycopg.connect(owned_db.dsn, autocommit=True) as conn:
         conn.execute("ALTER VIEW public.report_stock_quantity RESET (security_invoker)")
     with connect(owned_db.dsn) as conn:
