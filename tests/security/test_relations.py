@@ -212,6 +212,12 @@ def test_enforcement_still_reads_membership(
 ) -> None:
     """The runtime's readers read the membership tables past their policies: a salesman's
     groups and companies still decide what the models' policies admit."""
+    definers = superuser_rows(
+        db,
+        "SELECT DISTINCT r.rolsuper FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner "
+        "WHERE p.pronamespace = 'pgpolicy'::regnamespace AND p.prosecdef",
+    )
+    assert definers == [(True,)]  # row level security never holds a superuser, forced or not
     expected = oracle["results"]["salesman_a"]["sale.order"]["read"]["count"]
     with as_app(db, app_role, SALESMAN, [1]) as app:
         assert count(app, "sale_order") == expected
