@@ -30,7 +30,7 @@ from pgpolicy.resources import alembic_dir, sql_dir
 # What the app roles may call: every function of the runtime a policy or the bridge uses.
 # Each new function of a migration that they need is added here; `init` grants the list.
 PUBLIC_FUNCTIONS = (
-    "set_context(integer, integer[], boolean)",
+    "set_context(integer, integer[], boolean, boolean, text[], text, text)",  # revision 0006
     "uid()",
     "su()",
     "today()",
@@ -61,6 +61,8 @@ PUBLIC_FUNCTIONS = (
     "check_locked(regclass, name, integer, anyelement, text, text)",
     # revision 0005: plan-time functions that may be compiled
     "forget_context_plans()",
+    # revision 0006: the sealed context
+    "sealed_context()",
 )
 
 
