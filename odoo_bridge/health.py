@@ -38,7 +38,9 @@ SELECT c.oid::regclass::text FROM pg_catalog.pg_class c
 SCHEMA_GRANT = "SELECT has_schema_privilege('pgpolicy', 'USAGE')"
 RUNTIME_GRANTS = """
 SELECT has_function_privilege('pgpolicy.version()', 'EXECUTE'),
-       has_function_privilege('pgpolicy.set_context(integer, integer[], boolean)', 'EXECUTE')
+       has_function_privilege(
+           'pgpolicy.set_context(integer, integer[], boolean, boolean, text[], text, text)',
+           'EXECUTE')
 """
 RUNTIME_VERSION = "SELECT pgpolicy.version()"
 

@@ -1,20 +1,20 @@
 """The enabled subset of access profiles: the two questions the selector asks the database.
 
-`PROFILE_NAMES` lists the current user's profiles (NULL without a context); `SET_PROFILES`
-narrows the transaction to some of them, and fails with the database's own message for a
-name that is not one of the user's (sql/runtime_0002.sql). The bridge then carries the
-choice on every transaction of the session (`Context.sql`).
+`PROFILE_NAMES` lists the current user's profiles (NULL without a context); a choice must
+be among them. The bridge then carries the choice on every transaction of the session
+(`Context.sql`), and `set_context` refuses, with the database's own message, a name that is
+not one of the user's (sql/runtime_0006.sql). `set_profiles` is not used: the context of a
+bridge transaction is locked (statements.Tokens), and only `set_context` changes it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from odoo_bridge.context import check_profiles
+from odoo_bridge.context import BridgeError, check_profiles
 from odoo_bridge.login import Cursor
 
 PROFILE_NAMES = "SELECT pgpolicy.profile_names()"
-SET_PROFILES = "SELECT pgpolicy.set_profiles(%s::text[])"
 
 
 def profile_names(cursor: Cursor) -> list[str] | None:
@@ -25,7 +25,10 @@ def profile_names(cursor: Cursor) -> list[str] | None:
 
 
 def check_choice(cursor: Cursor, profiles: object) -> tuple[str, ...]:
-    """`profiles` if the database accepts them for the current user; else its error."""
+    """`profiles` if they are all the current user's; else BridgeError naming the others."""
     names = check_profiles(profiles)
-    cursor.execute(SET_PROFILES, (list(names),))
+    mine = profile_names(cursor) or []
+    unknown = [name for name in names if name not in mine]
+    if unknown:
+        raise BridgeError(f"not a profile of the current user: {', '.join(unknown)}")
     return names

@@ -72,7 +72,8 @@ CREATE OR REPLACE FUNCTION pgpolicy.planned_write() RETURNS boolean
     AS $$
 BEGIN
     RETURN coalesce(current_query()
-                    ~* ('^\s*(select\s+set_config\(''pgpolicy\.shadow''[^;]*;\s*)?'
+                    ~* ('^\s*(close\s+all\s*;\s*)?'
+        '(select\s+set_config\(''pgpolicy\.shadow''[^;]*;\s*)?'
         '(select\s+pgpolicy\.set_context\([^;]*\)\s*;\s*)?'
         '(select\s+pgpolicy\.set_profiles\([^;]*\)\s*;\s*)?(update|insert)\s'),
                     false);

@@ -30,6 +30,8 @@
 --    settings pgpolicy.shadow and pgpolicy.profiles written by hand count for nothing.
 -- 5. context_key() is the sealed text itself: each part prefixed by its length, so two
 --    contexts never share a key.
+-- 6. planned_write() looks past a leading CLOSE ALL (the bridge's first statement of each
+--    transaction closes the cursors a WITH HOLD could have kept).
 
 -- Installed before Odoo creates its tables too (see runtime.sql).
 SET LOCAL check_function_bodies = off;
@@ -160,6 +162,26 @@ COMMENT ON FUNCTION pgpolicy.context_key() IS
     'The context of the current transaction as one text (each setting and the transaction, '
     'length-prefixed); NULL unless set_context set it in this transaction. Read by the '
     'context gate of every protected table';
+
+-- The bridge's first statement of a transaction starts with CLOSE ALL (no cursor of an
+-- earlier transaction stays open), then its set_context call: an UPDATE or INSERT behind
+-- both is still a write.
+CREATE OR REPLACE FUNCTION pgpolicy.planned_write() RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+BEGIN
+    RETURN coalesce(current_query()
+                    ~* ('^\s*(close\s+all\s*;\s*)?'
+        '(select\s+set_config\(''pgpolicy\.shadow''[^;]*;\s*)?'
+        '(select\s+pgpolicy\.set_context\([^;]*\)\s*;\s*)?'
+        '(select\s+pgpolicy\.set_profiles\([^;]*\)\s*;\s*)?(update|insert)\s'),
+                    false);
+END
+$$;
+COMMENT ON FUNCTION pgpolicy.planned_write() IS
+    'Whether the top-level statement being planned is an UPDATE or INSERT (after the bridge''s '
+    'prefix: CLOSE ALL, one pgpolicy.set_context call, one pgpolicy.set_profiles call). '
+    'IMMUTABLE on purpose: folded at plan time so read queries never carry the own-writes term';
 
 -- ---------------------------------------------------------------------------------------
 -- set_context: the single entry point. Replaces version 1's set_context(integer,

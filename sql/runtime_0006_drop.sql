@@ -122,6 +122,22 @@ COMMENT ON FUNCTION pgpolicy.set_profiles(text[]) IS
     'Narrow the current transaction to some of the user''s profiles (after set_context): the '
     'others grant nothing but still restrict. Discards cached plans';
 
+CREATE OR REPLACE FUNCTION pgpolicy.planned_write() RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+BEGIN
+    RETURN coalesce(current_query()
+                    ~* ('^\s*(select\s+set_config\(''pgpolicy\.shadow''[^;]*;\s*)?'
+        '(select\s+pgpolicy\.set_context\([^;]*\)\s*;\s*)?'
+        '(select\s+pgpolicy\.set_profiles\([^;]*\)\s*;\s*)?(update|insert)\s'),
+                    false);
+END
+$$;
+COMMENT ON FUNCTION pgpolicy.planned_write() IS
+    'Whether the top-level statement being planned is an UPDATE or INSERT (after one leading '
+    'pgpolicy.set_context call and one pgpolicy.set_profiles call, as the bridge sends them). '
+    'IMMUTABLE on purpose: folded at plan time so read queries never carry the own-writes term';
+
 DROP FUNCTION pgpolicy.sealed_context();
 DROP FUNCTION pgpolicy.context_seal(text);
 DROP FUNCTION pgpolicy.context_message();

@@ -311,9 +311,15 @@ def test_context_text_is_made_of_checked_integers_only() -> None:
     assert Context(15, (1, 2), False).sql() == "SELECT pgpolicy.set_context(15, '{1,2}', false);"
     assert Context(1, (), True).sql() == "SELECT pgpolicy.set_context(1, '{}', true);"
     assert Context(15, (), False, shadow=True).sql() == (
-        "SELECT set_config('pgpolicy.shadow', 'true', true); "
-        "SELECT pgpolicy.set_context(15, '{}', false);"
+        "SELECT pgpolicy.set_context(15, '{}', false, shadow => true);"
     )
+    assert Context(15, (), False).sql("a" * 64, "b" * 64) == (
+        f"SELECT pgpolicy.set_context(15, '{{}}', false, token => '{'a' * 64}',"
+        f" next_token_hash => '{'b' * 64}');"
+    )
+    for bad_token in ("A" * 64, "a" * 63, "a'); SELECT 1; --" + "a" * 50):
+        with pytest.raises(BridgeError):
+            Context(15, (), False).sql(bad_token, "b" * 64)
     for bad in (True, 0, -3, "15", 15.0, 10**9):
         with pytest.raises(BridgeError):
             Context(bad, (), False).sql()  # type: ignore[arg-type]
@@ -351,12 +357,15 @@ def test_transaction_control_is_never_prefixed() -> None:
         assert not is_transaction_control(query), query
     state = TransactionState()
     ctx = Context(15, (), False)
-    assert state.prepare(b"SELECT 1", ctx, idle=True) == (ctx.sql() + "\n").encode() + b"SELECT 1"
+    sent = state.prepare(b"SELECT 1", ctx, idle=True)
+    assert isinstance(sent, bytes)
+    assert sent.startswith(b"CLOSE ALL;\nSELECT pgpolicy.set_context(15, '{}', false,")
+    assert sent.endswith(b");\nSELECT 1")
     assert state.prepare("SAVEPOINT a", Context(15, (), True), idle=False) == "SAVEPOINT a"
     assert state.sent == ctx
     with pytest.raises(NoContextError):
         state.prepare("SELECT 1", None, idle=False)
-    assert state.prepare("SELECT 1", None, idle=True) == "SELECT 1"
+    assert state.prepare("SELECT 1", None, idle=True) == "CLOSE ALL;\nSELECT 1"
 
 
 def test_origin_reads_the_first_frame_that_is_not_a_pass_through(tmp_path: Path) -> None:

@@ -30,7 +30,9 @@ GATE = "(SELECT true WHERE pgpolicy.context_key() = pgpolicy.planned_context_key
 BY_COMPANY = sql.SQL("company_id = ANY((SELECT pgpolicy.company_ids())::int[])")
 # A call of each function the app roles are granted, with valid arguments.
 CALLS = {
-    "set_context(integer, integer[], boolean)": "SELECT pgpolicy.set_context(15, '{1}', false)",
+    "set_context(integer, integer[], boolean, boolean, text[], text, text)": (
+        "SELECT pgpolicy.set_context(15, '{1}', false)"
+    ),
     "uid()": "SELECT pgpolicy.uid()",
     "su()": "SELECT pgpolicy.su()",
     "today()": "SELECT pgpolicy.today()",
@@ -61,6 +63,7 @@ CALLS = {
         "SELECT pgpolicy.check_locked('sale_order', 'id', 33, 33, 'p', 'sale.order')"
     ),
     "forget_context_plans()": "SELECT pgpolicy.forget_context_plans()",
+    "sealed_context()": "SELECT pgpolicy.sealed_context()",
 }
 RUNTIME_FUNCTIONS = {
     "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids", "context_key",
@@ -70,10 +73,12 @@ RUNTIME_FUNCTIONS = {
     "set_profiles", "profile_names", "planned_in_profiles", "planned_profile_in_force", "user_tz",
     "local_today", "login_allowed", "check_locked", "member_profiles", "profiles_of", "audit_profile_change",
     "forget_context_plans", "planner",
+    "sealed_context", "context_seal", "context_message", "context_part",
 }  # fmt: skip
 # Called only from inside the runtime (as its owner), never granted.
 INTERNAL_FUNCTIONS = {
     "provenance_of", "member_profiles", "profiles_of", "audit_profile_change", "planner",
+    "context_seal", "context_message", "context_part",
 }  # fmt: skip
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
 INITPLAN_PARAM = r"(?:\$\d+|\(InitPlan \d+\)\.col1)"
@@ -367,14 +372,17 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
         "planned_company_id", "planned_group_ids", "planned_context_key", "planned_shadow",
     ):  # fmt: skip
         assert flags[name] == ("i", "s", False, None, "plpgsql"), name
-    assert flags["set_context"][:3] == ("v", "u", False)
+    # Runtime 6: set_context seals with the key only the owner reads; so does the check.
+    assert flags["set_context"] == ("v", "u", True, pinned, "plpgsql")
+    assert flags["sealed_context"] == ("s", "s", True, pinned, "plpgsql")
+    assert flags["context_seal"] == ("s", "s", True, pinned, "plpgsql")
     assert flags["shadow_denied"] == ("v", "s", False, None, "plpgsql")
     for name in ("member_profiles", "profiles_of", "profile_names", "user_tz"):
         assert flags[name] == ("s", "s", True, pinned, "sql"), name
     for name in ("planned_in_profiles", "planned_profile_in_force"):
         assert flags[name] == ("i", "s", True, pinned, "sql"), name
     assert flags["local_today"] == inlinable
-    assert flags["set_profiles"][:3] == ("v", "u", False)
+    assert flags["set_profiles"][:4] == ("v", "u", True, pinned)
     assert flags["login_allowed"][:4] == ("v", "u", True, pinned)
     assert flags["check_locked"][:4] == ("s", "u", False, pinned)
 
@@ -491,16 +499,21 @@ def test_a_malformed_context_hides_every_row(
     assert ids(open_app) == []
 
 
-def test_raw_settings_in_the_private_format_are_read_as_set_context_writes_them(
+def test_raw_settings_in_the_private_format_give_no_access_either(
     open_app: psycopg.Connection[Any], runtime_db: Any
 ) -> None:
-    """The control for the test above: well-formed values do give access."""
+    """Runtime 6: well-formed values written by hand are no context either (not sealed);
+    the same values written by set_context are (the control)."""
     set_raw(open_app, "15", "1", "false")
+    assert ids(open_app) == []
+    assert scalar(open_app, "SELECT pgpolicy.company_ids()") is None
+    open_app.rollback()
+    open_app.execute("SELECT pgpolicy.set_context(15, '{1}', false)")
     assert ids(open_app) == company_orders(runtime_db, 1, 2)
     assert scalar(open_app, "SELECT pgpolicy.company_ids()") == [1]
-    set_raw(open_app, "16", "default", "true")
-    assert scalar(open_app, "SELECT (pgpolicy.uid(), pgpolicy.su())::text") == "(16,t)"
-    assert ids(open_app) == company_orders(runtime_db, 1, 2)
+    set_raw(open_app, "16", "default", "true")  # over a sealed context: breaks its seal
+    assert scalar(open_app, "SELECT (pgpolicy.uid(), pgpolicy.su())::text") == "(,f)"
+    assert ids(open_app) == []
 
 
 @pytest.mark.parametrize(
@@ -509,7 +522,7 @@ def test_raw_settings_in_the_private_format_are_read_as_set_context_writes_them(
         ("SELECT pgpolicy.set_context(NULL, '{1}')", "uid must be a positive integer"),
         ("SELECT pgpolicy.set_context(0, '{1}')", "uid must be a positive integer"),
         ("SELECT pgpolicy.set_context(-15, '{1}')", "uid must be a positive integer"),
-        ("SELECT pgpolicy.set_context(15, '{1}', NULL)", "su must be true or false"),
+        ("SELECT pgpolicy.set_context(15, '{1}', NULL)", "su and shadow must be true or false"),
         ("SELECT pgpolicy.set_context(15, '{1,NULL}')", "company ids must be positive"),
         ("SELECT pgpolicy.set_context(15, '{0}')", "company ids must be positive"),
         ("SELECT pgpolicy.set_context(15, '{{1},{2}}')", "one-dimensional"),
@@ -640,8 +653,8 @@ def test_a_cached_plan_run_under_a_context_set_by_hand_returns_nothing(
     # Another user, by hand, without set_context: no DISCARD PLANS, the plan made for 15 stays.
     set_raw(app, "16", "1", "false")
     assert ids(app, "EXECUTE orders") == []  # the context gate
-    # The same statement planned now is planned for 16 and shows 16's rows.
-    assert ids(app) == company_orders(protected_db, 1)
+    # The same statement planned now is planned for no one: a context by hand is none.
+    assert ids(app) == []
     app.rollback()
     assert ids(app, "EXECUTE orders") == []  # no context at all
 
@@ -708,11 +721,10 @@ def test_context_readers_are_initplans_evaluated_once_per_statement(
     assert "current_setting" not in scan and "pgpolicy." not in scan, plan
     assert re.search(rf"= ANY \({INITPLAN_PARAM}\)", scan), plan
     assert re.search(rf"{INITPLAN_PARAM} IS NOT NULL", scan), plan  # the gate
-    # ... context_key() is inlined into the gate's InitPlan (no function call at all) and
+    # ... context_key() is inlined into the gate's InitPlan (one call: the seal's check) and
     # compared there with the key folded at plan time; company_ids() is a call of its own.
-    assert "current_setting('pgpolicy.uid'" in initplans[1], plan
-    assert "current_setting('pgpolicy.su'" in initplans[1], plan
-    assert "= '15|1|false||'::text" in initplans[1], plan
+    assert "pgpolicy.sealed_context() = '" in initplans[1], plan
+    assert re.search(r"= '\d+:\d+;\d+:\d+;2:15;1:1;5:false;0:;5:false;0:;'::text", initplans[1])
     assert "pgpolicy.company_ids()" in initplans[1], plan
 
 

@@ -446,10 +446,11 @@ pgpolicy_context_key(PG_FUNCTION_ARGS)
 
 /*
  * Whether the top-level statement is an UPDATE or INSERT, after the bridge's prefix:
- * the pattern of sql/runtime_0004.sql's planned_write(), case-insensitive.
+ * the pattern of sql/runtime_0006.sql's planned_write(), case-insensitive.
  */
 #define WRITE_PATTERN \
-	"^\\s*(select\\s+set_config\\('pgpolicy\\.shadow'[^;]*;\\s*)?" \
+	"^\\s*(close\\s+all\\s*;\\s*)?" \
+	"(select\\s+set_config\\('pgpolicy\\.shadow'[^;]*;\\s*)?" \
 	"(select\\s+pgpolicy\\.set_context\\([^;]*\\)\\s*;\\s*)?" \
 	"(select\\s+pgpolicy\\.set_profiles\\([^;]*\\)\\s*;\\s*)?(update|insert)\\s"
 
