@@ -20,11 +20,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from alembic import command
 from psycopg import sql
 
 from pgpolicy import runtime
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.resources import alembic_dir
+from tests.conftest import use_planner
 
 GATE = "(SELECT true WHERE pgpolicy.context_key() = pgpolicy.planned_context_key()) IS NOT NULL"
 BY_COMPANY = sql.SQL("company_id = ANY((SELECT pgpolicy.company_ids())::int[])")
@@ -949,3 +951,55 @@ def test_cli_init_as_a_non_superuser_fails_in_one_line(
     assert done.stderr.count("\n") == 1, done.stderr
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
+
+
+# --- runtime 6 and back -----------------------------------------------------------------------
+
+RUNTIME_CATALOG = """
+SELECT 'function ' || p.oid::regprocedure::text, pg_get_functiondef(p.oid), p.proacl::text,
+       obj_description(p.oid, 'pg_proc')
+  FROM pg_proc p WHERE p.pronamespace = 'pgpolicy'::regnamespace
+UNION ALL
+SELECT 'relation ' || c.relname, c.relkind::text, c.relacl::text, obj_description(c.oid, 'pg_class')
+  FROM pg_class c WHERE c.relnamespace = 'pgpolicy'::regnamespace AND c.relname <> 'alembic_version'
+UNION ALL
+SELECT 'schema', n.nspacl::text, NULL, NULL FROM pg_namespace n WHERE n.nspname = 'pgpolicy'
+ORDER BY 1
+"""
+
+
+def migrate(dsn: str, to: str, down: bool = False) -> None:
+    with runtime._migration(dsn) as (config, _conn):
+        (command.downgrade if down else command.upgrade)(config, to)
+
+
+def test_the_downgrade_of_runtime_6_restores_runtime_5_exactly(
+    odoo_db: Any, app_role: str, request: pytest.FixtureRequest
+) -> None:
+    """init at head (6), C plan-time functions, then downgrade to 5: the runtime's functions,
+    their text, grants and comments, its relations and schema are those of runtime 5
+    installed directly and granted as init granted it (set_context(integer, integer[],
+    boolean)), with the SQL plan-time functions."""
+    runtime.install(odoo_db.dsn, [app_role])
+    use_planner(request, odoo_db, "c")
+    migrate(odoo_db.dsn, "0005", down=True)
+    with superuser(odoo_db) as conn:
+        assert runtime.installed_version(conn) == "5"
+        downgraded = conn.execute(RUNTIME_CATALOG).fetchall()
+    migrate(odoo_db.dsn, "base", down=True)
+    migrate(odoo_db.dsn, "0005")
+    signatures = [
+        "set_context(integer, integer[], boolean)" if s.startswith("set_context(") else s
+        for s in runtime.PUBLIC_FUNCTIONS
+        if s != "sealed_context()"
+    ]
+    with superuser(odoo_db) as conn:
+        role = sql.Identifier(app_role)
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA pgpolicy TO {}").format(role))
+        for signature in signatures:
+            conn.execute(
+                sql.SQL("GRANT EXECUTE ON FUNCTION pgpolicy.{} TO {}").format(
+                    sql.SQL(signature), role
+                )
+            )
+        assert conn.execute(RUNTIME_CATALOG).fetchall() == downgraded
