@@ -23,7 +23,7 @@ import pytest
 from alembic import command
 from psycopg import sql
 
-from pgpolicy import runtime
+from pgpolicy.deploy import runtime
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.resources import alembic_dir
 from tests.conftest import use_planner

@@ -1,0 +1,128 @@
+"""Apply a plan to a database: one transaction, a lock timeout, an advisory lock.
+
+The plan is computed inside the same transaction, after the advisory lock is
+taken, so it is the diff against what is deployed at that moment. A failed or
+interrupted apply leaves the previous policies in place: the transaction
+rolls back as a whole. An unchanged source gives an empty plan: no DDL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from pgpolicy.compiler.spec import PolicySet
+from pgpolicy.db import connect
+from pgpolicy.deploy import ddl
+from pgpolicy.deploy.catalog import Deployed, DeployedPolicy, read_deployed
+from pgpolicy.deploy.plan import Plan, diff
+from pgpolicy.errors import PgPolicyError
+
+log = logging.getLogger("pgpolicy")
+
+ADVISORY_LOCK_KEY = 0x70677079  # "pgpy": one apply at a time per database
+
+
+def owned_tables(conn: psycopg.Connection[Any], roles: Sequence[str]) -> set[str]:
+    """Tables in public owned by one of the app roles: they need FORCE ROW LEVEL SECURITY."""
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
+        "AND pg_get_userbyid(c.relowner) = ANY(%s)",
+        [list(roles)],
+    )
+    return {name for (name,) in rows}
+
+
+def check_roles(conn: psycopg.Connection[Any], roles: Sequence[str]) -> None:
+    """Every app role must exist: policies name them."""
+    if not roles:
+        raise PgPolicyError("at least one --app-role is required")
+    rows = conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [list(roles)])
+    found = {name for (name,) in rows}
+    missing = [r for r in roles if r not in found]
+    if missing:
+        raise PgPolicyError(f"role(s) do not exist: {', '.join(missing)}")
+
+
+def plan_for(
+    conn: psycopg.Connection[Any],
+    policy_set: PolicySet,
+    roles: Sequence[str],
+    *,
+    deep: bool = False,
+    deployed: Deployed | None = None,
+) -> Plan:
+    """What applying `policy_set` would change on the database behind `conn`.
+
+    `deep` also recreates the deployed policies in a rolled-back savepoint and
+    replaces those PostgreSQL renders unlike their spec (`rendering_drift`).
+    `deployed` is what `read_deployed` returned in this transaction, when the caller
+    needs it too (reading it costs about half a second for the Odoo database).
+    """
+    check_roles(conn, roles)
+    if deployed is None:
+        deployed = read_deployed(conn)
+    misrendered = rendering_drift(conn, policy_set, deployed) if deep else set()
+    return diff(policy_set, deployed, owned_tables(conn, roles), misrendered)
+
+
+def rendering_drift(
+    conn: psycopg.Connection[Any], desired: PolicySet, deployed: Deployed
+) -> set[tuple[str, str]]:
+    """Deployed policies that PostgreSQL renders differently from their desired spec.
+
+    The hashes in a comment can be rewritten along with the policy; PostgreSQL's
+    own rendering cannot lie. In a savepoint, every desired policy that is
+    deployed is recreated from its spec and the renderings are read back; then
+    it is all rolled back. Takes the tables' locks for that time (`lock_timeout` 5s).
+    """
+    present = [p for p in desired.policies if (p.table, p.name) in deployed.policies]
+    rendered: dict[tuple[str, str], DeployedPolicy] = {}
+    with conn.transaction() as savepoint:
+        conn.execute("SET LOCAL lock_timeout = '5s'")
+        for spec in present:
+            conn.execute(ddl.drop_policy(spec.table, spec.name))
+            for statement in ddl.create_policy_only(spec):
+                conn.execute(statement)
+        rendered = read_deployed(conn).policies
+        raise psycopg.Rollback(savepoint)
+    keys = ((p.table, p.name) for p in present)
+    return {k for k in keys if rendered[k].fingerprint != deployed.policies[k].fingerprint}
+
+
+def execute_plan(conn: psycopg.Connection[Any], plan: Plan) -> int:
+    """Run the plan's DDL, then stamp provenance comments; returns the statement count."""
+    count = 0
+    for change in plan.changes:
+        for statement in change.statements:
+            conn.execute(statement)
+            count += 1
+    return count
+
+
+def apply_policy_set(
+    dsn: str,
+    policy_set: PolicySet,
+    roles: Sequence[str],
+    *,
+    dry_run: bool = False,
+    lock_timeout: str = "5s",
+    deep: bool = False,
+) -> Plan:
+    """Deploy `policy_set` in one transaction; nothing is kept on error or dry run."""
+    with connect(dsn) as conn:
+        conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
+        locked = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+        if not locked.fetchone() == (True,):
+            raise PgPolicyError("another pgpolicy apply is running on this database")
+        plan = plan_for(conn, policy_set, roles, deep=deep)
+        count = execute_plan(conn, plan)
+        if dry_run:
+            conn.rollback()
+        log.info("%d statements %s", count, "checked and rolled back" if dry_run else "applied")
+    return plan

@@ -1,0 +1,130 @@
+"""Turn policy specs into DDL statements: the one place that composes DDL.
+
+Identifiers go through `psycopg.sql.Identifier`; policy expressions are the
+compiler's output, whose identifiers and literals are quoted by the compiler.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from psycopg import sql
+
+from pgpolicy.compiler.predicate import SUDO_SCHEMA, SudoFunction
+from pgpolicy.compiler.spec import PolicySpec
+from pgpolicy.deploy.catalog import FINGERPRINT
+
+
+def table_id(table: str) -> sql.Identifier:
+    return sql.Identifier("public", table)
+
+
+def create_policy_only(policy: PolicySpec) -> list[sql.Composed]:
+    """CREATE POLICY; its comment is written once PostgreSQL has rendered it."""
+    parts: list[sql.Composable] = [
+        sql.SQL("CREATE POLICY {name} ON {table} AS {kind} FOR {command} TO {roles}").format(
+            name=sql.Identifier(policy.name),
+            table=table_id(policy.table),
+            kind=sql.SQL("PERMISSIVE" if policy.permissive else "RESTRICTIVE"),
+            command=sql.SQL(policy.command),
+            roles=sql.SQL(", ").join(map(sql.Identifier, policy.roles)),
+        )
+    ]
+    if policy.using is not None:
+        parts.append(sql.SQL("USING ({})").format(sql.SQL(policy.using)))
+    if policy.check is not None:
+        parts.append(sql.SQL("WITH CHECK ({})").format(sql.SQL(policy.check)))
+    return [sql.SQL(" ").join(parts)]
+
+
+def stamp_policies(policies: Sequence[PolicySpec]) -> sql.Composed:
+    """Write each policy's provenance comment, adding the hash of PostgreSQL's rendering.
+
+    One DO block, computed by the server itself, so it works the same in an
+    online apply and in an offline migration script.
+    """
+    items = [
+        {"table": p.table, "name": p.name, "provenance": p.provenance_dict()} for p in policies
+    ]
+    body = sql.SQL(
+        "DECLARE item jsonb; BEGIN "
+        "FOR item IN SELECT * FROM jsonb_array_elements({items}::jsonb) LOOP "
+        "EXECUTE format('COMMENT ON POLICY %I ON public.%I IS %L', item->>'name', "
+        "item->>'table', jsonb_set(item->'provenance', '{{rendered}}', to_jsonb(("
+        "SELECT {fingerprint} FROM pg_policy p WHERE p.polname = item->>'name' "
+        "AND p.polrelid = format('public.%I', item->>'table')::regclass)))::text); "
+        "END LOOP; END"
+    ).format(items=sql.Literal(json.dumps(items, sort_keys=True)), fingerprint=sql.SQL(FINGERPRINT))
+    return sql.SQL("DO $pgpolicy$ {} $pgpolicy$").format(body)
+
+
+def drop_policy(table: str, name: str) -> sql.Composed:
+    return sql.SQL("DROP POLICY IF EXISTS {name} ON {table}").format(
+        name=sql.Identifier(name), table=table_id(table)
+    )
+
+
+def enable_rls(table: str, force: bool) -> list[sql.Composed]:
+    statements: list[sql.Composed] = [
+        sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(table_id(table))
+    ]
+    if force:
+        statements.append(
+            sql.SQL("ALTER TABLE {} FORCE ROW LEVEL SECURITY").format(table_id(table))
+        )
+    return statements
+
+
+def disable_rls(table: str) -> list[sql.Composed]:
+    return [
+        sql.SQL("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY").format(table_id(table)),
+        sql.SQL("ALTER TABLE {} DISABLE ROW LEVEL SECURITY").format(table_id(table)),
+    ]
+
+
+def sudo_schema(roles: Sequence[str]) -> list[sql.Composed]:
+    """The schema of generated functions: usable by the app roles only."""
+    schema = sql.Identifier(SUDO_SCHEMA)
+    return [
+        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema),
+        sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(schema),
+        sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
+            schema, sql.SQL(", ").join(map(sql.Identifier, roles))
+        ),
+    ]
+
+
+def create_function(function: SudoFunction, roles: Sequence[str]) -> list[sql.Composed]:
+    """A SECURITY DEFINER function reading as its owner (who bypasses RLS), once per statement.
+
+    A `planned` one depends on the context alone and is IMMUTABLE on purpose, like the
+    runtime's plan-time functions: folded when the statement is planned, under the
+    context gate (sql/runtime.sql)."""
+    name = sql.Identifier(SUDO_SCHEMA, function.name)
+    volatility = sql.SQL("IMMUTABLE" if function.planned else "STABLE")
+    return [
+        sql.SQL(
+            "CREATE OR REPLACE FUNCTION {name}() RETURNS {returns} LANGUAGE {language} "
+            "{volatility} PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp "
+            "AS {body}"
+        ).format(
+            name=name,
+            returns=sql.SQL(function.returns),
+            language=sql.SQL(function.language),
+            volatility=volatility,
+            body=sql.Literal(function.body),
+        ),
+        sql.SQL("REVOKE ALL ON FUNCTION {}() FROM PUBLIC").format(name),
+        sql.SQL("GRANT EXECUTE ON FUNCTION {}() TO {}").format(
+            name, sql.SQL(", ").join(map(sql.Identifier, roles))
+        ),
+    ]
+
+
+def drop_sudo_schema() -> sql.Composed:
+    return sql.SQL("DROP SCHEMA IF EXISTS {}").format(sql.Identifier(SUDO_SCHEMA))
+
+
+def drop_function(name: str) -> sql.Composed:
+    return sql.SQL("DROP FUNCTION IF EXISTS {}()").format(sql.Identifier(SUDO_SCHEMA, name))

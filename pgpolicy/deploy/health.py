@@ -1,0 +1,95 @@
+"""The health report: runtime version, policies in sync or drifted, unprotected tables.
+
+`health` is where the tool says, loudly, when enforcement is void: an app role
+that is superuser, has BYPASSRLS, or owns tables without FORCE ROW LEVEL
+SECURITY is not subject to any policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import psycopg
+
+from pgpolicy.compiler.spec import PolicySet
+from pgpolicy.deploy.apply import rendering_drift
+from pgpolicy.deploy.catalog import read_deployed
+from pgpolicy.deploy.roles import role_hazards
+
+
+@dataclass
+class Health:
+    runtime_version: str | None
+    planner: str | None = None  # sql or c: the plan-time functions in place (runtime >= 5)
+    in_sync: int = 0
+    drifted: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    extra: list[tuple[str, str]] = field(default_factory=list)
+    unprotected: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def runtime_version(conn: psycopg.Connection[Any]) -> str | None:
+    exists = conn.execute(
+        "SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = 'pgpolicy' AND p.proname = 'version'"
+    ).fetchone()
+    if exists is None:
+        return None
+    row = conn.execute("SELECT pgpolicy.version()").fetchone()
+    return str(row[0]) if row else None
+
+
+def plan_time_functions(conn: psycopg.Connection[Any], version: str | None) -> str | None:
+    """`sql` or `c`: the implementation of the plan-time functions (pgpolicy/planner.py),
+    for the runtime `version` installed; None before version 5."""
+    if version is None or int(version) < 5:
+        return None
+    row = conn.execute("SELECT pgpolicy.planner()").fetchone()
+    return str(row[0]) if row else None
+
+
+def health(
+    conn: psycopg.Connection[Any],
+    policy_set: PolicySet,
+    roles: tuple[str, ...] | list[str],
+    *,
+    deep: bool = False,
+) -> Health:
+    """Compare what is deployed with what the database's rules compile to, and check roles.
+
+    `deep` also compares PostgreSQL's renderings (`apply.rendering_drift`), which
+    catches a hand edit whose comment was rewritten to match.
+    """
+    version = runtime_version(conn)
+    report = Health(version, plan_time_functions(conn, version))
+    deployed = read_deployed(conn)
+    wanted = {(p.table, p.name): p for p in policy_set.policies}
+    for key, spec in wanted.items():
+        current = deployed.policies.get(key)
+        if current is None:
+            report.missing.append(key)
+        elif current.drifted or (current.provenance or {}).get("sha256") != spec.sha256:
+            report.drifted.append(key)
+        else:
+            report.in_sync += 1
+    if deep:
+        misrendered = rendering_drift(conn, policy_set, deployed) - set(report.drifted)
+        report.drifted.extend(sorted(misrendered))
+        report.in_sync -= len(misrendered)
+    report.extra = sorted(k for k in deployed.policies if k not in wanted)
+    report.unprotected = [
+        t.table
+        for t in policy_set.tables
+        if not (deployed.tables.get(t.table) and deployed.tables[t.table].rls_enabled)
+    ]
+    report.errors = role_hazards(conn, roles)
+    if report.runtime_version is None:
+        report.errors.insert(0, "the pgpolicy runtime is not installed (run pgpolicy init)")
+    for error in policy_set.errors:
+        report.errors.append(f"compile error, access denied: {error}")
+    return report

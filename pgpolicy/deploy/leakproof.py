@@ -1,0 +1,66 @@
+"""Opt-in: the LIKE-family operator functions marked LEAKPROOF, so substring search under
+row-level security can use its index.
+
+PostgreSQL evaluates a query's own conditions after the policies unless their functions are
+LEAKPROOF; `textlike`, `texticlike` and the other functions behind `LIKE`/`ILIKE` are not,
+so `name ILIKE '%S0012%'` under RLS cannot use a trigram index and filters every row the
+policies admit (30-300x slower on a million orders, bench/RESULTS.md). Marking them
+LEAKPROOF is a database-wide superuser decision; docs/semantics.md ("Substring search")
+states what it can reveal: whether a value used as the *pattern* ends with the escape
+character. pgpolicy never does it unasked: `pgpolicy like-leakproof on|off|show`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from pgpolicy.db import connect
+from pgpolicy.deploy.roles import require_superuser
+
+# The operators of LIKE, ILIKE, NOT LIKE and NOT ILIKE, on the types Odoo's columns use
+# (varchar and text through text, char through bpchar); bytea and name are left alone.
+_LIKE_FUNCTIONS = """
+SELECT DISTINCT p.oid::regprocedure::text, p.proleakproof
+  FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode
+ WHERE o.oprname IN ('~~', '~~*', '!~~', '!~~*')
+   AND o.oprleft IN ('pg_catalog.text'::regtype, 'pg_catalog.bpchar'::regtype)
+   AND p.pronamespace = 'pg_catalog'::regnamespace
+ ORDER BY 1
+"""
+
+
+@dataclass(frozen=True)
+class LikeFunction:
+    """One function behind a LIKE-family operator and whether it is LEAKPROOF now."""
+
+    signature: str  # e.g. texticlike(text,text), as regprocedure renders it
+    leakproof: bool
+
+
+def like_functions(conn: psycopg.Connection[Any]) -> list[LikeFunction]:
+    """The LIKE-family operator functions of the connected database."""
+    return [LikeFunction(sig, leakproof) for sig, leakproof in conn.execute(_LIKE_FUNCTIONS)]
+
+
+def set_like_leakproof(dsn: str, on: bool) -> list[LikeFunction]:
+    """Mark the LIKE-family functions LEAKPROOF (or not), in one transaction; their new state.
+
+    Only a superuser may change LEAKPROOF; anything else is an error that changes nothing."""
+    with connect(dsn) as conn:
+        require_superuser(
+            conn, "like-leakproof: only a superuser may change LEAKPROOF; connect as one"
+        )
+        flag = sql.SQL("LEAKPROOF" if on else "NOT LEAKPROOF")
+        for function in like_functions(conn):
+            if function.leakproof != on:
+                # regprocedure text is the catalog's own quoting of the signature
+                conn.execute(
+                    sql.SQL("ALTER FUNCTION pg_catalog.{} {}").format(
+                        sql.SQL(function.signature), flag
+                    )
+                )
+        return like_functions(conn)
