@@ -245,7 +245,7 @@ BEGIN
     -- The lock of the transaction's context, if any.
     IF pgpolicy.sealed_context() IS NOT NULL THEN
         held_lock := current_setting('pgpolicy.lock', true);
-    ELSIF EXISTS (SELECT FROM pg_locks l
+    ELSIF EXISTS (SELECT FROM pg_lock_status() l
                    WHERE l.locktype = 'relation'
                      AND l.relation = 'pgpolicy.context_lock'::regclass
                      AND l.pid = pg_backend_pid()) THEN
@@ -271,15 +271,17 @@ BEGIN
         PERFORM FROM pgpolicy.context_lock;  -- the lock on it lasts until the transaction ends
     END IF;
 
-    PERFORM set_config('pgpolicy.uid', uid::text, true);
-    PERFORM set_config('pgpolicy.company_ids',
+    -- One statement: DISCARD PLANS (below, SQL plan-time functions) makes every statement
+    -- of this function be planned again at its next call.
+    PERFORM set_config('pgpolicy.uid', uid::text, true),
+            set_config('pgpolicy.company_ids',
                        CASE WHEN coalesce(cardinality(company_ids), 0) = 0 THEN 'default'
                             ELSE array_to_string(company_ids, ',') END,
-                       true);
-    PERFORM set_config('pgpolicy.su', CASE WHEN su THEN 'true' ELSE 'false' END, true);
-    PERFORM set_config('pgpolicy.profiles', '', true);
-    PERFORM set_config('pgpolicy.shadow', CASE WHEN shadow THEN 'true' ELSE 'false' END, true);
-    PERFORM set_config('pgpolicy.lock', coalesce(next_token_hash, ''), true);
+                       true),
+            set_config('pgpolicy.su', CASE WHEN su THEN 'true' ELSE 'false' END, true),
+            set_config('pgpolicy.profiles', '', true),
+            set_config('pgpolicy.shadow', CASE WHEN shadow THEN 'true' ELSE 'false' END, true),
+            set_config('pgpolicy.lock', coalesce(next_token_hash, ''), true);
     PERFORM set_config('pgpolicy.seal', pgpolicy.context_seal(pgpolicy.context_message()), true);
     IF profiles IS NOT NULL THEN
         unknown := ARRAY(SELECT n FROM unnest(profiles) AS n

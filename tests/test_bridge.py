@@ -31,7 +31,7 @@ from odoo_bridge.context import (
 )
 from odoo_bridge.health import role_health
 from odoo_bridge.origin import OriginRules
-from odoo_bridge.statements import NoContextError, TransactionState, is_transaction_control
+from odoo_bridge.statements import NoContextError, Tokens, TransactionState, is_transaction_control
 from tests import bridge_orm
 from tests.conftest import (
     Database,
@@ -468,3 +468,21 @@ def test_health_without_runtime(empty_db: Database, pg_server: PgServer) -> None
         "the pgpolicy runtime is not installed (pgpolicy init)",
         "no pgpolicy policy is deployed (pgpolicy apply)",
     ]
+
+
+def test_tokens_follow_savepoints() -> None:
+    tokens = Tokens()
+    first, first_hash = tokens.next_call()
+    assert first is None and len(first_hash) == 64
+    tokens.follow(b'SAVEPOINT "Sp 1"')
+    second, _ = tokens.next_call()
+    third, _ = tokens.next_call()
+    assert second is not None and third is not None and second != third
+    tokens.follow(b'ROLLBACK TO SAVEPOINT "Sp 1"')
+    assert tokens.next_call()[0] == second  # what the database expected at the savepoint
+    tokens.follow(b"savepoint INNER")
+    tokens.follow(b"release savepoint inner")
+    assert tokens.savepoints == [(b"Sp 1", 0)]
+    tokens.follow(b"ROLLBACK TO unknown")
+    with pytest.raises(BridgeError, match="savepoint the bridge did not see"):
+        tokens.next_call()

@@ -20,9 +20,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from alembic import command
 from psycopg import sql
 
+from alembic import command
 from pgpolicy.deploy import runtime
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.resources import alembic_dir

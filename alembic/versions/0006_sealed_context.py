@@ -15,7 +15,7 @@ called by policies, so nothing keeps this revision from being downgraded.
 """
 
 from alembic import op
-from pgpolicy.runtime import execute_sql_file
+from pgpolicy.deploy.runtime import execute_sql_file
 
 revision = "0006"
 down_revision = "0005"

@@ -14,9 +14,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from alembic import command
 
-from pgpolicy import runtime
+from alembic import command
+from pgpolicy.deploy import runtime
 from tests.conftest import Database, use_planner
 from tests.test_oracle import allowed_ids
 

@@ -18,6 +18,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from odoo_bridge.context import Context
+from odoo_bridge.statements import TransactionState
+
 SALESMAN = "salesman_a"
 PORTAL = "portal_user"
 Connect = Callable[..., psycopg.Connection[Any]]
@@ -172,9 +175,8 @@ def test_a_copied_seal_replayed_later_gives_nothing(connect_app: Connect, uid_of
 def attempt(conn: psycopg.Connection[Any], text: str) -> Exception | None:
     """Run `text` in a savepoint; the error it raised, if any."""
     try:
-        with conn.transaction():
-            with conn.cursor() as cur:
-                cur.execute(text)
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(text)
     except psycopg.Error as exc:
         return exc
     return None
@@ -228,9 +230,11 @@ def test_a_spent_token_read_from_the_text_cannot_change_the_context(
         "SELECT pgpolicy.set_context(1, ARRAY[1], true, token => substring(current_query()"
         " from 'token => ''([0-9a-f]{64})'''), next_token_hash => repeat('0', 64))"
     )
-    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="locked"):
-        with app.cursor() as cur:
-            cur.execute(switch + " " + steal)
+    with (
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="locked"),
+        app.cursor() as cur,
+    ):
+        cur.execute(switch + " " + steal)
     app.rollback()
     app.execute(first)
     app.execute("SELECT set_config('pgpolicy.seal', '', true)")  # erased after the lock
@@ -243,4 +247,35 @@ def test_a_spent_token_read_from_the_text_cannot_change_the_context(
     assert order_ids(app) == mine
     app.execute("SELECT pgpolicy.set_context(1, '{}', true)")
     assert len(order_ids(app)) == 33
+    app.rollback()
+
+
+def test_the_bridge_follows_savepoints_with_its_tokens(
+    app: psycopg.Connection[Any], uid_of: UidOf, visible: Visible
+) -> None:
+    """ROLLBACK TO SAVEPOINT brings the database back to the token it expected then: the
+    bridge presents that one with its next statement, and its context keeps working."""
+    uid, companies = uid_of(SALESMAN)
+    user, su = Context(uid, tuple(companies), False), Context(uid, tuple(companies), True)
+    mine = visible(SALESMAN, "sale.order")
+    state = TransactionState()
+
+    def run(query: str, context: Context, idle: bool = False) -> set[int]:
+        with app.cursor() as cur:
+            cur.execute(state.prepare(query, context, idle))
+            while cur.nextset():
+                pass
+            return {r[0] for r in cur.fetchall()} if cur.description else set()
+
+    assert run("SELECT id FROM sale_order", user, idle=True) == mine
+    run('SAVEPOINT "a"', su)
+    assert len(run("SELECT id FROM sale_order", su)) == 33  # superuser mode: mirrors lifted
+    run("savepoint b", user)
+    assert run("SELECT id FROM sale_order", user) == mine
+    run('ROLLBACK TO SAVEPOINT "a"', user)  # back to the token of before "a"
+    assert run("SELECT id FROM sale_order", user) == mine
+    assert len(run("SELECT id FROM sale_order", su)) == 33
+    run('RELEASE SAVEPOINT "a"', su)
+    assert run("SELECT id FROM sale_order", user) == mine
+    assert state.switches >= 4
     app.rollback()

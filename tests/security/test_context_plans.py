@@ -7,7 +7,6 @@ the bridge's next one. As the app role on the enforced Odoo 18 database, SQL and
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -83,8 +82,7 @@ def test_set_context_from_a_function_the_planner_evaluates_is_refused(
     set_context(app, uid_of, SALESMAN)
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="statement of its own"):
         app.execute(
-            "SELECT query_to_xml('select pgpolicy.set_context(1, ''{1}'', true)',"
-            " false, false, '')"
+            "SELECT query_to_xml('select pgpolicy.set_context(1, ''{1}'', true)', false, false, '')"
         )
     app.rollback()
 

@@ -25,7 +25,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -149,7 +148,8 @@ def hostile(dsn: str, stop: threading.Event, seen: Observations) -> None:
                     ]
                 for name, row in zip(names, copied, strict=True):
                     conn.execute(
-                        "SELECT set_config(%s, %s, false)", [f"pgpolicy.{name}", row[0] if row else ""]
+                        "SELECT set_config(%s, %s, false)",
+                        [f"pgpolicy.{name}", row[0] if row else ""],
                     )
                 for statement in random.sample(HOSTILE_STATE, k=3):
                     conn.execute(statement)
@@ -176,9 +176,7 @@ def well_behaved(
                     ).fetchone()
                     if with_context:
                         uid, companies = uid_of(login)
-                        conn.execute(
-                            "SELECT pgpolicy.set_context(%s, %s, false)", [uid, companies]
-                        )
+                        conn.execute("SELECT pgpolicy.set_context(%s, %s, false)", [uid, companies])
                     rows = sorted(r[0] for r in conn.execute("SELECT id FROM sale_order"))
             except psycopg.Error as exc:
                 with seen.lock:
