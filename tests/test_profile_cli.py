@@ -294,7 +294,7 @@ profiles:
         with pytest.raises(psycopg.errors.InvalidParameterValue, match="not a profile of user 16"):
             app.execute("SELECT pgpolicy.set_profiles('{orders,admin}')")
         app.rollback()
-        # a subset written by hand, not through set_profiles, can only narrow too
+        # a subset written by hand, not through set_profiles: no context at all (runtime 6)
         app.execute("SELECT pgpolicy.set_context(16, '{1,2}', false)")
         app.execute("SELECT set_config('pgpolicy.profiles', 'nonsense', true)")
         assert {r[0] for r in app.execute("SELECT id FROM sale_order")} == set()
