@@ -99,6 +99,7 @@ COMMENT ON FUNCTION pgpolicy.protect_new_relations() IS
     'Event trigger: a table created in schema public admits only the system principal until '
     'pgpolicy apply, a view runs with the invoker''s rights; both are recorded as pending';
 REVOKE ALL ON FUNCTION pgpolicy.protect_new_relations() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgpolicy.is_app_role(oid) FROM PUBLIC;
 
 CREATE EVENT TRIGGER pgpolicy_protect_new_relations ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'CREATE VIEW',

@@ -61,6 +61,7 @@ CALLS = {
         "SELECT pgpolicy.check_locked('sale_order', 'id', 33, 33, 'p', 'sale.order')"
     ),
     "forget_context_plans()": "SELECT pgpolicy.forget_context_plans()",
+    "pending_count()": "SELECT pgpolicy.pending_count()",
 }
 RUNTIME_FUNCTIONS = {
     "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids", "context_key",
@@ -69,11 +70,12 @@ RUNTIME_FUNCTIONS = {
     "planned_shadow", "shadow_denied", "version", "provenance_of",
     "set_profiles", "profile_names", "planned_in_profiles", "planned_profile_in_force", "user_tz",
     "local_today", "login_allowed", "check_locked", "member_profiles", "profiles_of", "audit_profile_change",
-    "forget_context_plans", "planner",
+    "forget_context_plans", "planner", "pending_count", "protect_new_relations", "is_app_role",
 }  # fmt: skip
 # Called only from inside the runtime (as its owner), never granted.
 INTERNAL_FUNCTIONS = {
     "provenance_of", "member_profiles", "profiles_of", "audit_profile_change", "planner",
+    "protect_new_relations", "is_app_role",
 }  # fmt: skip
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
 INITPLAN_PARAM = r"(?:\$\d+|\(InitPlan \d+\)\.col1)"
@@ -377,6 +379,10 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
     assert flags["set_profiles"][:3] == ("v", "u", False)
     assert flags["login_allowed"][:4] == ("v", "u", True, pinned)
     assert flags["check_locked"][:4] == ("s", "u", False, pinned)
+    # Runtime 6: the event trigger reads and writes as its owner, the superuser.
+    assert flags["protect_new_relations"][:4] == ("v", "u", True, pinned)
+    assert flags["pending_count"][:4] == ("s", "u", True, pinned)
+    assert flags["is_app_role"][:4] == ("s", "u", False, pinned)
 
 
 def test_the_design_reasoning_is_in_the_catalog(runtime_db: Any) -> None:

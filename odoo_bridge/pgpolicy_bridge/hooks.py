@@ -24,7 +24,7 @@ from odoo_bridge.context import (
     companies_from_context,
     session_profiles,
 )
-from odoo_bridge.health import role_health
+from odoo_bridge.health import log_lines, role_health
 from odoo_bridge.login import login_allowed
 from odoo_bridge.origin import TRUST_ODOO, OriginRules
 
@@ -94,18 +94,22 @@ def remember_public_user(env):
         PUBLIC_USERS[env.cr.dbname] = public.id
 
 
+def maintenance_run():
+    """Whether this process installs or upgrades modules (`-i`, `-u`): the owner role's work."""
+    return bool(config.get("init") or config.get("update"))
+
+
 def report_health(cr):
-    """The log line of the registry load: loud when enforcement is void."""
+    """The log lines of the registry load: ERROR when a serving role escapes the policies,
+    WARNING for the owner role's install or upgrade and for relations awaiting apply."""
     health = role_health(cr)
     if BRIDGE is None:
         _logger.error(
             "pgpolicy bridge installed but not loaded server-wide: no context is set, "
             "protected tables return nothing (start Odoo with --load=base,web,pgpolicy_bridge)"
         )
-    if health.enforced:
-        _logger.info("%s", health.summary())
-    else:
-        _logger.error("%s", health.summary())
+    for level, message in log_lines(health, maintenance_run()):
+        _logger.log(level, "%s", message)
     return health
 
 
