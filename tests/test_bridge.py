@@ -21,8 +21,8 @@ import psycopg
 import pytest
 from psycopg import pq
 
-from odoo_bridge.bridge import Bridge, CursorState
-from odoo_bridge.context import (
+from odoo_bridge.pgpolicy_bridge.lib.bridge import Bridge, CursorState
+from odoo_bridge.pgpolicy_bridge.lib.context import (
     SYSTEM,
     BridgeError,
     Context,
@@ -30,9 +30,13 @@ from odoo_bridge.context import (
     companies_from_context,
     statement_context,
 )
-from odoo_bridge.health import log_lines, role_health
-from odoo_bridge.origin import OriginRules
-from odoo_bridge.statements import NoContextError, TransactionState, is_transaction_control
+from odoo_bridge.pgpolicy_bridge.lib.health import log_lines, role_health
+from odoo_bridge.pgpolicy_bridge.lib.origin import OriginRules
+from odoo_bridge.pgpolicy_bridge.lib.statements import (
+    NoContextError,
+    TransactionState,
+    is_transaction_control,
+)
 from tests import bridge_orm
 from tests.conftest import (
     Database,

@@ -1,6 +1,6 @@
 """Odoo's side of the bridge: where Odoo is hooked, and nothing else.
 
-Every decision is made by `odoo_bridge.bridge.Bridge`; this module only finds, in Odoo,
+Every decision is made by `lib.bridge.Bridge`; this module only finds, in Odoo,
 the cursor, the environment, the call and the cron job it needs to ask about.
 """
 
@@ -16,17 +16,17 @@ from odoo.exceptions import AccessDenied
 from odoo.modules.registry import Registry
 from odoo.tools import SQL, config
 
-from odoo_bridge.bridge import Bridge, CursorState
-from odoo_bridge.context import (
+from .lib.bridge import Bridge, CursorState
+from .lib.context import (
     SESSION_KEY,
     SYSTEM,
     Principal,
     companies_from_context,
     session_profiles,
 )
-from odoo_bridge.health import log_lines, role_health
-from odoo_bridge.login import login_allowed
-from odoo_bridge.origin import TRUST_ODOO, OriginRules
+from .lib.health import log_lines, role_health
+from .lib.login import login_allowed
+from .lib.origin import TRUST_ODOO, OriginRules
 
 _logger = logging.getLogger(__name__)
 IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from odoo_bridge.context import Context
+from .context import Context
 
 # Statements that must run alone: a `set_context` in front of ROLLBACK TO SAVEPOINT would be
 # undone by it, and BEGIN/COMMIT/ROLLBACK/PREPARE TRANSACTION end or open the transaction
