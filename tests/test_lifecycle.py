@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -21,7 +22,7 @@ from pgpolicy.cli import cli
 from pgpolicy.deploy.apply import apply_policy_set
 from pgpolicy.deploy.policy_set import build_policy_set
 from pgpolicy.odoo.metadata import read_catalog
-from tests.conftest import Database
+from tests.conftest import Database, EnforcedTemplate, PgServer, create_database, drop_database, run
 
 OWNER_ROLE = "pgpolicy_lifecycle_owner"  # a table owner that is not a superuser
 SALESMAN = (15, [1])  # salesman_a: base.group_user, company 1
@@ -273,3 +274,63 @@ def test_init_and_apply_grant_the_app_role(
     assert f"granted to {app_role}" in second.output
     result = runner.invoke(cli, ["--dsn", odoo_db.dsn, "status", "--app-role", app_role])
     assert "missing privileges" not in result.output
+
+
+def test_backup_and_restore_keep_enforcement_and_the_trigger(
+    enforced_db: Database,
+    enforced_template: EnforcedTemplate,
+    pg_server: PgServer,
+    app_role: str,
+    app_dsn: Callable[[Database], str],
+    assert_rls_effective: Callable[..., None],
+    tmp_path: Path,
+) -> None:
+    """pg_dump of an enforced database, pg_restore into a new one (the app role exists on
+    the server): the policies, the runtime and its event trigger come back; the trigger is
+    restored after the tables, so nothing restored is pending. PostgreSQL renders some
+    restored policies differently (an `IN` list of a varchar column: its array of casts is
+    deparsed in another shape), so `status` calls them drifted until `apply` rewrites them."""
+    dump = tmp_path / "enforced.dump"
+    run([str(pg_server.bindir / "pg_dump"), "-Fc", "-f", str(dump), enforced_db.dsn], "pg_dump")
+    restored = create_database(pg_server, "restored")
+    try:
+        run(
+            [str(pg_server.bindir / "pg_restore"), "--exit-on-error", "--dbname", restored.dsn,
+             str(dump)],
+            "pg_restore",
+        )  # fmt: skip
+        result = status(restored, app_role)
+        assert "0 pending" in result.output and "pending:" not in result.output
+        assert "missing privileges" not in result.output and "ERROR" not in result.output
+        applied = apply_policy_set(restored.dsn, enforced_template.policy_set, [app_role])
+        assert {c.reason for c in applied.changes} <= {"drift: edited by hand", "provenance"}
+        result = status(restored, app_role)
+        assert result.exit_code == 0, result.output
+        with connect(app_dsn(enforced_db)) as before, connect(app_dsn(restored)) as after:
+            assert_rls_effective(after, ["sale_order"])
+            for context in (None, SALESMAN, PORTAL):
+                assert count(after, "sale_order", context) == count(before, "sale_order", context)
+        with connect(restored.dsn) as conn:
+            conn.execute("CREATE TABLE lifecycle_after_restore (id integer)")
+            assert policy_names(conn, "lifecycle_after_restore") == {"pgpolicy_pending"}
+    finally:
+        drop_database(restored)
+
+
+def test_runtime_ddl_by_the_app_role_is_refused(
+    enforced_db: Database, app_dsn: Callable[[Database], str]
+) -> None:
+    """What Odoo does as the serving role when an administrator adds a sequence (a
+    warehouse, a standard ir.sequence), an x_ field or an x_ model, or installs from the
+    Apps menu: DDL, refused by PostgreSQL itself while the app role owns nothing and may
+    not create in schema public (PostgreSQL 15's default). docs/bridge.md gives the
+    supported path: the owner role does the DDL, then `pgpolicy apply`."""
+    refusals = {
+        "CREATE SEQUENCE ir_sequence_999": "permission denied for schema public",
+        "ALTER TABLE res_partner ADD COLUMN x_custom varchar": "must be owner of table res_partner",
+        "CREATE TABLE x_custom_model (id serial PRIMARY KEY)": "permission denied for schema public",
+    }
+    with connect(app_dsn(enforced_db)) as conn:
+        for statement, message in refusals.items():
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match=message):
+                conn.execute(statement)
