@@ -334,3 +334,22 @@ def test_runtime_ddl_by_the_app_role_is_refused(
         for statement, message in refusals.items():
             with pytest.raises(psycopg.errors.InsufficientPrivilege, match=message):
                 conn.execute(statement)
+
+
+def test_status_tells_pending_rules_from_a_hand_edit(enforced_db: Database, app_role: str) -> None:
+    """A rule changed in Odoo (a module upgrade, an administrator) leaves its policies
+    *pending* until apply; a policy edited by hand is *drifted*. Both exit 1; apply ends both."""
+    db = enforced_db
+    with connect(db.dsn) as conn:
+        conn.execute("UPDATE ir_rule SET domain_force = %s WHERE id = 254", ["[('id', '>', 0)]"])
+        conn.execute("ALTER POLICY pgpolicy_read_rule_259 ON sale_order USING (true)")
+        policy_set = build_policy_set(read_catalog(conn), [app_role])
+    result = status(db, app_role)
+    assert result.exit_code == 1
+    assert "pending: sale_order.pgpolicy_read_rule_254 (source changed; run apply)" in result.output
+    assert "drifted: sale_order.pgpolicy_read_rule_254" not in result.output
+    assert "drifted: sale_order.pgpolicy_read_rule_259 (edited by hand)" in result.output
+    assert "pending: sale_order.pgpolicy_read_rule_259" not in result.output
+    apply_policy_set(db.dsn, policy_set, [app_role])
+    result = status(db, app_role)
+    assert result.exit_code == 0, result.output
