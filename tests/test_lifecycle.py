@@ -353,3 +353,36 @@ def test_status_tells_pending_rules_from_a_hand_edit(enforced_db: Database, app_
     apply_policy_set(db.dsn, policy_set, [app_role])
     result = status(db, app_role)
     assert result.exit_code == 0, result.output
+
+
+def test_every_way_of_creating_a_table_in_public_is_covered(enforced_db: Database) -> None:
+    """CREATE TABLE AS, SELECT INTO, partitioned tables and their partitions, unlogged
+    tables: each gets row level security and pgpolicy_pending. Temporary tables live in
+    the session's own schema, not public: left alone."""
+    statements = (
+        "CREATE TABLE lifecycle_as AS SELECT id FROM sale_order",
+        "SELECT id INTO lifecycle_into FROM sale_order",
+        "CREATE TABLE lifecycle_parted (id integer, day date) PARTITION BY RANGE (day)",
+        "CREATE TABLE lifecycle_part PARTITION OF lifecycle_parted"
+        " FOR VALUES FROM ('2020-01-01') TO ('2030-01-01')",
+        "CREATE UNLOGGED TABLE lifecycle_unlogged (id integer)",
+        "CREATE TEMPORARY TABLE lifecycle_temp (id integer)",
+    )
+    with connect(enforced_db.dsn) as conn:
+        for statement in statements:
+            conn.execute(statement)
+        rows = conn.execute(
+            "SELECT c.relname, c.relrowsecurity, n.nspname = 'public' FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relname LIKE 'lifecycle\\_%' AND c.relkind IN ('r', 'p') ORDER BY 1"
+        ).fetchall()
+        assert rows == [
+            ("lifecycle_as", True, True),
+            ("lifecycle_into", True, True),
+            ("lifecycle_part", True, True),
+            ("lifecycle_parted", True, True),
+            ("lifecycle_temp", False, False),
+            ("lifecycle_unlogged", True, True),
+        ]
+        for name, _, public in rows:
+            assert policy_names(conn, name) == ({"pgpolicy_pending"} if public else set())

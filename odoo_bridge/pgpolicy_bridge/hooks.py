@@ -32,6 +32,7 @@ _logger = logging.getLogger(__name__)
 IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 BRIDGE = None  # the Bridge, once post_load has run
+MAINTENANCE = None  # whether the process was started with -i / -u (post_load)
 PUBLIC_USERS = {}  # database name → uid of base.public_user, read at registry load
 
 
@@ -95,7 +96,12 @@ def remember_public_user(env):
 
 
 def maintenance_run():
-    """Whether this process installs or upgrades modules (`-i`, `-u`): the owner role's work."""
+    """Whether this process installs or upgrades modules (`-i`, `-u`): the owner role's work.
+
+    Read when the process starts (`post_load`): Odoo empties `init` and `update` once the
+    modules are loaded, before the `_register_hook` that reports the role's state."""
+    if MAINTENANCE is not None:
+        return MAINTENANCE
     return bool(config.get("init") or config.get("update"))
 
 
@@ -127,9 +133,10 @@ def _wrap_classmethod(cls, name, make):
 
 def post_load():
     """Install the hooks, once per process, before any registry loads."""
-    global BRIDGE
+    global BRIDGE, MAINTENANCE
     if BRIDGE is not None:
         return
+    MAINTENANCE = bool(config.get("init") or config.get("update"))
     extra = [
         path.strip()
         for path in (config.get("pgpolicy_bridge_orm_paths") or "").split(",")

@@ -4,9 +4,9 @@ Row level security decides which rows; privileges decide whether a table can be 
 at all. Odoo's serving role needs SELECT, INSERT, UPDATE and DELETE on every table and
 USAGE, SELECT and UPDATE on every sequence of schema public, those that exist and those a
 module install creates later. The latter come from default privileges, which PostgreSQL
-keeps per creating role: `ALTER DEFAULT PRIVILEGES FOR ROLE <owner>` for each role that
-owns Odoo's tables (and for the role running `init` or `apply`). `init --app-role` and
-`apply --app-role` grant all of it; `status` reports what is missing.
+keeps per creating role: `ALTER DEFAULT PRIVILEGES FOR ROLE <role>` for each role that
+owns Odoo's tables or may create them (`creating_roles`). `init --app-role` and `apply
+--app-role` grant all of it; `status` reports what is missing.
 """
 
 from __future__ import annotations
@@ -25,18 +25,34 @@ SEQUENCE_PRIVILEGES = ("USAGE", "SELECT", "UPDATE")
 def creating_roles(
     conn: psycopg.Connection[Any], app_roles: Sequence[str], *, connected: bool = True
 ) -> list[str]:
-    """The roles whose new tables and sequences the app roles must reach: the owners of
-    the schema's tables, views and sequences, and (`connected`) the role connected, app
-    roles aside (what an app role creates, it owns)."""
+    """The roles whose new tables and sequences the app roles must reach, app roles aside
+    (what an app role creates, it owns).
+
+    Always the owners of the schema's tables, views and sequences. With `connected` (what
+    `init` and `apply` grant for), also every role that may create there: the role
+    connected, the superusers (Odoo's owner role often is one, and owns nothing yet when a
+    database restored by another role gets its first module install), the database's
+    owner, and the roles granted CREATE on the schema by name. `status` checks the owners
+    only: a superuser created since the last apply is not a gap until it creates something.
+    """
     rows = conn.execute(
         """
-        SELECT DISTINCT r.rolname::text
+        SELECT r.rolname::text
           FROM pg_catalog.pg_class c
           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
          WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p', 'v', 'S')
         UNION
-        SELECT current_user::text WHERE %(connected)s
+        SELECT r.rolname::text
+          FROM pg_catalog.pg_roles r
+         WHERE %(connected)s AND r.rolname !~ '^pg_'
+           AND (r.rolsuper
+                OR r.rolname = current_user
+                OR r.oid = (SELECT d.datdba FROM pg_catalog.pg_database d
+                             WHERE d.datname = current_database())
+                OR r.oid IN (SELECT a.grantee
+                               FROM pg_catalog.pg_namespace n, aclexplode(n.nspacl) a
+                              WHERE n.nspname = %(schema)s AND a.privilege_type = 'CREATE'))
         ORDER BY 1
         """,
         {"schema": SCHEMA, "connected": connected},
