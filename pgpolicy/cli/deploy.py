@@ -111,7 +111,12 @@ def plan(
 @deep_option
 @click.pass_obj
 def status(settings: Settings, app_roles: tuple[str, ...], deep: bool) -> None:
-    """Runtime version, policies in sync or drifted, unprotected tables, app-role hazards."""
+    """Runtime version, policies in sync, pending or drifted, unprotected tables, app-role
+    hazards and privileges. Exits 1 when anything needs attention.
+
+    Pending (a module installed or upgraded, rules changed, relations created since the
+    last apply): run `pgpolicy apply`. Drifted: a policy edited by hand; apply repairs it.
+    """
     policy_set = desired_policy_set(settings, app_roles)
     with connect(settings.dsn) as conn:
         report = health(conn, policy_set, app_roles, deep=deep)
@@ -119,16 +124,31 @@ def status(settings: Settings, app_roles: tuple[str, ...], deep: bool) -> None:
         [
             f"runtime: {report.runtime_version or 'not installed'}"
             + (f"; plan-time functions: {report.planner}" if report.planner else ""),
-            f"policies: {report.in_sync} in sync, {len(report.drifted)} drifted, "
-            f"{len(report.missing)} missing, {len(report.extra)} not desired",
-            *(f"drifted: {t}.{n}" for t, n in report.drifted),
+            f"policies: {report.in_sync} in sync, {len(report.pending)} pending, "
+            f"{len(report.drifted)} drifted, {len(report.missing)} missing, "
+            f"{len(report.extra)} not desired",
+            *(f"drifted: {t}.{n} (edited by hand)" for t, n in report.drifted),
+            *(f"pending: {t}.{n} (source changed; run apply)" for t, n in report.pending[:20]),
             *(f"missing: {t}.{n}" for t, n in report.missing[:20]),
+            *(
+                f"pending: {kind} {name} (created after apply; run apply)"
+                for kind, name in report.pending_relations
+            ),
             *(f"no row level security: {t}" for t in report.unprotected),
+            *(f"missing privileges: {m}" for m in report.missing_privileges),
             *(f"ERROR: {e}" for e in report.errors),
         ]
     )
     emit(settings, report.as_dict(), text)
-    if report.errors or report.drifted or report.missing or report.unprotected:
+    if (
+        report.errors
+        or report.drifted
+        or report.pending
+        or report.pending_relations
+        or report.missing
+        or report.unprotected
+        or report.missing_privileges
+    ):
         sys.exit(1)
 
 
