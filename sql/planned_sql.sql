@@ -1,6 +1,7 @@
--- The plan-time functions in SQL (PL/pgSQL): pgpolicy's default, as runtime revisions 1-5
--- define them. `pgpolicy planner off` runs this file, and so does the downgrade of runtime
--- revision 5, to put them back in place of the C ones (sql/planned_c.sql). CREATE OR
+-- The plan-time functions in SQL (PL/pgSQL): pgpolicy's default, as the runtime's head
+-- revision defines them (uid() and context_key() read the sealed context, runtime_0006.sql).
+-- `pgpolicy planner off` runs this file to put them back in place of the C ones
+-- (sql/planned_c.sql). CREATE OR
 -- REPLACE keeps each function's identity, so the policies calling them, their comments and
 -- their grants are untouched. uid(), su() and context_key(), which the C
 -- implementation also replaces, come first.
@@ -8,11 +9,7 @@
 CREATE OR REPLACE FUNCTION pgpolicy.uid() RETURNS integer
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    SELECT CASE WHEN current_setting('pgpolicy.uid', true) ~ '^[1-9][0-9]{0,8}$'
-                 AND (current_setting('pgpolicy.company_ids', true) = 'default'
-                      OR current_setting('pgpolicy.company_ids', true)
-                         ~ '^[1-9][0-9]{0,8}(,[1-9][0-9]{0,8})*$')
-                 AND current_setting('pgpolicy.su', true) IN ('true', 'false')
+    SELECT CASE WHEN pgpolicy.sealed_context() IS NOT NULL
                 THEN current_setting('pgpolicy.uid', true)::integer END
 $$;
 
@@ -25,14 +22,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION pgpolicy.context_key() RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$
-    SELECT CASE WHEN pgpolicy.uid() IS NOT NULL
-                THEN current_setting('pgpolicy.uid', true) || '|'
-                     || current_setting('pgpolicy.company_ids', true) || '|'
-                     || current_setting('pgpolicy.su', true) || '|'
-                     || coalesce(current_setting('pgpolicy.profiles', true), '') || '|'
-                     || coalesce(current_setting('pgpolicy.shadow', true), '') END
-$$;
+    AS $$ SELECT pgpolicy.sealed_context() $$;
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_uid() RETURNS integer
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -82,7 +72,8 @@ CREATE OR REPLACE FUNCTION pgpolicy.planned_write() RETURNS boolean
     AS $$
 BEGIN
     RETURN coalesce(current_query()
-                    ~* ('^\s*(select\s+set_config\(''pgpolicy\.shadow''[^;]*;\s*)?'
+                    ~* ('^\s*(close\s+all\s*;\s*)?'
+        '(select\s+set_config\(''pgpolicy\.shadow''[^;]*;\s*)?'
         '(select\s+pgpolicy\.set_context\([^;]*\)\s*;\s*)?'
         '(select\s+pgpolicy\.set_profiles\([^;]*\)\s*;\s*)?(update|insert)\s'),
                     false);

@@ -57,6 +57,7 @@ from pytest_postgresql.janitor import DatabaseJanitor
 from pgpolicy.compiler.spec import PolicySet
 from pgpolicy.deploy import runtime
 from pgpolicy.deploy.apply import apply_policy_set
+from pgpolicy.deploy.grants import grant_app_roles
 from pgpolicy.deploy.planner import set_planner
 from pgpolicy.deploy.policy_set import build_policy_set
 from pgpolicy.odoo.metadata import read_catalog
@@ -555,15 +556,10 @@ def app_role(pg_server: PgServer) -> str:
 
 
 def grant_app_role(dsn: str, app_role: str) -> None:
-    """The app role may use schema public and its tables and sequences."""
-    role = sql.Identifier(app_role)
+    """The app role may use schema public and its tables and sequences, those of today and
+    those created later: the grants of `pgpolicy init --app-role` (`deploy.grants`)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for statement in (
-            "GRANT USAGE ON SCHEMA public TO {}",
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
-            "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
-        ):
-            conn.execute(sql.SQL(statement).format(role))
+        grant_app_roles(conn, [app_role])
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ come from the oracle (`shared/odoo18/oracle.json`), with access rights applied a
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -20,8 +21,8 @@ import psycopg
 import pytest
 from psycopg import pq
 
-from odoo_bridge.bridge import Bridge, CursorState
-from odoo_bridge.context import (
+from odoo_bridge.pgpolicy_bridge.lib.bridge import Bridge, CursorState
+from odoo_bridge.pgpolicy_bridge.lib.context import (
     SYSTEM,
     BridgeError,
     Context,
@@ -29,9 +30,14 @@ from odoo_bridge.context import (
     companies_from_context,
     statement_context,
 )
-from odoo_bridge.health import role_health
-from odoo_bridge.origin import OriginRules
-from odoo_bridge.statements import NoContextError, TransactionState, is_transaction_control
+from odoo_bridge.pgpolicy_bridge.lib.health import log_lines, role_health
+from odoo_bridge.pgpolicy_bridge.lib.origin import OriginRules
+from odoo_bridge.pgpolicy_bridge.lib.statements import (
+    NoContextError,
+    Tokens,
+    TransactionState,
+    is_transaction_control,
+)
 from tests import bridge_orm
 from tests.conftest import (
     Database,
@@ -311,9 +317,15 @@ def test_context_text_is_made_of_checked_integers_only() -> None:
     assert Context(15, (1, 2), False).sql() == "SELECT pgpolicy.set_context(15, '{1,2}', false);"
     assert Context(1, (), True).sql() == "SELECT pgpolicy.set_context(1, '{}', true);"
     assert Context(15, (), False, shadow=True).sql() == (
-        "SELECT set_config('pgpolicy.shadow', 'true', true); "
-        "SELECT pgpolicy.set_context(15, '{}', false);"
+        "SELECT pgpolicy.set_context(15, '{}', false, shadow => true);"
     )
+    assert Context(15, (), False).sql("a" * 64, "b" * 64) == (
+        f"SELECT pgpolicy.set_context(15, '{{}}', false, token => '{'a' * 64}',"
+        f" next_token_hash => '{'b' * 64}');"
+    )
+    for bad_token in ("A" * 64, "a" * 63, "a'); SELECT 1; --" + "a" * 50):
+        with pytest.raises(BridgeError):
+            Context(15, (), False).sql(bad_token, "b" * 64)
     for bad in (True, 0, -3, "15", 15.0, 10**9):
         with pytest.raises(BridgeError):
             Context(bad, (), False).sql()  # type: ignore[arg-type]
@@ -351,12 +363,15 @@ def test_transaction_control_is_never_prefixed() -> None:
         assert not is_transaction_control(query), query
     state = TransactionState()
     ctx = Context(15, (), False)
-    assert state.prepare(b"SELECT 1", ctx, idle=True) == (ctx.sql() + "\n").encode() + b"SELECT 1"
+    sent = state.prepare(b"SELECT 1", ctx, idle=True)
+    assert isinstance(sent, bytes)
+    assert sent.startswith(b"CLOSE ALL;\nSELECT pgpolicy.set_context(15, '{}', false,")
+    assert sent.endswith(b");\nSELECT 1")
     assert state.prepare("SAVEPOINT a", Context(15, (), True), idle=False) == "SAVEPOINT a"
     assert state.sent == ctx
     with pytest.raises(NoContextError):
         state.prepare("SELECT 1", None, idle=False)
-    assert state.prepare("SELECT 1", None, idle=True) == "SELECT 1"
+    assert state.prepare("SELECT 1", None, idle=True) == "CLOSE ALL;\nSELECT 1"
 
 
 def test_origin_reads_the_first_frame_that_is_not_a_pass_through(tmp_path: Path) -> None:
@@ -427,7 +442,7 @@ def test_only_databases_with_the_runtime_get_a_context() -> None:
 def test_health_of_the_app_role_is_enforced(app: psycopg.Connection[Any]) -> None:
     health = role_health(app.cursor())
     assert health.enforced, health.summary()
-    assert health.runtime_version == "5"
+    assert health.runtime_version == "7"
     assert health.policies > 1000 and health.protected_tables > 100
     assert health.summary().startswith("pgpolicy enforcement active for role pgpolicy_app")
     app.rollback()
@@ -452,6 +467,29 @@ def test_health_says_loudly_when_enforcement_is_void(enforced_db: Database) -> N
     ]
 
 
+def test_void_is_an_error_only_for_a_serving_process(
+    enforced_db: Database, app: psycopg.Connection[Any]
+) -> None:
+    """The owner role's install or upgrade (-i, -u) logs its void state as a WARNING; a
+    serving process as ERROR; relations awaiting apply add a WARNING saying what to do."""
+    with psycopg.connect(enforced_db.dsn) as superuser:
+        owner = role_health(superuser.cursor())
+        assert owner.pending == 0
+        assert [level for level, _ in log_lines(owner, maintenance=True)] == [logging.WARNING]
+        assert [level for level, _ in log_lines(owner, maintenance=False)] == [logging.ERROR]
+        superuser.execute("CREATE TABLE bridge_new_module_table (id integer)")
+        superuser.commit()
+    serving = role_health(app.cursor())
+    app.rollback()
+    assert serving.enforced and serving.pending == 1
+    lines = log_lines(serving, maintenance=False)
+    assert [level for level, _ in lines] == [logging.INFO, logging.WARNING]
+    assert lines[1][1].startswith(
+        "pgpolicy: 1 relation(s) created since the last `pgpolicy apply` admit only the "
+        "system principal until it runs"
+    )
+
+
 def test_health_without_runtime(empty_db: Database, pg_server: PgServer) -> None:
     with psycopg.connect(pg_server.dsn(empty_db.name, user=pg_server.app_role())) as conn:
         health = role_health(conn.cursor())
@@ -459,3 +497,21 @@ def test_health_without_runtime(empty_db: Database, pg_server: PgServer) -> None
         "the pgpolicy runtime is not installed (pgpolicy init)",
         "no pgpolicy policy is deployed (pgpolicy apply)",
     ]
+
+
+def test_tokens_follow_savepoints() -> None:
+    tokens = Tokens()
+    first, first_hash = tokens.next_call()
+    assert first is None and len(first_hash) == 64
+    tokens.follow(b'SAVEPOINT "Sp 1"')
+    second, _ = tokens.next_call()
+    third, _ = tokens.next_call()
+    assert second is not None and third is not None and second != third
+    tokens.follow(b'ROLLBACK TO SAVEPOINT "Sp 1"')
+    assert tokens.next_call()[0] == second  # what the database expected at the savepoint
+    tokens.follow(b"savepoint INNER")
+    tokens.follow(b"release savepoint inner")
+    assert tokens.savepoints == [(b"Sp 1", 0)]
+    tokens.follow(b"ROLLBACK TO unknown")
+    with pytest.raises(BridgeError, match="savepoint the bridge did not see"):
+        tokens.next_call()

@@ -68,6 +68,7 @@ SELECT p.tablename, p.policyname, p.permissive, p.roles::text, p.cmd, p.qual, p.
   FROM pg_policies p
   JOIN pg_policy pol ON pol.polname = p.policyname
    AND pol.polrelid = format('%I.%I', p.schemaname, p.tablename)::regclass
+ WHERE p.tablename <> 'alembic_version'  -- protected by the runtime when a revision makes it
  ORDER BY 1, 2
 """
 TABLES = """

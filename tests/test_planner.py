@@ -12,6 +12,7 @@ with both implementations.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -32,7 +33,23 @@ pytestmark = pytest.mark.usefixtures("planner_library")
 
 SETTINGS = ("uid", "company_ids", "su", "profiles", "shadow")
 
-# Settings as written by set_context (valid) or by hand (anything else); None: never set.
+# Contexts set_context establishes: uid, companies, su, shadow.
+SET_CONTEXTS = [
+    (15, [1], False, False),
+    (15, [], False, False),
+    (16, [1, 2], False, False),
+    (16, [2, 1], False, False),
+    (16, [2], False, False),  # a company of the user
+    (15, [2], False, False),  # not one of the user's companies
+    (1, [], True, False),  # the system principal
+    (1, [1], False, False),
+    (15, [1], True, False),
+    (15, [1], False, True),  # shadow mode
+    (123456789, [1], False, False),  # a well-formed uid no user has
+]
+
+# Settings written by hand, in set_context's form or not: never a context (runtime 6);
+# None: never set.
 CONTEXTS = [
     ("15", "1", "false", None, None),
     ("15", "default", "false", None, None),
@@ -100,16 +117,32 @@ WRITES = [
 ]
 
 
-def folded_values(dsn: str, context: tuple[str | None, ...]) -> tuple[Any, ...]:
-    """What the plan-time functions fold, and the readers read, under `context`, in a new
-    session (so that a setting never written reads as unset)."""
+# The transaction a key is bound to (backend pid, start): differs between any two sessions.
+BOUND_TO = re.compile(r"^\d+:\d+;\d+:\d+;")
+
+
+def without_transaction(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`row` with the keys (planned_context_key(), context_key()) cut of their transaction."""
+    return tuple(
+        BOUND_TO.sub("", value) if i in (2, 17) and isinstance(value, str) else value
+        for i, value in enumerate(row)
+    )
+
+
+def folded_values(dsn: str, context: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What the plan-time functions fold, and the readers read, under `context` (settings
+    by hand, or set_context's arguments), in a new session (so that a setting never written
+    reads as unset)."""
     with psycopg.connect(dsn) as conn:
-        for name, value in zip(SETTINGS, context, strict=True):
-            if value is not None:
-                conn.execute("SELECT set_config(%s, %s, true)", [f"pgpolicy.{name}", value])
+        if isinstance(context[0], int):
+            conn.execute("SELECT pgpolicy.set_context(%s, %s, %s, %s)", list(context))
+        else:
+            for name, value in zip(SETTINGS, context, strict=True):
+                if value is not None:
+                    conn.execute("SELECT set_config(%s, %s, true)", [f"pgpolicy.{name}", value])
         row = conn.execute(FOLDED).fetchone()
         assert row is not None
-        return tuple(row)
+        return without_transaction(tuple(row))
 
 
 def write_flags(dsn: str) -> list[bool]:
@@ -134,20 +167,22 @@ def write_flags(dsn: str) -> list[bool]:
 
 def test_c_folds_what_sql_folds(enforced_db: Database) -> None:
     """Same values from both implementations, and each equal to its run-time reader."""
+    contexts: list[tuple[Any, ...]] = [*SET_CONTEXTS, *CONTEXTS]
     assert set_planner(enforced_db.dsn, "sql") == "sql"
-    by_sql = [folded_values(enforced_db.dsn, context) for context in CONTEXTS]
+    by_sql = [folded_values(enforced_db.dsn, context) for context in contexts]
     sql_writes = write_flags(enforced_db.dsn)
     assert set_planner(enforced_db.dsn, "c") == "c"
-    by_c = [folded_values(enforced_db.dsn, context) for context in CONTEXTS]
+    by_c = [folded_values(enforced_db.dsn, context) for context in contexts]
     assert write_flags(enforced_db.dsn) == sql_writes
-    for context, sql_row, c_row in zip(CONTEXTS, by_sql, by_c, strict=True):
+    for context, sql_row, c_row in zip(contexts, by_sql, by_c, strict=True):
         assert c_row == sql_row, context
         planned, readers = c_row[:6], c_row[15:]
         assert planned[:3] == readers[:3] and planned[3:6] == readers[3:6], context
     # The cases are not all alike: valid and refused contexts, writes and reads.
     assert sql_writes == [True] * 6 + [False] * 4
     valid = [row for row in by_c if row[0] is not None]
-    assert len(valid) == 12 and len(by_c) - len(valid) == 22
+    assert len(valid) == len(SET_CONTEXTS) == 11
+    assert all(row[0] is None and row[2] is None for row in by_c[len(SET_CONTEXTS) :])
     assert {row[6] for row in by_c} == {True, False}  # the system principal, once
     assert {row[7] for row in by_c} == {True, False}  # shadow mode
 
@@ -218,7 +253,7 @@ def test_planner_command(enforced_db: Database) -> None:
     assert (on.returncode, on.stdout) == (0, "plan-time functions: C (pgpolicy_planner)\n")
     assert json.loads(pgpolicy("planner", "show", "--format", "json").stdout) == {"planner": "c"}
     status = pgpolicy("status", "--app-role", "pgpolicy_app")
-    assert "runtime: 5; plan-time functions: c" in status.stdout
+    assert "runtime: 6; plan-time functions: c" in status.stdout
     assert pgpolicy("planner", "off").stdout == "plan-time functions: SQL\n"
 
 

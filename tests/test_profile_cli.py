@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from odoo_bridge.login import login_allowed
+from odoo_bridge.pgpolicy_bridge.lib.login import login_allowed
 from pgpolicy.cli import cli
 from pgpolicy.deploy import runtime
 from pgpolicy.deploy.policy_set import build_policy_set
@@ -294,7 +294,7 @@ profiles:
         with pytest.raises(psycopg.errors.InvalidParameterValue, match="not a profile of user 16"):
             app.execute("SELECT pgpolicy.set_profiles('{orders,admin}')")
         app.rollback()
-        # a subset written by hand, not through set_profiles, can only narrow too
+        # a subset written by hand, not through set_profiles: no context at all (runtime 6)
         app.execute("SELECT pgpolicy.set_context(16, '{1,2}', false)")
         app.execute("SELECT set_config('pgpolicy.profiles', 'nonsense', true)")
         assert {r[0] for r in app.execute("SELECT id FROM sale_order")} == set()

@@ -22,15 +22,19 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from alembic import command
 from pgpolicy.deploy import runtime
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.resources import alembic_dir
+from tests.conftest import use_planner
 
 GATE = "(SELECT true WHERE pgpolicy.context_key() = pgpolicy.planned_context_key()) IS NOT NULL"
 BY_COMPANY = sql.SQL("company_id = ANY((SELECT pgpolicy.company_ids())::int[])")
 # A call of each function the app roles are granted, with valid arguments.
 CALLS = {
-    "set_context(integer, integer[], boolean)": "SELECT pgpolicy.set_context(15, '{1}', false)",
+    "set_context(integer, integer[], boolean, boolean, text[], text, text)": (
+        "SELECT pgpolicy.set_context(15, '{1}', false)"
+    ),
     "uid()": "SELECT pgpolicy.uid()",
     "su()": "SELECT pgpolicy.su()",
     "today()": "SELECT pgpolicy.today()",
@@ -61,6 +65,8 @@ CALLS = {
         "SELECT pgpolicy.check_locked('sale_order', 'id', 33, 33, 'p', 'sale.order')"
     ),
     "forget_context_plans()": "SELECT pgpolicy.forget_context_plans()",
+    "sealed_context()": "SELECT pgpolicy.sealed_context()",
+    "pending_count()": "SELECT pgpolicy.pending_count()",
 }
 RUNTIME_FUNCTIONS = {
     "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids", "context_key",
@@ -70,10 +76,14 @@ RUNTIME_FUNCTIONS = {
     "set_profiles", "profile_names", "planned_in_profiles", "planned_profile_in_force", "user_tz",
     "local_today", "login_allowed", "check_locked", "member_profiles", "profiles_of", "audit_profile_change",
     "forget_context_plans", "planner",
+    "sealed_context", "context_seal", "context_message", "context_part",
+    "pending_count", "protect_new_relations", "is_app_role",
 }  # fmt: skip
 # Called only from inside the runtime (as its owner), never granted.
 INTERNAL_FUNCTIONS = {
     "provenance_of", "member_profiles", "profiles_of", "audit_profile_change", "planner",
+    "context_seal", "context_message", "context_part",
+    "protect_new_relations", "is_app_role",
 }  # fmt: skip
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
 INITPLAN_PARAM = r"(?:\$\d+|\(InitPlan \d+\)\.col1)"
@@ -237,21 +247,21 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
         assert traces(conn) == {}
 
     first = runtime.install(odoo_db.dsn, [app_role])
-    assert (first.before, first.after, first.granted) == (None, "5", (app_role,))
-    assert first.summary() == f"installed the pgpolicy runtime, version 5; granted to {app_role}"
+    assert (first.before, first.after, first.granted) == (None, "7", (app_role,))
+    assert first.summary() == f"installed the pgpolicy runtime, version 7; granted to {app_role}"
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "5"
+        assert runtime.installed_version(conn) == "7"
         snapshot = catalog_snapshot(conn)
 
     second = runtime.install(odoo_db.dsn, [app_role])
-    assert (second.before, second.after, second.changed, second.granted) == ("5", "5", False, ())
+    assert (second.before, second.after, second.changed, second.granted) == ("7", "7", False, ())
     assert second.summary() == (
-        f"runtime at version 5, nothing to do; grants unchanged for {app_role}"
+        f"runtime at version 7, nothing to do; grants unchanged for {app_role}"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
 
-    assert runtime.uninstall(odoo_db.dsn) == "5"
+    assert runtime.uninstall(odoo_db.dsn) == "7"
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
         assert runtime.installed_version(conn) is None
@@ -261,9 +271,9 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
 def test_installs_before_odoo_creates_its_tables(empty_db: Any, app_role: str) -> None:
     """A new database gets the runtime first, then `odoo -i base` creates the tables."""
     result = runtime.install(empty_db.dsn, [app_role])
-    assert result.after == "5"
+    assert result.after == "7"
     with superuser(empty_db) as conn:
-        assert scalar(conn, "SELECT pgpolicy.version()") == "5"
+        assert scalar(conn, "SELECT pgpolicy.version()") == "7"
         assert scalar(conn, "SELECT pgpolicy.uid()") is None
     runtime.uninstall(empty_db.dsn)
     with superuser(empty_db) as conn:
@@ -278,7 +288,7 @@ def test_a_new_app_role_is_granted_on_a_second_run(
     result = runtime.install(odoo_db.dsn, [app_role, other, app_role])
     assert (result.changed, result.roles, result.granted) == (False, (app_role, other), (other,))
     assert result.summary() == (
-        f"runtime at version 5, nothing to do; granted to {other}; grants unchanged for {app_role}"
+        f"runtime at version 7, nothing to do; granted to {other}; grants unchanged for {app_role}"
     )
 
 
@@ -300,9 +310,9 @@ def test_alembic_command_line_upgrade_and_downgrade(odoo_db: Any, tmp_path: Path
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
     run("upgrade", "head")
-    assert "0005 (head)" in run("current").stdout
+    assert "0007 (head)" in run("current").stdout
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "5"
+        assert runtime.installed_version(conn) == "7"
         assert scalar(conn, "SELECT to_regclass('pgpolicy.alembic_version')::text") == (
             "pgpolicy.alembic_version"
         )
@@ -315,7 +325,7 @@ def test_downgrade_is_refused_while_policies_call_the_runtime(protected_db: Any)
     with pytest.raises(PgPolicyError, match="policies still use the runtime"):
         runtime.uninstall(protected_db.dsn)
     with superuser(protected_db) as conn:
-        assert runtime.installed_version(conn) == "5"
+        assert runtime.installed_version(conn) == "7"
         conn.execute("DROP POLICY test_context ON sale_order")
         conn.execute("DROP POLICY test_rule ON sale_order")
     runtime.uninstall(protected_db.dsn)
@@ -367,16 +377,23 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
         "planned_company_id", "planned_group_ids", "planned_context_key", "planned_shadow",
     ):  # fmt: skip
         assert flags[name] == ("i", "s", False, None, "plpgsql"), name
-    assert flags["set_context"][:3] == ("v", "u", False)
+    # Runtime 6: set_context seals with the key only the owner reads; so does the check.
+    assert flags["set_context"] == ("v", "u", True, pinned, "plpgsql")
+    assert flags["sealed_context"] == ("s", "s", True, pinned, "plpgsql")
+    assert flags["context_seal"] == ("s", "s", True, pinned, "plpgsql")
     assert flags["shadow_denied"] == ("v", "s", False, None, "plpgsql")
     for name in ("member_profiles", "profiles_of", "profile_names", "user_tz"):
         assert flags[name] == ("s", "s", True, pinned, "sql"), name
     for name in ("planned_in_profiles", "planned_profile_in_force"):
         assert flags[name] == ("i", "s", True, pinned, "sql"), name
     assert flags["local_today"] == inlinable
-    assert flags["set_profiles"][:3] == ("v", "u", False)
+    assert flags["set_profiles"][:4] == ("v", "u", True, pinned)
     assert flags["login_allowed"][:4] == ("v", "u", True, pinned)
     assert flags["check_locked"][:4] == ("s", "u", False, pinned)
+    # Runtime 7: the event trigger reads and writes as its owner, the superuser.
+    assert flags["protect_new_relations"][:4] == ("v", "u", True, pinned)
+    assert flags["pending_count"][:4] == ("s", "u", True, pinned)
+    assert flags["is_app_role"][:4] == ("s", "u", False, pinned)
 
 
 def test_the_design_reasoning_is_in_the_catalog(runtime_db: Any) -> None:
@@ -491,16 +508,21 @@ def test_a_malformed_context_hides_every_row(
     assert ids(open_app) == []
 
 
-def test_raw_settings_in_the_private_format_are_read_as_set_context_writes_them(
+def test_raw_settings_in_the_private_format_give_no_access_either(
     open_app: psycopg.Connection[Any], runtime_db: Any
 ) -> None:
-    """The control for the test above: well-formed values do give access."""
+    """Runtime 6: well-formed values written by hand are no context either (not sealed);
+    the same values written by set_context are (the control)."""
     set_raw(open_app, "15", "1", "false")
+    assert ids(open_app) == []
+    assert scalar(open_app, "SELECT pgpolicy.company_ids()") is None
+    open_app.rollback()
+    open_app.execute("SELECT pgpolicy.set_context(15, '{1}', false)")
     assert ids(open_app) == company_orders(runtime_db, 1, 2)
     assert scalar(open_app, "SELECT pgpolicy.company_ids()") == [1]
-    set_raw(open_app, "16", "default", "true")
-    assert scalar(open_app, "SELECT (pgpolicy.uid(), pgpolicy.su())::text") == "(16,t)"
-    assert ids(open_app) == company_orders(runtime_db, 1, 2)
+    set_raw(open_app, "16", "default", "true")  # over a sealed context: breaks its seal
+    assert scalar(open_app, "SELECT (pgpolicy.uid(), pgpolicy.su())::text") == "(,f)"
+    assert ids(open_app) == []
 
 
 @pytest.mark.parametrize(
@@ -509,7 +531,7 @@ def test_raw_settings_in_the_private_format_are_read_as_set_context_writes_them(
         ("SELECT pgpolicy.set_context(NULL, '{1}')", "uid must be a positive integer"),
         ("SELECT pgpolicy.set_context(0, '{1}')", "uid must be a positive integer"),
         ("SELECT pgpolicy.set_context(-15, '{1}')", "uid must be a positive integer"),
-        ("SELECT pgpolicy.set_context(15, '{1}', NULL)", "su must be true or false"),
+        ("SELECT pgpolicy.set_context(15, '{1}', NULL)", "su and shadow must be true or false"),
         ("SELECT pgpolicy.set_context(15, '{1,NULL}')", "company ids must be positive"),
         ("SELECT pgpolicy.set_context(15, '{0}')", "company ids must be positive"),
         ("SELECT pgpolicy.set_context(15, '{{1},{2}}')", "one-dimensional"),
@@ -640,8 +662,8 @@ def test_a_cached_plan_run_under_a_context_set_by_hand_returns_nothing(
     # Another user, by hand, without set_context: no DISCARD PLANS, the plan made for 15 stays.
     set_raw(app, "16", "1", "false")
     assert ids(app, "EXECUTE orders") == []  # the context gate
-    # The same statement planned now is planned for 16 and shows 16's rows.
-    assert ids(app) == company_orders(protected_db, 1)
+    # The same statement planned now is planned for no one: a context by hand is none.
+    assert ids(app) == []
     app.rollback()
     assert ids(app, "EXECUTE orders") == []  # no context at all
 
@@ -708,11 +730,10 @@ def test_context_readers_are_initplans_evaluated_once_per_statement(
     assert "current_setting" not in scan and "pgpolicy." not in scan, plan
     assert re.search(rf"= ANY \({INITPLAN_PARAM}\)", scan), plan
     assert re.search(rf"{INITPLAN_PARAM} IS NOT NULL", scan), plan  # the gate
-    # ... context_key() is inlined into the gate's InitPlan (no function call at all) and
+    # ... context_key() is inlined into the gate's InitPlan (one call: the seal's check) and
     # compared there with the key folded at plan time; company_ids() is a call of its own.
-    assert "current_setting('pgpolicy.uid'" in initplans[1], plan
-    assert "current_setting('pgpolicy.su'" in initplans[1], plan
-    assert "= '15|1|false||'::text" in initplans[1], plan
+    assert "pgpolicy.sealed_context() = '" in initplans[1], plan
+    assert re.search(r"= '\d+:\d+;\d+:\d+;2:15;1:1;5:false;0:;5:false;0:;'::text", initplans[1])
     assert "pgpolicy.company_ids()" in initplans[1], plan
 
 
@@ -883,14 +904,14 @@ def pgpolicy_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
 def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     first = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f"installed the pgpolicy runtime, version 5; granted to {app_role}\n"
+    assert first.stdout == f"installed the pgpolicy runtime, version 7; granted to {app_role}\n"
     with superuser(odoo_db) as conn:
         snapshot = catalog_snapshot(conn)
 
     second = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert second.returncode == 0, second.stderr
     assert second.stdout == (
-        f"runtime at version 5, nothing to do; grants unchanged for {app_role}\n"
+        f"runtime at version 7, nothing to do; grants unchanged for {app_role}\n"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
@@ -900,7 +921,7 @@ def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     )
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == {
-        "before": "5", "after": "5", "changed": False, "roles": [app_role], "granted": [],
+        "before": "7", "after": "7", "changed": False, "roles": [app_role], "granted": [],
     }  # fmt: skip
 
 
@@ -937,3 +958,55 @@ def test_cli_init_as_a_non_superuser_fails_in_one_line(
     assert done.stderr.count("\n") == 1, done.stderr
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
+
+
+# --- runtime 6 and back -----------------------------------------------------------------------
+
+RUNTIME_CATALOG = """
+SELECT 'function ' || p.oid::regprocedure::text, pg_get_functiondef(p.oid), p.proacl::text,
+       obj_description(p.oid, 'pg_proc')
+  FROM pg_proc p WHERE p.pronamespace = 'pgpolicy'::regnamespace
+UNION ALL
+SELECT 'relation ' || c.relname, c.relkind::text, c.relacl::text, obj_description(c.oid, 'pg_class')
+  FROM pg_class c WHERE c.relnamespace = 'pgpolicy'::regnamespace AND c.relname <> 'alembic_version'
+UNION ALL
+SELECT 'schema', n.nspacl::text, NULL, NULL FROM pg_namespace n WHERE n.nspname = 'pgpolicy'
+ORDER BY 1
+"""
+
+
+def migrate(dsn: str, to: str, down: bool = False) -> None:
+    with runtime._migration(dsn) as (config, _conn):
+        (command.downgrade if down else command.upgrade)(config, to)
+
+
+def test_the_downgrade_of_runtime_6_restores_runtime_5_exactly(
+    odoo_db: Any, app_role: str, request: pytest.FixtureRequest
+) -> None:
+    """init at head (7), C plan-time functions, then downgrade to 5: the runtime's functions,
+    their text, grants and comments, its relations and schema are those of runtime 5
+    installed directly and granted as init granted it (set_context(integer, integer[],
+    boolean)), with the SQL plan-time functions."""
+    runtime.install(odoo_db.dsn, [app_role])
+    use_planner(request, odoo_db, "c")
+    migrate(odoo_db.dsn, "0005", down=True)
+    with superuser(odoo_db) as conn:
+        assert runtime.installed_version(conn) == "5"
+        downgraded = conn.execute(RUNTIME_CATALOG).fetchall()
+    migrate(odoo_db.dsn, "base", down=True)
+    migrate(odoo_db.dsn, "0005")
+    signatures = [
+        "set_context(integer, integer[], boolean)" if s.startswith("set_context(") else s
+        for s in runtime.PUBLIC_FUNCTIONS
+        if s not in ("sealed_context()", "pending_count()")
+    ]
+    with superuser(odoo_db) as conn:
+        role = sql.Identifier(app_role)
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA pgpolicy TO {}").format(role))
+        for signature in signatures:
+            conn.execute(
+                sql.SQL("GRANT EXECUTE ON FUNCTION pgpolicy.{} TO {}").format(
+                    sql.SQL(signature), role
+                )
+            )
+        assert conn.execute(RUNTIME_CATALOG).fetchall() == downgraded

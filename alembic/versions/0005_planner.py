@@ -7,7 +7,7 @@ The readers that query tables are PL/pgSQL; set_context() and set_profiles() for
 cached plans through forget_context_plans(), which the optional C implementation of the
 plan-time functions (`pgpolicy planner on`) narrows to the plans that folded the context;
 planner() says which implementation is in place. The SQL lives in sql/: runtime_0005.sql
-and the file that reverses it, runtime_0005_drop.sql, after planned_sql.sql has put the SQL
+and the file that reverses it, runtime_0005_drop.sql, after planned_sql_0005.sql has put the SQL
 plan-time functions back. Nothing new is called by policies, so nothing keeps this revision
 from being downgraded.
 """
@@ -26,5 +26,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    execute_sql_file(op.get_bind(), "planned_sql.sql")
+    execute_sql_file(op.get_bind(), "planned_sql_0005.sql")
     execute_sql_file(op.get_bind(), "runtime_0005_drop.sql")

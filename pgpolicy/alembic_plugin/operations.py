@@ -571,7 +571,8 @@ def plan_operations(
                 )
             )
         elif action == "drop":
-            old = deployed_policy(deployed.policies[(table, name)])
+            key = (table, name)
+            old = deployed_policy(deployed.policies.get(key) or deployed.pending_policies[key])
             tables.setdefault(table, []).append(DropPolicyOp(table, name, old, reason=reason))
         elif action == "create":
             assert change.policy is not None

@@ -111,11 +111,14 @@ def plan(
 @deep_option
 @click.pass_obj
 def status(settings: Settings, app_roles: tuple[str, ...], deep: bool) -> None:
-    """Runtime version, policies in sync or drifted, unprotected relations, app-role hazards.
+    """Runtime version, policies in sync, pending or drifted, unprotected relations, app-role
+    hazards and privileges. Exits 1 when anything needs attention.
 
+    Pending (a module installed or upgraded, rules changed, relations created since the
+    last apply): run `pgpolicy apply`. Drifted: a policy edited by hand; apply repairs it.
     Unprotected: every table, view, materialized view or foreign table an app role can
     reach that no row level security holds (a table without it, a view running with its
-    owner's rights); exit 1 when there is one.
+    owner's rights).
     """
     policy_set = desired_policy_set(settings, app_roles)
     with connect(settings.dsn) as conn:
@@ -124,21 +127,36 @@ def status(settings: Settings, app_roles: tuple[str, ...], deep: bool) -> None:
         [
             f"runtime: {report.runtime_version or 'not installed'}"
             + (f"; plan-time functions: {report.planner}" if report.planner else ""),
-            f"policies: {report.in_sync} in sync, {len(report.drifted)} drifted, "
-            f"{len(report.missing)} missing, {len(report.extra)} not desired",
-            *(f"drifted: {t}.{n}" for t, n in report.drifted),
+            f"policies: {report.in_sync} in sync, {len(report.pending)} pending, "
+            f"{len(report.drifted)} drifted, {len(report.missing)} missing, "
+            f"{len(report.extra)} not desired",
+            *(f"drifted: {t}.{n} (edited by hand)" for t, n in report.drifted),
+            *(f"pending: {t}.{n} (source changed; run apply)" for t, n in report.pending[:20]),
             *(f"missing: {t}.{n}" for t, n in report.missing[:20]),
+            *(
+                f"pending: {kind} {name} (created after apply; run apply)"
+                for kind, name in report.pending_relations
+            ),
             *(
                 f"unprotected {e.kind} {e.relation}"
                 + (f" (reached by {', '.join(e.roles)})" if e.roles else "")
                 + f": {e.why}"
                 for e in report.unprotected
             ),
+            *(f"missing privileges: {m}" for m in report.missing_privileges),
             *(f"ERROR: {e}" for e in report.errors),
         ]
     )
     emit(settings, report.as_dict(), text)
-    if report.errors or report.drifted or report.missing or report.unprotected:
+    if (
+        report.errors
+        or report.drifted
+        or report.pending
+        or report.pending_relations
+        or report.missing
+        or report.unprotected
+        or report.missing_privileges
+    ):
         sys.exit(1)
 
 

@@ -18,7 +18,14 @@ from psycopg import sql
 from pgpolicy.compiler.spec import PolicySet
 from pgpolicy.db import connect
 from pgpolicy.deploy import ddl
-from pgpolicy.deploy.catalog import Deployed, DeployedPolicy, reachable_tables, read_deployed
+from pgpolicy.deploy.catalog import (
+    Deployed,
+    DeployedPolicy,
+    PendingRelation,
+    reachable_tables,
+    read_deployed,
+)
+from pgpolicy.deploy.grants import grant_app_roles
 from pgpolicy.deploy.plan import Plan, diff
 from pgpolicy.deploy.policy_set import within_reach
 from pgpolicy.errors import PgPolicyError
@@ -78,7 +85,8 @@ def reachable_part(
 ) -> PolicySet:
     """The policy set without the unmapped tables no app role reaches (`within_reach`)."""
     protected = {table for table, _ in deployed.policies}
-    return within_reach(policy_set, reachable_tables(conn, roles), protected)
+    pending = {table for table, _ in deployed.pending_policies}
+    return within_reach(policy_set, reachable_tables(conn, roles), protected, pending)
 
 
 def rendering_drift(
@@ -115,6 +123,22 @@ def execute_plan(conn: psycopg.Connection[Any], plan: Plan) -> int:
     return count
 
 
+def settle_pending(conn: psycopg.Connection[Any], pending: Sequence[PendingRelation]) -> None:
+    """Forget the relations created since the last apply that this apply has dealt with.
+
+    A table among them has its compiled policies now (the plan dropped its pgpolicy_pending
+    policy); one that maps to no model keeps pgpolicy_pending: only the system principal.
+    A view kept the invoker's rights the event trigger gave it; a sequence has the app
+    roles' grants. Only the records read before the plan are removed: a relation created
+    while this apply ran stays pending."""
+    if pending:
+        conn.execute(
+            "DELETE FROM pgpolicy.pending_relation WHERE schema_name = 'public' "
+            "AND relation_name = ANY(%s)",
+            [[relation.name for relation in pending]],
+        )
+
+
 def apply_policy_set(
     dsn: str,
     policy_set: PolicySet,
@@ -124,14 +148,20 @@ def apply_policy_set(
     lock_timeout: str = "5s",
     deep: bool = False,
 ) -> Plan:
-    """Deploy `policy_set` in one transaction; nothing is kept on error or dry run."""
+    """Deploy `policy_set` in one transaction; nothing is kept on error or dry run.
+
+    The app roles also get their privileges on Odoo's tables and sequences (`grants`), and
+    the relations created since the last apply stop being pending (`settle_pending`)."""
     with connect(dsn) as conn:
         conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
         locked = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
         if not locked.fetchone() == (True,):
             raise PgPolicyError("another pgpolicy apply is running on this database")
-        plan = plan_for(conn, policy_set, roles, deep=deep)
+        deployed = read_deployed(conn)
+        plan = plan_for(conn, policy_set, roles, deep=deep, deployed=deployed)
         count = execute_plan(conn, plan)
+        grant_app_roles(conn, roles)
+        settle_pending(conn, deployed.pending_relations)
         if dry_run:
             conn.rollback()
         log.info("%d statements %s", count, "checked and rolled back" if dry_run else "applied")

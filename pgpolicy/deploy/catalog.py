@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -18,6 +18,9 @@ import psycopg
 from pgpolicy.compiler.predicate import SUDO_SCHEMA
 
 MANAGED_PREFIX = "pgpolicy_"
+# The policy the runtime's event trigger (runtime 7) puts on a table created after apply:
+# only the system principal, until apply deploys the table's compiled policies.
+PENDING_POLICY = "pgpolicy_pending"
 
 # PostgreSQL's own rendering of a policy, hashed in SQL: written into the policy's
 # comment when it is created (`ddl.stamp_policies`) and recomputed when reading.
@@ -54,12 +57,25 @@ class TableState:
 
 
 @dataclass(frozen=True)
+class PendingRelation:
+    """A relation of schema public created since the last apply (runtime 7's record)."""
+
+    name: str
+    kind: str  # table, view, sequence
+    created_by: str
+
+
+@dataclass(frozen=True)
 class Deployed:
     policies: dict[tuple[str, str], DeployedPolicy]  # (table, name) -> policy
     tables: dict[str, TableState]
     functions: dict[str, str]  # generated sudo function name -> body
     sudo_schema: bool  # the schema of generated functions exists
     foreign_policy_tables: frozenset[str] = frozenset()  # tables with policies not ours
+    # pgpolicy_pending policies, by (table, name): not compared with the desired set
+    pending_policies: dict[tuple[str, str], DeployedPolicy] = field(default_factory=dict)
+    # what the event trigger recorded since the last apply, and still exists
+    pending_relations: tuple[PendingRelation, ...] = ()
     views: dict[str, bool] | None = None  # view -> runs with the invoker's rights
 
 
@@ -100,6 +116,11 @@ SELECT c.relname,
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
  WHERE c.relkind = 'v'
 """
+_PENDING = """
+SELECT p.relation_name, p.kind, p.created_by FROM pgpolicy.pending_relation p
+ WHERE p.schema_name = 'public' AND to_regclass(format('public.%I', p.relation_name)) IS NOT NULL
+ ORDER BY p.relation_name
+"""
 _FUNCTIONS = """
 SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = %s
@@ -109,11 +130,12 @@ SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.prona
 def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
     """The managed policies, every table's RLS flags, the generated functions and whether
     each view runs with the invoker's rights."""
-    policies = {}
+    policies: dict[tuple[str, str], DeployedPolicy] = {}
+    pending: dict[tuple[str, str], DeployedPolicy] = {}
     for table, name, command, permissive, roles, using, check, comment, fingerprint in conn.execute(
         _POLICIES.encode()
     ):
-        policies[(table, name)] = DeployedPolicy(
+        policy = DeployedPolicy(
             table,
             name,
             command,
@@ -124,6 +146,7 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
             parse_comment(comment),
             fingerprint,
         )
+        (pending if name == PENDING_POLICY else policies)[(table, name)] = policy
     tables = {
         name: TableState(name, enabled, forced, owner)
         for name, enabled, forced, owner in conn.execute(_TABLES)
@@ -135,14 +158,25 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
         "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public' "
         "WHERE p.polname NOT LIKE 'pgpolicy\\_%'"
     )
+    sudo_schema = schema.fetchone() is not None
+    foreign_tables = frozenset(name for (name,) in foreign)
     return Deployed(
         policies,
         tables,
         functions,
-        schema.fetchone() is not None,
-        frozenset(name for (name,) in foreign),
-        {name: invoker for name, invoker in conn.execute(_VIEWS)},
+        sudo_schema,
+        foreign_tables,
+        pending,
+        read_pending_relations(conn),
+        views={name: invoker for name, invoker in conn.execute(_VIEWS)},
     )
+
+
+def read_pending_relations(conn: psycopg.Connection[Any]) -> tuple[PendingRelation, ...]:
+    """What the event trigger recorded since the last apply (nothing before runtime 7)."""
+    if conn.execute("SELECT to_regclass('pgpolicy.pending_relation')").fetchone() == (None,):
+        return ()
+    return tuple(PendingRelation(*row) for row in conn.execute(_PENDING))
 
 
 @dataclass(frozen=True)

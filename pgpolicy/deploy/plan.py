@@ -112,6 +112,20 @@ def diff(
                 )
             )
 
+    desired_tables = {t.table for t in desired.tables}
+    for pending_table, name in sorted(deployed.pending_policies):
+        if pending_table in desired_tables:
+            drops.append(
+                Change(
+                    "drop",
+                    pending_table,
+                    name,
+                    "changes",
+                    "created after apply: replaced by the table's compiled policies",
+                    (ddl.drop_policy(pending_table, name),),
+                )
+            )
+
     creates: list[Change] = []
     for key, spec in wanted.items():
         current = deployed.policies.get(key)
@@ -199,7 +213,6 @@ def diff(
         if stamp
         else []
     )
-    desired_tables = {t.table for t in desired.tables}
     released = sorted(
         {table for table, _ in deployed.policies} - desired_tables - deployed.foreign_policy_tables
     )

@@ -50,16 +50,22 @@ def build_policy_set(
 
 
 def within_reach(
-    policy_set: PolicySet, reachable: Collection[str], protected: Collection[str]
+    policy_set: PolicySet,
+    reachable: Collection[str],
+    protected: Collection[str],
+    pending: Collection[str] = (),
 ) -> PolicySet:
-    """`policy_set` without the tables no model maps that no app role can reach and that
-    pgpolicy does not protect yet: a tool's own table (alembic's version table, created
-    after the app role's grants) is left alone until it is granted, and a table once
-    protected stays so."""
+    """`policy_set` without the tables no model maps that pgpolicy does not protect yet and
+    that either no app role can reach (a tool's own table, left alone until it is granted)
+    or the event trigger already holds for the system principal (`pending`: its
+    `pgpolicy_pending` policy says the same; alembic's version table, created by a
+    revision, stays as the revision left it). A table once protected stays so."""
     left_out = {
         t.table
         for t in policy_set.tables
-        if t.unmapped and t.table not in reachable and t.table not in protected
+        if t.unmapped
+        and t.table not in protected
+        and (t.table not in reachable or t.table in pending)
     }
     if not left_out:
         return policy_set

@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 
 from alembic import command
 from pgpolicy.db import connect
+from pgpolicy.deploy.grants import grant_app_roles, missing_privileges
 from pgpolicy.deploy.roles import require_superuser
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.resources import alembic_dir, sql_dir
@@ -31,7 +32,7 @@ from pgpolicy.resources import alembic_dir, sql_dir
 # What the app roles may call: every function of the runtime a policy or the bridge uses.
 # Each new function of a migration that they need is added here; `init` grants the list.
 PUBLIC_FUNCTIONS = (
-    "set_context(integer, integer[], boolean)",
+    "set_context(integer, integer[], boolean, boolean, text[], text, text)",  # revision 0006
     "uid()",
     "su()",
     "today()",
@@ -62,6 +63,10 @@ PUBLIC_FUNCTIONS = (
     "check_locked(regclass, name, integer, anyelement, text, text)",
     # revision 0005: plan-time functions that may be compiled
     "forget_context_plans()",
+    # revision 0006: the sealed context
+    "sealed_context()",
+    # revision 0007: relations created after apply
+    "pending_count()",
 )
 
 
@@ -112,6 +117,9 @@ def installed_version(conn: psycopg.Connection[Any]) -> str | None:
 def install(dsn: str, app_roles: Sequence[str]) -> InstallResult:
     """Upgrade the runtime to head and grant the app roles, in one transaction.
 
+    The app roles get the runtime's functions, and what they need on Odoo's tables and
+    sequences, those of today and those created later (`grants`).
+
     Needs a superuser (the SECURITY DEFINER readers must read past row-level
     security). Every app role must exist; otherwise nothing is changed. Grants are
     re-applied on every run, so a second run changes nothing.
@@ -124,15 +132,19 @@ def install(dsn: str, app_roles: Sequence[str]) -> InstallResult:
         _require_roles(conn, roles)
         before = installed_version(conn)
         privileges_before = _privileges(conn, roles)
+        lacking = {role for role in roles if missing_privileges(conn, [role])}
         command.upgrade(config, "head")
         for statement in _grants(roles):
             conn.execute(statement)
+        grant_app_roles(conn, roles)
         after = installed_version(conn)
         privileges_after = _privileges(conn, roles)
     if after is None:
         raise PgPolicyError("the runtime migrations ran but pgpolicy.version() is missing")
     granted = tuple(
-        role for role in roles if privileges_after.get(role) != privileges_before.get(role)
+        role
+        for role in roles
+        if role in lacking or privileges_after.get(role) != privileges_before.get(role)
     )
     return InstallResult(before, after, roles, granted)
 

@@ -20,7 +20,17 @@
  *   - a plan into which a value was folded carries an invalidation item, and
  *     pgpolicy.forget_context_plans() (called by set_context() and set_profiles())
  *     invalidates exactly those plans, in this backend only, where DISCARD PLANS drops
- *     every cached plan of the session, the readers' own among them.
+ *     every cached plan of the session, the readers' own among them. The plan being made
+ *     while the library loads went through no hook of ours: the first call of the
+ *     session forgets every cached plan, as DISCARD PLANS;
+ *   - a context counts only when sealed (runtime 6): the settings, bound to the
+ *     transaction, are the text pgpolicy.sealed_context() authenticates. The text is
+ *     built here as sql/runtime_0006.sql's context_message() builds it; whether its seal
+ *     matches is asked of sealed_context() (the key is readable by the runtime's owner
+ *     only) once per text and seal, and remembered in this backend's memory;
+ *   - the seal may not change while a top-level statement is planned (a function the
+ *     planner evaluates calling set_config): values folded before and after would belong
+ *     to two contexts. The statement fails.
  *
  * tests/test_planner.py compares every value with the SQL implementation's, on valid and
  * malformed contexts.
@@ -30,6 +40,8 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -37,6 +49,10 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "nodes/makefuncs.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "nodes/plannodes.h"
 #include "optimizer/planner.h"
 #include "tcop/tcopprot.h"
@@ -47,6 +63,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 #include "utils/syscache.h"
 
 PG_MODULE_MAGIC;
@@ -77,6 +94,23 @@ static MemoryContext memo_context = NULL;
 static MemoEntry memo[MEMO_SIZE];
 static int	memo_used = 0;
 
+/* The seal when the top-level statement being planned started to be planned (or NULL). */
+static char *planning_seal = NULL;
+
+/* No plan of this session was made with our hook yet: forget them all once. */
+static bool unmarked_plans = true;
+
+static const char *setting(const char *name);
+
+/* Whether two settings, each possibly missing, are the same text. */
+static bool
+same_setting(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 /*
  * The invalidation item of plans with folded values: a pg_proc hash value (InvalidOid's)
  * that no catalog change of a real function sends.
@@ -98,8 +132,11 @@ pgpolicy_planner(Query *parse, const char *query_string, int cursorOptions,
 
 	if (planning_depth == 0)
 	{
+		const char *seal = setting("pgpolicy.seal");
+
 		MemoryContextReset(memo_context);
 		memo_used = 0;
+		planning_seal = seal == NULL ? NULL : MemoryContextStrdup(memo_context, seal);
 	}
 	folded = false;
 	planning_depth++;
@@ -118,6 +155,10 @@ pgpolicy_planner(Query *parse, const char *query_string, int cursorOptions,
 	}
 	PG_END_TRY();
 	planning_depth--;
+	if (planning_depth == 0 && !same_setting(planning_seal, setting("pgpolicy.seal")))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("pgpolicy: the context changed while the statement was planned")));
 	if (folded)
 	{
 		PlanInvalItem *item = makeNode(PlanInvalItem);
@@ -189,7 +230,98 @@ is_id_list(const char *text)
 	return is_id(start, start + strlen(start));
 }
 
-/* uid(): the uid when the three settings are all in set_context's form, else 0 (NULL). */
+/* One part of the sealed text: <length in characters>:<text>; (context_part()). */
+static void
+append_part(StringInfo text, const char *value)
+{
+	if (value == NULL)
+		value = "";
+	appendStringInfo(text, "%d:%s;", pg_mbstrlen(value), value);
+}
+
+/*
+ * The text context_message() builds: the backend, the transaction's start in microseconds
+ * since the Unix epoch, then the settings of the context.
+ */
+static char *
+context_message(void)
+{
+	const char *names[] = {"pgpolicy.uid", "pgpolicy.company_ids", "pgpolicy.su",
+	"pgpolicy.profiles", "pgpolicy.shadow", "pgpolicy.lock"};
+	StringInfoData text;
+	char		number[32];
+	int			i;
+
+	initStringInfo(&text);
+	snprintf(number, sizeof(number), "%d", MyProcPid);
+	append_part(&text, number);
+	snprintf(number, sizeof(number), INT64_FORMAT,
+			 (int64) GetCurrentTransactionStartTimestamp() +
+			 (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC);
+	append_part(&text, number);
+	for (i = 0; i < lengthof(names); i++)
+		append_part(&text, setting(names[i]));
+	return text.data;
+}
+
+/* The last text and seal asked about, and the answer. */
+static char *checked_message = NULL;
+static char *checked_seal = NULL;
+static bool checked_sealed = false;
+
+/* sealed_context(), asked through the function manager (no privilege check). */
+static char *
+ask_sealed_context(void)
+{
+	Oid			function = LookupFuncName(list_make2(makeString("pgpolicy"),
+													 makeString("sealed_context")),
+										  0, NULL, true);
+	FmgrInfo	flinfo;
+	Datum		result;
+
+	LOCAL_FCINFO(fcinfo, 0);
+
+	if (!OidIsValid(function))
+		return NULL;
+	fmgr_info(function, &flinfo);
+	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, NULL, NULL);
+	result = FunctionCallInvoke(fcinfo);
+	if (fcinfo->isnull)
+		return NULL;
+	return text_to_cstring(DatumGetTextPP(result));
+}
+
+/*
+ * The sealed text of the context, or NULL when the settings were not written by
+ * set_context() in this transaction.
+ */
+static char *
+sealed_message(void)
+{
+	const char *seal = setting("pgpolicy.seal");
+	char	   *message;
+	char	   *answer;
+
+	if (seal == NULL || strlen(seal) != 64)
+		return NULL;
+	message = context_message();
+	if (checked_message == NULL || strcmp(checked_message, message) != 0
+		|| strcmp(checked_seal, seal) != 0)
+	{
+		answer = ask_sealed_context();
+		if (checked_message != NULL)
+		{
+			pfree(checked_message);
+			pfree(checked_seal);
+		}
+		checked_message = MemoryContextStrdup(TopMemoryContext, message);
+		checked_seal = MemoryContextStrdup(TopMemoryContext, seal);
+		checked_sealed = answer != NULL && strcmp(answer, message) == 0;
+	}
+	return checked_sealed ? message : NULL;
+}
+
+/* uid(): the uid when the context is sealed and in set_context's form, else 0 (NULL). */
 static int32
 context_uid(void)
 {
@@ -198,6 +330,8 @@ context_uid(void)
 	const char *su = setting("pgpolicy.su");
 
 	if (uid == NULL || companies == NULL || su == NULL)
+		return 0;
+	if (sealed_message() == NULL)
 		return 0;
 	if (!is_id(uid, uid + strlen(uid)))
 		return 0;
@@ -253,27 +387,16 @@ pgpolicy_planned_shadow(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(context_uid() != 0 && setting_is_true("pgpolicy.shadow"));
 }
 
-/* context_key(): uid|companies|su|profiles|shadow, NULL when uid() is. */
+/* context_key(): the sealed text, NULL when uid() is. */
 static text *
 context_key(void)
 {
-	const char *names[] = {"pgpolicy.uid", "pgpolicy.company_ids", "pgpolicy.su",
-	"pgpolicy.profiles", "pgpolicy.shadow"};
-	StringInfoData key;
-	int			i;
+	char	   *message;
 
 	if (context_uid() == 0)
 		return NULL;
-	initStringInfo(&key);
-	for (i = 0; i < lengthof(names); i++)
-	{
-		const char *value = setting(names[i]);
-
-		if (i > 0)
-			appendStringInfoChar(&key, '|');
-		appendStringInfoString(&key, value == NULL ? "" : value);
-	}
-	return cstring_to_text(key.data);
+	message = sealed_message();
+	return message == NULL ? NULL : cstring_to_text(message);
 }
 
 PG_FUNCTION_INFO_V1(pgpolicy_planned_context_key);
@@ -323,10 +446,11 @@ pgpolicy_context_key(PG_FUNCTION_ARGS)
 
 /*
  * Whether the top-level statement is an UPDATE or INSERT, after the bridge's prefix:
- * the pattern of sql/runtime_0004.sql's planned_write(), case-insensitive.
+ * the pattern of sql/runtime_0006.sql's planned_write(), case-insensitive.
  */
 #define WRITE_PATTERN \
-	"^\\s*(select\\s+set_config\\('pgpolicy\\.shadow'[^;]*;\\s*)?" \
+	"^\\s*(close\\s+all\\s*;\\s*)?" \
+	"(select\\s+set_config\\('pgpolicy\\.shadow'[^;]*;\\s*)?" \
 	"(select\\s+pgpolicy\\.set_context\\([^;]*\\)\\s*;\\s*)?" \
 	"(select\\s+pgpolicy\\.set_profiles\\([^;]*\\)\\s*;\\s*)?(update|insert)\\s"
 
@@ -637,6 +761,13 @@ PG_FUNCTION_INFO_V1(pgpolicy_forget_context_plans);
 Datum
 pgpolicy_forget_context_plans(PG_FUNCTION_ARGS)
 {
-	CallSyscacheCallbacks(PROCOID, folded_hash());
+	if (unmarked_plans)
+	{
+		/* Plans made before the library was loaded, the one loading it among them. */
+		ResetPlanCache();
+		unmarked_plans = false;
+	}
+	else
+		CallSyscacheCallbacks(PROCOID, folded_hash());
 	PG_RETURN_VOID();
 }

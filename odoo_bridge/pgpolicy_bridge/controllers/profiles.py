@@ -4,16 +4,17 @@ GET  /pgpolicy/profiles   → {"profiles": [the user's profiles], "enabled": [..
 POST /pgpolicy/profiles   (JSON-RPC, params {"profiles": [...]} or {"profiles": null})
                           → the same, after setting or clearing the choice
 
-The database decides which names are the user's: `pgpolicy.set_profiles` refuses any
-other, and the refusal is returned as {"error": ...} with the choice left as it was.
+The database decides which names are the user's (`pgpolicy.profile_names()`, and
+`set_context` refuses any other): a refusal is returned as {"error": ...} with the choice
+left as it was.
 """
 
 import psycopg2
 from odoo import http
 from odoo.http import request
 
-from odoo_bridge.context import SESSION_KEY, BridgeError, session_choice, session_profiles
-from odoo_bridge.profile_choice import check_choice, profile_names
+from ..lib.context import SESSION_KEY, BridgeError, session_choice, session_profiles
+from ..lib.profile_choice import check_choice, profile_names
 
 
 def _state():
@@ -41,6 +42,8 @@ class PgpolicyProfiles(http.Controller):
             try:
                 with cr.savepoint():  # the database's own check; nothing kept
                     check_choice(cr, choice["profiles"])
+            except BridgeError as exc:
+                return dict(_state(), error=str(exc))
             except psycopg2.Error as exc:
                 message = exc.diag.message_primary or str(exc).strip()
                 return dict(_state(), error=message)

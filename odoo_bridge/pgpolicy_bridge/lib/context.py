@@ -2,9 +2,10 @@
 
 A principal is the Odoo user a transaction works for, the companies of the call and the
 access profiles the user enabled for the session (None: all of them); a context is what
-one statement runs with: the principal plus superuser mode, as
-`pgpolicy.set_context(uid, company_ids, su)` (sql/runtime.sql) and
-`pgpolicy.set_profiles(names)` (sql/runtime_0002.sql) take it.
+one statement runs with: the principal plus superuser mode (and shadow mode), as
+`pgpolicy.set_context(uid, company_ids, su, shadow, profiles, token, next_token_hash)`
+(sql/runtime_0006.sql) takes it. The tokens lock the context of the transaction: see
+`statements.Tokens`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ MAX_ID = 999_999_999  # what the runtime parses: up to nine digits
 # statement text, so nothing else passes (no quote, no `%`, no separator).
 PROFILE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 MAX_PROFILES = 100
+TOKEN = re.compile(r"[0-9a-f]{64}")  # a secret, or the sha256 of one, in lowercase hex
 
 
 class BridgeError(ValueError):
@@ -88,27 +90,33 @@ class Context:
     shadow: bool = False  # mirrors report what they would deny instead of denying
     profiles: tuple[str, ...] | None = None  # the enabled subset; None: all the user's
 
-    def sql(self) -> str:
-        """The `set_context` call for this context (and `set_profiles`), as statement text.
+    def sql(self, token: str | None = None, next_token_hash: str | None = None) -> str:
+        """The `set_context` call for this context, as statement text.
 
-        Every value is a checked integer, a boolean or a profile name of letters, digits,
-        '_' and '-', so the text is built from those and keywords only; it carries no `%`,
-        so it can precede a query whose parameters the driver interpolates. The database
-        checks that the names are the user's (`set_profiles` refuses any other: the
-        statement fails, access is denied).
+        `token` is the secret whose hash the transaction's context was locked with (None
+        for the first call of a transaction), `next_token_hash` the sha256 of the secret
+        that locks it from now on (statements.Tokens). Every value is a checked integer,
+        a boolean, a profile name of letters, digits, '_' and '-', or lowercase hex, so the
+        text is built from those and keywords only; it carries no `%`, so it can precede a
+        query whose parameters the driver interpolates. The database checks that the
+        profile names are the user's (`set_context` refuses any other: the statement
+        fails, access is denied).
         """
         check_id(self.uid, "uid")
         companies = ",".join(str(check_id(c, "company id")) for c in self.company_ids)
         su = "true" if self.su else "false"
         arguments = str(self.uid) + ", '{" + companies + "}', " + su
-        call = "SELECT pgpolicy.set_context(" + arguments + ");"
+        if self.shadow:
+            arguments += ", shadow => true"
         if self.profiles is not None:
             names = ",".join("'" + name + "'" for name in check_profiles(self.profiles))
-            call += " SELECT pgpolicy.set_profiles(ARRAY[" + names + "]::text[]);"
-        if self.shadow:
-            # Before set_context, whose forgetting of cached plans then covers it too.
-            return "SELECT set_config('pgpolicy.shadow', 'true', true); " + call
-        return call
+            arguments += ", profiles => ARRAY[" + names + "]::text[]"
+        for name, value in (("token", token), ("next_token_hash", next_token_hash)):
+            if value is not None:
+                if not isinstance(value, str) or not TOKEN.fullmatch(value):
+                    raise BridgeError(f"{name} must be 64 lowercase hex digits")
+                arguments += ", " + name + " => '" + value + "'"
+        return "SELECT pgpolicy.set_context(" + arguments + ");"
 
 
 SYSTEM_CONTEXT = Context(SYSTEM_UID, (), True)
