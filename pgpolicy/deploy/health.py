@@ -15,7 +15,7 @@ import psycopg
 from pgpolicy.compiler.spec import PolicySet
 from pgpolicy.deploy.apply import rendering_drift
 from pgpolicy.deploy.catalog import read_deployed
-from pgpolicy.deploy.roles import role_hazards
+from pgpolicy.deploy.roles import role_hazards, schema_hazards
 
 
 @dataclass
@@ -28,6 +28,7 @@ class Health:
     extra: list[tuple[str, str]] = field(default_factory=list)
     unprotected: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,6 +89,7 @@ def health(
         if not (deployed.tables.get(t.table) and deployed.tables[t.table].rls_enabled)
     ]
     report.errors = role_hazards(conn, roles)
+    report.warnings = schema_hazards(conn, roles)
     if report.runtime_version is None:
         report.errors.insert(0, "the pgpolicy runtime is not installed (run pgpolicy init)")
     for error in policy_set.errors:
