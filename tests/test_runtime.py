@@ -237,21 +237,21 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
         assert traces(conn) == {}
 
     first = runtime.install(odoo_db.dsn, [app_role])
-    assert (first.before, first.after, first.granted) == (None, "5", (app_role,))
-    assert first.summary() == f"installed the pgpolicy runtime, version 5; granted to {app_role}"
+    assert (first.before, first.after, first.granted) == (None, "6", (app_role,))
+    assert first.summary() == f"installed the pgpolicy runtime, version 6; granted to {app_role}"
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "5"
+        assert runtime.installed_version(conn) == "6"
         snapshot = catalog_snapshot(conn)
 
     second = runtime.install(odoo_db.dsn, [app_role])
-    assert (second.before, second.after, second.changed, second.granted) == ("5", "5", False, ())
+    assert (second.before, second.after, second.changed, second.granted) == ("6", "6", False, ())
     assert second.summary() == (
-        f"runtime at version 5, nothing to do; grants unchanged for {app_role}"
+        f"runtime at version 6, nothing to do; grants unchanged for {app_role}"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
 
-    assert runtime.uninstall(odoo_db.dsn) == "5"
+    assert runtime.uninstall(odoo_db.dsn) == "6"
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
         assert runtime.installed_version(conn) is None
@@ -261,9 +261,9 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
 def test_installs_before_odoo_creates_its_tables(empty_db: Any, app_role: str) -> None:
     """A new database gets the runtime first, then `odoo -i base` creates the tables."""
     result = runtime.install(empty_db.dsn, [app_role])
-    assert result.after == "5"
+    assert result.after == "6"
     with superuser(empty_db) as conn:
-        assert scalar(conn, "SELECT pgpolicy.version()") == "5"
+        assert scalar(conn, "SELECT pgpolicy.version()") == "6"
         assert scalar(conn, "SELECT pgpolicy.uid()") is None
     runtime.uninstall(empty_db.dsn)
     with superuser(empty_db) as conn:
@@ -278,7 +278,7 @@ def test_a_new_app_role_is_granted_on_a_second_run(
     result = runtime.install(odoo_db.dsn, [app_role, other, app_role])
     assert (result.changed, result.roles, result.granted) == (False, (app_role, other), (other,))
     assert result.summary() == (
-        f"runtime at version 5, nothing to do; granted to {other}; grants unchanged for {app_role}"
+        f"runtime at version 6, nothing to do; granted to {other}; grants unchanged for {app_role}"
     )
 
 
@@ -300,9 +300,9 @@ def test_alembic_command_line_upgrade_and_downgrade(odoo_db: Any, tmp_path: Path
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
     run("upgrade", "head")
-    assert "0005 (head)" in run("current").stdout
+    assert "0006 (head)" in run("current").stdout
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "5"
+        assert runtime.installed_version(conn) == "6"
         assert scalar(conn, "SELECT to_regclass('pgpolicy.alembic_version')::text") == (
             "pgpolicy.alembic_version"
         )
@@ -315,7 +315,7 @@ def test_downgrade_is_refused_while_policies_call_the_runtime(protected_db: Any)
     with pytest.raises(PgPolicyError, match="policies still use the runtime"):
         runtime.uninstall(protected_db.dsn)
     with superuser(protected_db) as conn:
-        assert runtime.installed_version(conn) == "5"
+        assert runtime.installed_version(conn) == "6"
         conn.execute("DROP POLICY test_context ON sale_order")
         conn.execute("DROP POLICY test_rule ON sale_order")
     runtime.uninstall(protected_db.dsn)
@@ -883,14 +883,14 @@ def pgpolicy_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
 def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     first = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f"installed the pgpolicy runtime, version 5; granted to {app_role}\n"
+    assert first.stdout == f"installed the pgpolicy runtime, version 6; granted to {app_role}\n"
     with superuser(odoo_db) as conn:
         snapshot = catalog_snapshot(conn)
 
     second = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert second.returncode == 0, second.stderr
     assert second.stdout == (
-        f"runtime at version 5, nothing to do; grants unchanged for {app_role}\n"
+        f"runtime at version 6, nothing to do; grants unchanged for {app_role}\n"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
@@ -900,7 +900,8 @@ def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     )
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == {
-        "before": "5", "after": "5", "changed": False, "roles": [app_role], "granted": [],
+        "before": "6", "after": "6", "changed": False, "roles": [app_role], "granted": [],
+        "revoked_public_create": [],
     }  # fmt: skip
 
 
