@@ -22,6 +22,8 @@ from psycopg import sql
 
 from pgpolicy.cli import cli
 from tests.conftest import Database, PgServer, use_planner
+from tests.security.test_values import add_rule
+from tests.test_migrations import alembic, dba_project, pgpolicy_revision
 
 TRAP_LOG = """
 CREATE SCHEMA trap;
@@ -138,6 +140,15 @@ def test_objects_the_app_role_plants_in_public_never_run_as_the_dba(
     dba("like-leakproof", "--dsn", dsn)
     dba("planner", "--dsn", dsn)
     dba("profile", "export", "--dsn", dsn)
+    # a DBA's own alembic project: autogenerate, then a revision run online, for a new rule
+    # comparing a varchar column (which the planted `=` would capture in CREATE POLICY)
+    project = dba_project(tmp_path / "dba", odoo_db, app_role)
+    assert "No new upgrade operations" in alembic(project, "check").stdout
+    with psycopg.connect(dsn) as conn:
+        add_rule(conn, "a varchar comparison", "[('name', '!=', 'S00001')]")
+    pgpolicy_revision(project, odoo_db, app_role, "one more rule")
+    alembic(project, "upgrade", "head")
+    alembic(project, "check")
 
     assert scalar(dsn, calls) == 0, "a planted function ran in a DBA's command"
     assert scalar(dsn, "SELECT rolbypassrls FROM pg_roles WHERE rolname = %s", app_role) is False
