@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from pgpolicy.cli.options import Settings, connection_options_with, log, odoo_catalog
-from pgpolicy.cli.output import policy_set_json, policy_set_sql, pretty_sql
+from pgpolicy.cli.output import comment_text, policy_set_json, policy_set_sql, pretty_sql
 from pgpolicy.compiler.predicate import compile_domain
 from pgpolicy.db import connect
 from pgpolicy.deploy.policy_set import build_policy_set
@@ -79,7 +79,7 @@ def compile_command(
         else:
             click.echo(pretty_sql(predicate.sql))
             for function in predicate.functions:
-                click.echo(f"-- {function.qualified}(): {function.body}")
+                click.echo(f"-- {function.qualified}(): {comment_text(function.body)}")
         return
     if profile_paths:
         profiles = load_profile_files(profile_paths)

@@ -28,6 +28,7 @@ at plan time like the context itself.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,17 +81,33 @@ def ident(name: str) -> str:
 
 
 def literal(value: Any) -> str:
-    """A SQL literal for a Python scalar taken from a domain."""
+    """A SQL literal for a Python scalar taken from a domain.
+
+    Rule text reaches SQL only through here: a string is quoted whatever the server's
+    `standard_conforming_strings` (an `E''` string when it holds a backslash); what SQL
+    cannot hold as a constant (a NUL character, an infinite or NaN number) is refused."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CompileError("a number must be finite", token=repr(value))
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+        if "\x00" in value:
+            raise CompileError("a string may not hold a NUL character", token=value)
+        quoted = value.replace("'", "''")
+        if "\\" in value:
+            return "E'" + quoted.replace("\\", "\\\\") + "'"
+        return "'" + quoted + "'"
     raise CompileError(f"unsupported literal {value!r}")
 
+
+# What a generated function requires before it reads anything as superuser: a valid context,
+# in the runtime's own sense (uid() is NULL whenever the context gate would hide every row).
+# Without it the function answers nothing, whoever calls it and whenever (plan or run time).
+CONTEXT_CHECK = "pgpolicy.uid() IS NOT NULL"
 
 # The context a plan-time function's own query may read when it runs: the readers of the
 # plan-time functions it would otherwise call (sql/runtime.sql).
@@ -335,7 +352,10 @@ class Compiler:
         InitPlan)."""
         if not top or self.inline:
             return f"ARRAY({select_sql})"
-        body = f"SELECT coalesce(array_agg(DISTINCT v), '{{}}') FROM ({select_sql}) AS s(v)"
+        body = (
+            f"SELECT coalesce(array_agg(DISTINCT v), '{{}}') FROM ({select_sql}) AS s(v) "
+            f"WHERE {CONTEXT_CHECK}"
+        )
         if planned:
             body = planned_source(body)
         prefix = PLANNED_PREFIX if planned else "ids_"

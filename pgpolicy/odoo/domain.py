@@ -14,6 +14,7 @@ down exactly as `odoo.osv.expression` does (`_anyfy_leaves`, `_tree_not`).
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,6 +208,11 @@ def parse_rule_domain(text: str | None, placeholders: bool = False) -> Node:
     source = (text or "").strip()
     if not source:
         return TRUE
+    if "\x00" in source:  # Python refuses to parse it; SQL could not hold it either
+        line = source.count("\n", 0, source.index("\x00")) + 1
+        raise CompileError(
+            "a domain may not hold a NUL character", position=f"line {line}", token="\x00"
+        )
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
@@ -271,6 +277,10 @@ class _Reader:
     # -- value level -------------------------------------------------------
     def value(self, node: ast.expr) -> Value:
         if isinstance(node, ast.Constant):
+            if isinstance(node.value, float) and not math.isfinite(node.value):
+                raise self.fail(node, "a number must be finite (SQL has no such constant)")
+            if isinstance(node.value, str) and "\x00" in node.value:
+                raise self.fail(node, "a string may not hold a NUL character")
             if isinstance(node.value, str | int | float | bool) or node.value is None:
                 return Const(node.value)
             raise self.fail(node, "unsupported literal")
