@@ -14,6 +14,7 @@ from pgpolicy.alembic_plugin.render import IMPORT_LINE, MYPY_LINE, register_rend
 from pgpolicy.deploy.apply import plan_for
 from pgpolicy.deploy.catalog import read_deployed
 from pgpolicy.deploy.policy_set import build_policy_set
+from pgpolicy.deploy.validate import checked_policy_set
 from pgpolicy.odoo.metadata import read_catalog
 from pgpolicy.profiles.store import read_profiles
 
@@ -76,7 +77,10 @@ def compare_policies(autogen_context: Any, upgrade_ops: Any) -> None:
     register_renderers()
     roles = app_roles(autogen_context.migration_context)
     conn = psycopg_connection(autogen_context.connection)
-    policy_set = build_policy_set(read_catalog(conn), roles, read_profiles(conn))
+    catalog, profiles = read_catalog(conn), read_profiles(conn)
+    policy_set = checked_policy_set(
+        conn, lambda rejected: build_policy_set(catalog, roles, profiles, rejected)
+    )
     deployed = read_deployed(conn)
     deep = deep_check(autogen_context.migration_context)
     plan = plan_for(conn, policy_set, roles, deep=deep, deployed=deployed)

@@ -89,6 +89,17 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
+class RuleCheck:
+    """A rule's compiled predicate over its table, for PostgreSQL to check before deploying
+    (`pgpolicy.deploy.validate`); `functions` are the generated functions it calls."""
+
+    rule_id: int
+    table: str
+    sql: str
+    functions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PolicySet:
     """Everything to deploy: tables, policies, and the sudo functions they call."""
 
@@ -96,3 +107,4 @@ class PolicySet:
     policies: tuple[PolicySpec, ...]
     functions: tuple[SudoFunction, ...]
     errors: tuple[CompileError, ...] = ()
+    checks: tuple[RuleCheck, ...] = ()

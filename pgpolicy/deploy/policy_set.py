@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pgpolicy.compiler.rules import RuleCombiner, protected_models
 from pgpolicy.compiler.spec import PolicySet, PolicySpec, TableSpec
@@ -13,11 +13,17 @@ from pgpolicy.profiles.policy import profile_policies, unknown_models
 
 
 def build_policy_set(
-    catalog: Catalog, roles: Sequence[str], profiles: Sequence[Profile] = ()
+    catalog: Catalog,
+    roles: Sequence[str],
+    profiles: Sequence[Profile] = (),
+    rejected: Mapping[int, str] | None = None,
 ) -> PolicySet:
     """The desired policy set for every protected table of the catalog, access profiles
-    included (`pgpolicy.profiles.policy`)."""
-    builder = RuleCombiner(catalog, tuple(roles))
+    included (`pgpolicy.profiles.policy`).
+
+    `rejected`: rules whose compiled predicate PostgreSQL refused, with its message
+    (`pgpolicy.deploy.validate.checked_policy_set`): they fail closed."""
+    builder = RuleCombiner(catalog, tuple(roles), rejected=rejected or {})
     builder.errors.extend(unknown_models(catalog, profiles))
     tables: list[TableSpec] = []
     policies: list[PolicySpec] = []
@@ -27,5 +33,9 @@ def build_policy_set(
         policies.extend(builder.table_policies(model))
         policies.extend(profile_policies(builder, model, profiles))
     return PolicySet(
-        tuple(tables), tuple(policies), tuple(builder.functions.values()), tuple(builder.errors)
+        tuple(tables),
+        tuple(policies),
+        tuple(builder.functions.values()),
+        tuple(builder.errors),
+        tuple(builder.checks),
     )
