@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -217,3 +218,29 @@ def test_a_rule_postgresql_refuses_fails_closed_and_the_rest_applies(
                     mismatches.append(f"{login} {model}: expected {expected[:5]} got {got[:5]}")
     assert not mismatches, "\n".join(mismatches)
     assert denied >= 2  # salesman_a, salesmgr_ab, demo
+
+
+REFUSED: list[tuple[str, str]] = [
+    ("[('date_order', '>=', datetime.date.today())]", "not in the rule evaluation context"),
+    ("[('date_order', '>=', context_today())]", "not in the rule evaluation context"),
+    ("[('company_id', 'in', [False, website.company_id.id])]", "website"),
+    ("[('team_id', '=?', user.sale_team_id.ids)]", "=? with a list"),
+    ("[('team_id', '=?', [1, 2])]", "=? with a list"),
+    ("[('id', 'in', [g.partner_id.id for g in user.groups_id])]", "only [r.id for r in"),
+    ("[('id', 'in', [g.id for g in user.groups_id if g])]", "only [r.id for r in"),
+    ("[('user_id', '=', user.id + 1)]", "arithmetic"),
+    ("[('id', 'in', user.mapped(lambda u: u.partner_id).ids)]", "mapped() takes"),
+    ("[('name', '=', len(company_ids))]", "builtin len"),
+    ("[('team_id', 'in', [time.strftime('%Y')])]", "a list holding a query-time text value"),
+    ("[('user_id', '=', time.strftime('%Y'))]", "compared with a many2one field"),
+]
+
+
+def test_what_odoo_refuses_or_the_compiler_cannot_say_fails_with_its_reason(
+    runtime_db: tuple[Database, Catalog],
+) -> None:
+    """Each refused construct is a CompileError (the rule fails closed) naming why."""
+    _, catalog = runtime_db
+    for text, reason in REFUSED:
+        with pytest.raises(CompileError, match=re.escape(reason)):
+            compile_domain(catalog, "sale.order", parse_rule_domain(text))

@@ -12,6 +12,7 @@ compile), reported with its id and the server's message, and the rest deploys.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -56,63 +57,85 @@ def rejected_rules(conn: psycopg.Connection[Any], policy_set: PolicySet) -> dict
 
     Without pgpolicy's runtime the predicates cannot be checked (they call it): none is
     reported then, and `apply` refuses to run without the runtime anyway."""
-    rejected: dict[int, str] = {}
     if not runtime_installed(conn):
-        return rejected
+        return {}
+    functions = [
+        {"name": f.name, "statements": [s.as_string(conn) for s in function_checks(f)]}
+        for f in policy_set.functions
+    ]
+    checks = [
+        {
+            "rule": check.rule_id,
+            "query": prepare(
+                sql.SQL("SELECT 1 FROM {} WHERE {}").format(
+                    ddl.table_id(check.table), sql.SQL(check.sql)
+                )
+            ).as_string(conn),
+        }
+        for check in policy_set.checks
+    ]
     with conn.transaction() as savepoint:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SUDO_SCHEMA)))
-        failed = failed_functions(conn, policy_set.functions)
-        for check in policy_set.checks:
-            broken = [message for name, message in failed.items() if name in check.functions]
-            if broken:
-                rejected[check.rule_id] = broken[0]
-                continue
-            query = sql.SQL("SELECT 1 FROM {} WHERE {}").format(
-                ddl.table_id(check.table), sql.SQL(check.sql)
+        conn.execute(
+            "CREATE TEMPORARY TABLE pgpolicy_refused (kind text, key text, message text) "
+            "ON COMMIT DROP"
+        )
+        conn.execute(
+            CHECK_ALL.format(
+                functions=sql.Literal(json.dumps(functions)),
+                checks=sql.Literal(json.dumps(checks)),
             )
-            message = refusal(conn, query)
-            if message is not None:
-                rejected[check.rule_id] = message
+        )
+        rows = conn.execute("SELECT kind, key, message FROM pgpolicy_refused").fetchall()
         raise psycopg.Rollback(savepoint)
+    failed = {key: message for kind, key, message in rows if kind == "function"}
+    refused = {int(key): message for kind, key, message in rows if kind == "rule"}
+    rejected: dict[int, str] = {}
+    for check in policy_set.checks:
+        broken = [message for name, message in failed.items() if name in check.functions]
+        if broken:
+            rejected[check.rule_id] = f"in a generated function it calls: {broken[0]}"
+        elif check.rule_id in refused:
+            rejected[check.rule_id] = refused[check.rule_id]
     return rejected
 
 
-def failed_functions(
-    conn: psycopg.Connection[Any], functions: tuple[SudoFunction, ...]
-) -> dict[str, str]:
-    """Generated functions PostgreSQL refuses, in creation order, with its message.
-
-    A SQL function's body is analysed when it is created; a PL/pgSQL one's query only when
-    it first runs, so that query is checked on its own first."""
-    failed: dict[str, str] = {}
-    for function in functions:
-        message = None
-        if function.language == "plpgsql":
-            inner = function.body.removeprefix(PLPGSQL_HEAD).removesuffix(PLPGSQL_TAIL)
-            message = refusal(conn, sql.SQL("SELECT ({})").format(sql.SQL(inner)))
-        if message is None:
-            create = ddl.create_function(function, ())[0]
-            message = refusal(conn, create, prepare=False)
-        if message is not None:
-            failed[function.name] = f"in generated function {function.name}: {message}"
-    return failed
+def prepare(query: sql.Composed) -> sql.Composed:
+    """`PREPARE` parses and analyses a query without planning or running it; then dropped."""
+    return sql.SQL("PREPARE {name} AS {query}; DEALLOCATE {name}").format(name=CHECK, query=query)
 
 
-def refusal(
-    conn: psycopg.Connection[Any], statement: sql.Composed, prepare: bool = True
-) -> str | None:
-    """The server's one-line message if it refuses `statement` (parsed and analysed only,
-    with `prepare`), else None; in a savepoint of its own."""
-    try:
-        with conn.transaction() as savepoint:
-            if prepare:
-                conn.execute(sql.SQL("PREPARE {} AS {}").format(CHECK, statement))
-                conn.execute(sql.SQL("DEALLOCATE {}").format(CHECK))
-            else:
-                conn.execute(statement)
-            if prepare:
-                raise psycopg.Rollback(savepoint)
-    except psycopg.Error as exc:
-        primary = exc.diag.message_primary or str(exc)
-        return " ".join(primary.split())
-    return None
+def function_checks(function: SudoFunction) -> list[sql.Composed]:
+    """What creating a generated function must pass. A SQL function's body is analysed when
+    it is created; a PL/pgSQL one's query only when it first runs, so it is checked first."""
+    statements = []
+    if function.language == "plpgsql":
+        inner = function.body.removeprefix(PLPGSQL_HEAD).removesuffix(PLPGSQL_TAIL)
+        statements.append(prepare(sql.SQL("SELECT ({})").format(sql.SQL(inner))))
+    statements.append(ddl.create_function(function, ())[0])
+    return statements
+
+
+# One round trip: each statement in a subtransaction of its own (an EXCEPTION block), what
+# the server refuses recorded with its message. Functions are created in order and kept
+# (until the caller's savepoint is rolled back): predicates call them.
+CHECK_ALL = sql.SQL(
+    """DO $pgpolicy$ DECLARE item jsonb; statement text; BEGIN
+FOR item IN SELECT * FROM jsonb_array_elements({functions}::jsonb) LOOP
+  BEGIN
+    FOR statement IN SELECT * FROM jsonb_array_elements_text(item->'statements') LOOP
+      EXECUTE statement;
+    END LOOP;
+  EXCEPTION WHEN others THEN
+    INSERT INTO pg_temp.pgpolicy_refused VALUES ('function', item->>'name', SQLERRM);
+  END;
+END LOOP;
+FOR item IN SELECT * FROM jsonb_array_elements({checks}::jsonb) LOOP
+  BEGIN
+    EXECUTE item->>'query';
+  EXCEPTION WHEN others THEN
+    INSERT INTO pg_temp.pgpolicy_refused VALUES ('rule', item->>'rule', SQLERRM);
+  END;
+END LOOP;
+END $pgpolicy$"""
+)

@@ -385,6 +385,8 @@ class _Reader:
             return Context("date", (node.id,))
         if node.id == "website":
             raise self.fail(node, WEBSITE_REASON)
+        if node.id in SAFE_EVAL_BUILTINS:
+            raise self.fail(node, f"the builtin {node.id}() is not supported")
         raise self.fail(
             node,
             f"name {node.id!r} is not in the rule evaluation context (Odoo evaluates "
@@ -403,11 +405,14 @@ class _Reader:
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
             and node.func.attr == "mapped"
-            and not node.keywords
-            and len(node.args) == 1
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
         ):
+            if not (
+                not node.keywords
+                and len(node.args) == 1
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                raise self.fail(node, "mapped() takes a dotted field path")
             names = tuple(node.args[0].value.split("."))
             if not all(names) or any(n.startswith("_") for n in names):
                 raise self.fail(node, "mapped() takes a dotted field path")
@@ -433,6 +438,11 @@ class _Reader:
 
     def call(self, node: ast.Call) -> Value:
         func = node.func
+        root: ast.expr = func
+        while isinstance(root, ast.Attribute | ast.Call):
+            root = root.value if isinstance(root, ast.Attribute) else root.func
+        if isinstance(root, ast.Name) and root.id not in ("user", "time"):
+            self.name(root)  # raises: why that name cannot be called here
         if isinstance(func, ast.Attribute) and func.attr == "mapped":
             return Context("user", self.user_path(node))
         if node.keywords or len(node.args) != 1:
@@ -447,6 +457,43 @@ class _Reader:
                 return Strftime(arg.value)
         raise self.fail(node, "call outside the whitelist (user.has_group, time.strftime, mapped)")
 
+
+# `odoo.tools.safe_eval._BUILTINS`: names Odoo knows in every evaluation
+SAFE_EVAL_BUILTINS = frozenset(
+    (
+        "str",
+        "unicode",
+        "bytes",
+        "bool",
+        "int",
+        "float",
+        "enumerate",
+        "dict",
+        "list",
+        "tuple",
+        "map",
+        "abs",
+        "min",
+        "max",
+        "sum",
+        "reduce",
+        "filter",
+        "sorted",
+        "round",
+        "len",
+        "repr",
+        "set",
+        "all",
+        "any",
+        "ord",
+        "chr",
+        "divmod",
+        "isinstance",
+        "range",
+        "xrange",
+        "zip",
+    )
+)
 
 WEBSITE_REASON = (
     "`website` (the request's website, in the website module's rule context) is not known "
