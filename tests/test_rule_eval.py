@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,14 @@ from click.testing import CliRunner
 
 from pgpolicy.cli import cli
 from pgpolicy.compiler.predicate import compile_domain
+from pgpolicy.compiler.rules import LIFT
 from pgpolicy.compiler.spec import PolicySet, PolicySpec, Provenance, TableSpec
 from pgpolicy.deploy import runtime
 from pgpolicy.deploy.apply import apply_policy_set
+from pgpolicy.deploy.policy_set import build_policy_set
 from pgpolicy.errors import CompileError
 from pgpolicy.odoo.domain import parse_rule_domain
-from pgpolicy.odoo.metadata import Catalog, read_catalog
+from pgpolicy.odoo.metadata import Catalog, Rule, read_catalog
 from tests.conftest import Database, grant_app_role
 from tests.rule_eval_cases import CASES, CLOCK_CASES, CLOCK_SEED
 from tests.test_oracle import acl_allows
@@ -244,3 +247,35 @@ def test_what_odoo_refuses_or_the_compiler_cannot_say_fails_with_its_reason(
     for text, reason in REFUSED:
         with pytest.raises(CompileError, match=re.escape(reason)):
             compile_domain(catalog, "sale.order", parse_rule_domain(text))
+
+
+def test_an_internal_error_fails_closed_for_its_rule_only(
+    runtime_db: tuple[Database, Catalog],
+) -> None:
+    """A construct the compiler did not foresee (here: a relation to a model the metadata
+    lacks) is one line naming the rule and its domain; the rule's users are denied."""
+    _, catalog = runtime_db
+    order = catalog.models["sale.order"]
+    broken = replace(order.fields["partner_id"], relation="x_missing.model")
+    models = {
+        **catalog.models,
+        "sale.order": replace(order, fields={**order.fields, "partner_id": broken}),
+    }
+    rule = Rule(
+        9999, "broken", "sale.order", "[('partner_id.name', '=', 'x')]", (), ("read",), True
+    )
+    catalog = replace(catalog, models=models, rules=(*catalog.rules, rule))
+    policy_set = build_policy_set(catalog, ["app"])
+    errors = [str(e) for e in policy_set.errors]
+    assert errors == [
+        "ir.rule 9999, token \"[('partner_id.name', '=', 'x')]\": internal error "
+        "(KeyError: \"unknown model 'x_missing.model'\")"
+    ]
+    deny = [p for p in policy_set.policies if p.name == "pgpolicy_read_rule_9999"]
+    assert len(deny) == 1 and not deny[0].permissive and deny[0].provenance.error
+    # a restrictive denial: superuser mode, or what this transaction wrote (odoo-semantics §7),
+    # or shadow mode's report
+    assert deny[0].using is not None and deny[0].using.startswith(
+        f"{LIFT} OR (pgpolicy.planned_write()"
+    )
+    assert "partner_id" not in deny[0].using
