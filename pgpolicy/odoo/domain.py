@@ -320,8 +320,6 @@ class _Reader:
         if isinstance(node, ast.Name):
             return self.name(node)
         if isinstance(node, ast.Attribute):
-            if isinstance(node.value, ast.Name) and node.value.id == "website":
-                raise self.fail(node, WEBSITE_REASON)
             return Context("user", self.user_path(node))
         if isinstance(node, ast.Call):
             return self.call(node)
@@ -417,6 +415,8 @@ class _Reader:
             if not all(names) or any(n.startswith("_") for n in names):
                 raise self.fail(node, "mapped() takes a dotted field path")
             return (*self.user_path(node.func.value), *names)
+        if isinstance(node, ast.Name) and node.id not in ("company_ids", "company_id", "time"):
+            self.name(node)  # raises: why that name is not known here
         raise self.fail(node, "only attribute chains on `user` are allowed")
 
     def list_comprehension(self, node: ast.ListComp) -> Value:
