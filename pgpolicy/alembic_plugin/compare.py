@@ -15,6 +15,7 @@ from pgpolicy.db import pinned_search_path
 from pgpolicy.deploy.apply import plan_for
 from pgpolicy.deploy.catalog import read_deployed
 from pgpolicy.deploy.policy_set import build_policy_set
+from pgpolicy.deploy.validate import checked_policy_set
 from pgpolicy.odoo.metadata import read_catalog
 from pgpolicy.profiles.store import read_profiles
 
@@ -79,7 +80,10 @@ def compare_policies(autogen_context: Any, upgrade_ops: Any) -> None:
     conn = psycopg_connection(autogen_context.connection)
     deep = deep_check(autogen_context.migration_context)
     with pinned_search_path(conn):  # the DBA's connection: names resolve in pg_catalog only
-        policy_set = build_policy_set(read_catalog(conn), roles, read_profiles(conn))
+        catalog, profiles = read_catalog(conn), read_profiles(conn)
+        policy_set = checked_policy_set(
+            conn, lambda rejected: build_policy_set(catalog, roles, profiles, rejected)
+        )
         deployed = read_deployed(conn)
         plan = plan_for(conn, policy_set, roles, deep=deep, deployed=deployed)
     operations = plan_operations(plan, deployed, policy_set, roles)

@@ -101,6 +101,8 @@ def plan(
 ) -> None:
     """Show what `apply` would change: create / replace / drop, and whether access opens."""
     policy_set = desired_policy_set(settings, app_roles)
+    for error in policy_set.errors:
+        log.error("%s (access denied for it)", error)
     with connect(settings.dsn) as conn:
         the_plan = plan_for(conn, policy_set, app_roles, deep=deep)
     lines = [

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pgpolicy.errors import CompileError
@@ -41,12 +41,15 @@ from pgpolicy.odoo.domain import (
     And,
     Bool,
     Concat,
+    Cond,
     Const,
     Context,
     HasGroup,
     IfElse,
     Leaf,
     ListOf,
+    Missing,
+    Negated,
     Node,
     Not,
     Or,
@@ -193,6 +196,7 @@ class Dynamic:
     extras: tuple[Any, ...] = ()  # static items concatenated to an array (e.g. False)
     planned: bool = False
     local_date: bool = False  # a date in the user's time zone (profile date placeholders)
+    kind: str = "integer"  # integer (ids), boolean, text (time.strftime) or date
 
 
 @dataclass(frozen=True)
@@ -239,7 +243,19 @@ class Compiler:
             return "(" + " OR ".join(self.node(c, model, alias, top) for c in node.children) + ")"
         if isinstance(node, Not):
             return f"(NOT ({self.node(node.child, model, alias, top)}))"
+        if isinstance(node, Cond):
+            return self.cond(node, model, alias, top)
         return self.leaf(node, model, alias, top)
+
+    def cond(self, node: Cond, model: Model, alias: str, top: bool) -> str:
+        """The branch Odoo would evaluate: chosen now for a constant test, else a CASE on a
+        test that is folded with the context when the statement is planned."""
+        test = self.truth(node.test)
+        if isinstance(test, bool):
+            return self.node(node.then if test else node.other, model, alias, top)
+        then = self.node(node.then, model, alias, top)
+        other = self.node(node.other, model, alias, top)
+        return f"(CASE WHEN {test} THEN {then} ELSE {other} END)"
 
     def leaf(self, leaf: Leaf, model: Model, alias: str, top: bool) -> str:
         fld = self.field(model, leaf.path)
@@ -257,7 +273,22 @@ class Compiler:
         if op in ("any", "not any"):
             assert not isinstance(leaf.value, Const | ListOf | Context | Concat | HasGroup)
             return self.any_leaf(fld, model, op, leaf.value, alias, top)
+        if op == "=?" and not isinstance(leaf.value, Const | Static):
+            # `_condition_to_sql`: TRUE when the value is False or None, else `=`, which
+            # with a list is `column = ARRAY[...]` in Odoo 18: PostgreSQL refuses it
+            if self.is_list(leaf.value):
+                raise CompileError(
+                    "=? with a list: Odoo compares it with = and PostgreSQL refuses that",
+                    token=leaf.path,
+                )
+            equal = Leaf(leaf.path, "=", leaf.value)
+            return self.node(Cond(Missing(leaf.value), TRUE, equal), model, alias, top)
         value = self.resolve(leaf.value)
+        if isinstance(value, Dynamic) and value.kind == "boolean":
+            # a boolean known at query time: the term with True or with False, as Odoo
+            # evaluates it (`= False` on a boolean field also admits NULL)
+            either = (Leaf(leaf.path, op, Const(b)) for b in (True, False))
+            return self.node(Cond(leaf.value, *either), model, alias, top)
         if op in ("child_of", "parent_of"):
             return self.hierarchy(fld, model, op, value, alias, top)
         if fld.type == "many2many":
@@ -295,19 +326,97 @@ class Compiler:
             gid = self.catalog.groups.get(value.xml_id)
             if gid is None:
                 return Static(False)
-            return Dynamic(f"pgpolicy.planned_in_groups('{{{gid}}}')", False, False, planned=True)
+            return Dynamic(
+                f"pgpolicy.planned_in_groups('{{{gid}}}')",
+                False,
+                False,
+                planned=True,
+                kind="boolean",
+            )
         if isinstance(value, Strftime):
             return Dynamic(
                 f"to_char((now() AT TIME ZONE 'UTC'), {literal(pg_format(value.fmt))})",
                 False,
                 False,
+                kind="text",
             )
+        if isinstance(value, Negated | Missing):
+            truth = self.truth(value)
+            if isinstance(truth, bool):
+                return Static(truth)
+            return Dynamic(truth, False, False, planned=self.planned(value), kind="boolean")
         if isinstance(value, IfElse):
-            test = self.resolve(value.test)
-            if isinstance(test, Static):
-                return self.resolve(value.then if test.value else value.other)
-            raise CompileError("a conditional on a query-time value is not supported")
+            test = self.truth(value.test)
+            if isinstance(test, bool):
+                return self.resolve(value.then if test else value.other)
+            raise CompileError(
+                "a conditional value on a query-time test is supported as a term's value "
+                "or a whole domain only"
+            )
         raise CompileError(f"unsupported value {value!r}")
+
+    def is_list(self, value: Any) -> bool:
+        resolved = self.resolve(value)
+        if isinstance(resolved, Static):
+            return isinstance(resolved.value, tuple)
+        return isinstance(resolved, Dynamic) and resolved.is_array
+
+    # -- tests of conditionals: Python's truth of a value -------------------
+    def truth(self, value: Any) -> bool | str:
+        """Python's `bool(value)`: a constant, or a SQL boolean that is never NULL."""
+        if isinstance(value, Negated):
+            inner = self.truth(value.operand)
+            return (not inner) if isinstance(inner, bool) else f"(NOT {inner})"
+        if isinstance(value, Missing):
+            return self.missing(value.operand)
+        if isinstance(value, IfElse):
+            return self.truth_case(value, self.truth)
+        resolved = self.resolve(value)
+        if isinstance(resolved, Static):
+            return bool(resolved.value)
+        if isinstance(resolved, Search):
+            raise CompileError("a search cannot be tested")
+        if resolved.is_array:
+            if resolved.extras:
+                return True  # holds False or None: a non-empty list
+            return f"(coalesce(cardinality({resolved.sql}), 0) > 0)"
+        if resolved.kind == "boolean":
+            return f"coalesce({resolved.sql}, false)"
+        if resolved.kind == "text":
+            return f"(coalesce({resolved.sql}, '') <> '')"
+        return f"({resolved.sql} IS NOT NULL)"  # ids are never 0
+
+    def missing(self, value: Any) -> bool | str:
+        """`value is False or value is None` (the test of `=?`)."""
+        if isinstance(value, Negated | Missing):
+            truth = self.truth(value)
+            return (not truth) if isinstance(truth, bool) else f"(NOT {truth})"
+        if isinstance(value, IfElse):
+            return self.truth_case(value, self.missing)
+        resolved = self.resolve(value)
+        if isinstance(resolved, Static):
+            return resolved.value is False or resolved.value is None
+        if isinstance(resolved, Search) or resolved.is_array:
+            return False  # a list is neither False nor None, even empty
+        if resolved.kind == "boolean":
+            return f"(NOT coalesce({resolved.sql}, false))"
+        return f"({resolved.sql} IS NULL)"
+
+    def truth_case(self, value: IfElse, test_of: Callable[[Any], bool | str]) -> bool | str:
+        test = self.truth(value.test)
+        if isinstance(test, bool):
+            return test_of(value.then if test else value.other)
+        then, other = test_of(value.then), test_of(value.other)
+        return f"(CASE WHEN {test} THEN {sql_bool(then)} ELSE {sql_bool(other)} END)"
+
+    def planned(self, value: Any) -> bool:
+        """Whether a test depends on the context alone (then it is folded when planned)."""
+        if isinstance(value, Negated | Missing):
+            return self.planned(value.operand)
+        if isinstance(value, IfElse):
+            return all(self.planned(v) for v in (value.test, value.then, value.other))
+        resolved = self.resolve(value)
+        return not isinstance(resolved, Dynamic) or resolved.planned
 
     def dynamic_list(self, parts: list[Resolved], flatten: bool = False) -> Dynamic:
         arrays: list[str] = []
@@ -321,6 +430,8 @@ class Compiler:
                         extras.append(item)
                     else:
                         scalars.append(literal(item))
+            elif isinstance(part, Dynamic) and part.kind != "integer":
+                raise CompileError(f"a list holding a query-time {part.kind} value")
             elif isinstance(part, Dynamic) and part.is_array:
                 arrays.append(part.sql)
                 extras.extend(part.extras)
@@ -340,7 +451,13 @@ class Compiler:
         if value.name == "company_id":
             return Dynamic("pgpolicy.planned_company_id()", False, False, planned=True)
         if value.name == "date":
-            return Dynamic(f"(SELECT {LOCAL_DATES[value.path[0]]})", False, False, local_date=True)
+            return Dynamic(
+                f"(SELECT {LOCAL_DATES[value.path[0]]})",
+                False,
+                False,
+                local_date=True,
+                kind="date",
+            )
         return user_value(self, value.path)
 
     # -- sets of ids computed as superuser ---------------------------------
@@ -533,6 +650,8 @@ class Compiler:
         if isinstance(value, Dynamic):
             if value.local_date and fld.type == "datetime":
                 value = local_midnight(value, op)
+            if value.kind == "text":
+                value = typed_text(fld, op, value)
             return self.dynamic_scalar(fld, op, value, column)
         return static_leaf(fld, op, value.value, column)
 
@@ -599,6 +718,34 @@ LOCAL_DATES = {
     "__last_90_days__": f"{_TODAY} - 90",
     "__last_365_days__": f"{_TODAY} - 365",
 }
+
+
+def typed_text(fld: Field, op: str, value: Dynamic) -> Dynamic:
+    """A string known at query time (`time.strftime(...)`) as a value of the field's type.
+
+    Odoo passes it as a parameter, which PostgreSQL reads as a literal of the column's
+    type; a 10-character string compared with a datetime is padded first (§3.5,
+    `expression.py`: `' 23:59:59'` for `>` and `<=`, else `' 00:00:00'`)."""
+    if fld.type in CHAR_TYPES or fld.type == "selection":
+        return value
+    if op in ("in", "not in"):
+        raise CompileError(f"{op} with a query-time string on a {fld.type} field", token=op)
+    if fld.type == "datetime":
+        pad = literal(" 23:59:59" if op in (">", "<=") else " 00:00:00")
+        sql = (
+            f"(CASE WHEN length({value.sql}) = 10 THEN {value.sql} || {pad} "
+            f"ELSE {value.sql} END)::timestamp"
+        )
+        return replace(value, sql=sql, kind="timestamp")
+    if fld.type == "date" or fld.type in NUMBER_TYPES:
+        return replace(value, sql=f"({value.sql})::{SQL_TYPES[fld.type]}", kind=fld.type)
+    raise CompileError(f"a query-time string compared with a {fld.type} field", token=fld.name)
+
+
+def sql_bool(value: bool | str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def local_midnight(value: Dynamic, op: str) -> Dynamic:
