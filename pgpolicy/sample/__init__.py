@@ -1,1 +1,0 @@
-"""The Odoo-shaped sample database that `pgpolicy demo` and the tests load."""
