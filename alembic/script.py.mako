@@ -12,7 +12,7 @@ that list; migrations grant nothing, since the roles are only known to init).
 """
 
 from alembic import op
-from pgpolicy.runtime import execute_sql_file
+from pgpolicy.deploy.runtime import execute_sql_file
 
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}

@@ -40,7 +40,7 @@ from run import (
     visible_id,
 )
 
-from pgpolicy.planner import planner_in_use, set_planner
+from pgpolicy.deploy.planner import planner_in_use, set_planner
 
 ARMS = ("rls_first", "rls_next", "w")
 

@@ -37,9 +37,9 @@ import psycopg
 import run
 from psycopg import sql
 
-from pgpolicy.apply import apply_policy_set
-from pgpolicy.introspect import read_catalog
-from pgpolicy.policy import build_policy_set
+from pgpolicy.deploy.apply import apply_policy_set
+from pgpolicy.deploy.policy_set import build_policy_set
+from pgpolicy.odoo.metadata import read_catalog
 
 TABLES = ("sale_order", "crm_lead", "res_partner")
 REPLACED = (

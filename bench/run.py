@@ -36,11 +36,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pgpolicy import runtime
-from pgpolicy.apply import apply_policy_set
-from pgpolicy.introspect import read_catalog
-from pgpolicy.planner import planner_in_use, set_planner
-from pgpolicy.policy import PolicySet, build_policy_set
+from pgpolicy.compiler.spec import PolicySet
+from pgpolicy.deploy import runtime
+from pgpolicy.deploy.apply import apply_policy_set
+from pgpolicy.deploy.planner import planner_in_use, set_planner
+from pgpolicy.deploy.policy_set import build_policy_set
+from pgpolicy.odoo.metadata import read_catalog
 
 APP_ROLE = "pgpolicy_bench_app"
 UID, COMPANY_IDS = 15, [1]

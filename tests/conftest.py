@@ -54,13 +54,14 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from pgpolicy import runtime
-from pgpolicy.apply import apply_policy_set
-from pgpolicy.introspect import read_catalog
-from pgpolicy.planner import set_planner
-from pgpolicy.policy import PolicySet, build_policy_set
-from pgpolicy.profile_store import read_profiles, save_profiles
-from pgpolicy.profiles import parse_profiles
+from pgpolicy.compiler.spec import PolicySet
+from pgpolicy.deploy import runtime
+from pgpolicy.deploy.apply import apply_policy_set
+from pgpolicy.deploy.planner import set_planner
+from pgpolicy.deploy.policy_set import build_policy_set
+from pgpolicy.odoo.metadata import read_catalog
+from pgpolicy.profiles.model import parse_profiles
+from pgpolicy.profiles.store import read_profiles, save_profiles
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SUPERUSER = "postgres"

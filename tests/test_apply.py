@@ -15,11 +15,11 @@ import pytest
 from click.testing import CliRunner
 from psycopg import sql
 
-from pgpolicy import runtime
-from pgpolicy.apply import apply_policy_set
 from pgpolicy.cli import cli
+from pgpolicy.compiler.spec import PolicySet
+from pgpolicy.deploy import runtime
+from pgpolicy.deploy.apply import apply_policy_set
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.policy import PolicySet
 from tests.conftest import Database, EnforcedTemplate
 from tests.test_oracle import acl_allows
 
@@ -255,7 +255,7 @@ def test_deep_check_sees_a_hand_edit_with_a_forged_comment(
 
 def deployed_fingerprint(conn: psycopg.Connection[Any]) -> str:
     """What pgpolicy's catalog reader records as the rendering of rule 259's read policy."""
-    from pgpolicy.catalog import read_deployed
+    from pgpolicy.deploy.catalog import read_deployed
 
     return read_deployed(conn).policies[("sale_order", "pgpolicy_read_rule_259")].fingerprint
 

@@ -21,8 +21,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgpolicy.profile_store import save_profiles
-from pgpolicy.profiles import parse_profiles
+from pgpolicy.profiles.model import parse_profiles
+from pgpolicy.profiles.store import save_profiles
 from tests.conftest import APP_ROLE, PgServer, create_database, deploy_profiles, drop_database
 from tests.odoo_run import (
     OdooServer,

@@ -13,10 +13,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgpolicy.compile import compile_domain
-from pgpolicy.domain import parse_rule_domain
+from pgpolicy.compiler.predicate import compile_domain
 from pgpolicy.errors import CompileError
-from pgpolicy.introspect import Catalog, read_catalog
+from pgpolicy.odoo.domain import parse_rule_domain
+from pgpolicy.odoo.metadata import Catalog, read_catalog
 
 P = '"res_partner"'
 

@@ -15,8 +15,8 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from pgpolicy import runtime
 from pgpolicy.cli import cli
+from pgpolicy.deploy import runtime
 from pgpolicy.errors import PgPolicyError
 from tests.conftest import Database, use_planner
 

@@ -1,7 +1,7 @@
 """`pgpolicy demo` and its sample: each user reads exactly what the scenario says, through RLS.
 
 The expected rows are written by hand from the scenario described at the top of
-`pgpolicy/sample/odoo_sample.sql`; nothing here is computed by pgpolicy.
+`pgpolicy/demo/odoo_sample.sql`; nothing here is computed by pgpolicy.
 """
 
 from __future__ import annotations

@@ -29,12 +29,7 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from alembic import command
-from pgpolicy import ddl, runtime
-from pgpolicy.apply import plan_for
-from pgpolicy.catalog import FINGERPRINT, read_deployed
-from pgpolicy.cli import cli
-from pgpolicy.introspect import read_catalog
-from pgpolicy.migrations import (
+from pgpolicy.alembic_plugin.operations import (
     OPERATIONS,
     CreatePolicyOp,
     CreateSudoFunctionOp,
@@ -50,9 +45,14 @@ from pgpolicy.migrations import (
     PolicyOperation,
     ReplacePolicyOp,
     plan_operations,
-    py_str,
 )
-from pgpolicy.policy import build_policy_set
+from pgpolicy.alembic_plugin.render import py_str
+from pgpolicy.cli import cli
+from pgpolicy.deploy import ddl, runtime
+from pgpolicy.deploy.apply import plan_for
+from pgpolicy.deploy.catalog import FINGERPRINT, read_deployed
+from pgpolicy.deploy.policy_set import build_policy_set
+from pgpolicy.odoo.metadata import read_catalog
 from tests.conftest import (
     Database,
     EnforcedTemplate,

@@ -21,9 +21,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgpolicy import runtime
+from pgpolicy.deploy import runtime
+from pgpolicy.deploy.planner import planner_in_use, set_planner
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.planner import planner_in_use, set_planner
 from tests.conftest import Database
 from tests.test_context import oracle_ids
 from tests.test_runtime import traces

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from pgpolicy.cli import cli
-from pgpolicy.compile import SudoFunction, planned_source
+from pgpolicy.compiler.predicate import SudoFunction, planned_source
 from tests.conftest import Database, use_planner
 
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.

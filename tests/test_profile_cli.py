@@ -12,13 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 from odoo_bridge.login import login_allowed
-from pgpolicy import runtime
 from pgpolicy.cli import cli
+from pgpolicy.deploy import runtime
+from pgpolicy.deploy.policy_set import build_policy_set
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.introspect import read_catalog
-from pgpolicy.policy import build_policy_set
-from pgpolicy.profile_templates import TEMPLATES
-from pgpolicy.profiles import dump_profiles, parse_profiles
+from pgpolicy.odoo.metadata import read_catalog
+from pgpolicy.profiles.model import dump_profiles, parse_profiles
+from pgpolicy.profiles.templates import TEMPLATES
 from tests.conftest import check_rls_effective
 
 PROFILES = """\

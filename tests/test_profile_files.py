@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.profiles import ProfileError, dump_profiles, load_profile_files, parse_profiles
+from pgpolicy.profiles.model import ProfileError, dump_profiles, load_profile_files, parse_profiles
 
 GOOD = """\
 profiles:
@@ -173,7 +173,7 @@ def test_canonical_form_reads_back_to_itself() -> None:
 
 
 def test_a_workbook_holds_the_same_content(tmp_path: Path) -> None:
-    from pgpolicy.profile_xlsx import read_xlsx, write_xlsx
+    from pgpolicy.profiles.xlsx import read_xlsx, write_xlsx
 
     profiles = parse_profiles(GOOD)
     book = tmp_path / "profiles.xlsx"
@@ -185,7 +185,7 @@ def test_a_workbook_holds_the_same_content(tmp_path: Path) -> None:
 def test_workbook_errors_name_the_row_and_the_key(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
-    from pgpolicy.profile_xlsx import read_xlsx, write_xlsx
+    from pgpolicy.profiles.xlsx import read_xlsx, write_xlsx
 
     book = tmp_path / "profiles.xlsx"
     write_xlsx(parse_profiles(GOOD), book)

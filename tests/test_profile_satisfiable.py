@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from pgpolicy.domain import parse_rule_domain
-from pgpolicy.introspect import Catalog, Field, Model
-from pgpolicy.satisfiable import clash
+from pgpolicy.odoo.domain import parse_rule_domain
+from pgpolicy.odoo.metadata import Catalog, Field, Model
+from pgpolicy.profiles.satisfiable import clash
 
 
 def _field(name: str, ftype: str, **extra: object) -> Field:
@@ -181,8 +181,8 @@ def test_a_model_the_catalog_lacks_only_has_in_empty() -> None:
 def _check(text: str) -> list[str]:
     from datetime import UTC, datetime
 
-    from pgpolicy.profile_check import Directory, check_profiles
-    from pgpolicy.profiles import parse_profiles
+    from pgpolicy.profiles.check import Directory, check_profiles
+    from pgpolicy.profiles.model import parse_profiles
 
     directory = Directory({"ann": 7, "bob": 8}, {"x.team": frozenset({7})})
     now = datetime(2026, 6, 1, tzinfo=UTC)

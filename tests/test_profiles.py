@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgpolicy.policy import PolicySet
+from pgpolicy.compiler.spec import PolicySet
 from tests.conftest import check_rls_effective, deploy_profiles
 
 SALESMGR, STOCK_USER, SALESMAN = 16, 18, 15  # salesmgr_ab, stock_user, salesman_a
@@ -477,8 +477,8 @@ def test_explain_and_who_can_count_what_the_profile_policies_enforce(
 ) -> None:
     from click.testing import CliRunner
 
+    from pgpolicy.audit.explain import user_by_id
     from pgpolicy.cli import cli
-    from pgpolicy.explain import user_by_id
 
     deploy(EXPLAINED)
     with psycopg.connect(enforced_db.dsn) as conn:

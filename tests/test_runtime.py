@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgpolicy import runtime
+from pgpolicy.deploy import runtime
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.resources import alembic_dir
 

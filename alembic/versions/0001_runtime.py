@@ -9,7 +9,7 @@ The SQL is in sql/runtime.sql and sql/runtime_drop.sql.
 from alembic.util import CommandError
 
 from alembic import op
-from pgpolicy.runtime import execute_sql_file, policies_calling
+from pgpolicy.deploy.runtime import execute_sql_file, policies_calling
 
 revision = "0001"
 down_revision = None

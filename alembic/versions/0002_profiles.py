@@ -9,7 +9,7 @@ The SQL is in sql/runtime_0002.sql and sql/runtime_0002_drop.sql.
 from alembic.util import CommandError
 
 from alembic import op
-from pgpolicy.runtime import execute_sql_file, policies_calling
+from pgpolicy.deploy.runtime import execute_sql_file, policies_calling
 
 revision = "0002"
 down_revision = "0001"

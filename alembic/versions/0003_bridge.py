@@ -12,7 +12,7 @@ functions are in pgpolicy.runtime.PUBLIC_FUNCTIONS (policies call them).
 from alembic.util import CommandError
 
 from alembic import op
-from pgpolicy.runtime import execute_sql_file, policies_calling
+from pgpolicy.deploy.runtime import execute_sql_file, policies_calling
 
 revision = "0003"
 down_revision = "0002"

@@ -10,7 +10,7 @@ revision from being downgraded.
 """
 
 from alembic import op
-from pgpolicy.runtime import execute_sql_file
+from pgpolicy.deploy.runtime import execute_sql_file
 
 revision = "0004"
 down_revision = "0003"

@@ -13,7 +13,7 @@ from being downgraded.
 """
 
 from alembic import op
-from pgpolicy.runtime import execute_sql_file
+from pgpolicy.deploy.runtime import execute_sql_file
 
 revision = "0005"
 down_revision = "0004"

@@ -1,83 +1,31 @@
-"""Alembic glue: policy changes as migration operations, and autogenerate that sees drift.
+"""Policy changes as alembic operations: data with a `reverse()`, run as `pgpolicy.deploy.ddl`
+composes them.
 
-Importing this module registers the operations a revision file calls:
-
-    op.create_policy(table, name, command, permissive, roles, using, check, provenance=...)
-    op.drop_policy(table, name)
-    op.replace_policy(table, name, old=Policy(...), new=Policy(...))
-    op.enable_rls(table, force=False)      op.disable_rls(table, force=False)
-    op.force_rls(table)                    op.no_force_rls(table)
-    op.create_sudo_schema(roles)           op.drop_sudo_schema()
-    op.create_sudo_function(name, body, roles, replaces=None)
-    op.drop_sudo_function(name)
-
-Each operation is data with a `reverse()`, carrying what is needed to undo it
-(a dropped policy carries its definition and its comment), and runs exactly
-the statements `pgpolicy.ddl` composes: online through the connection's
-driver, offline (`alembic upgrade --sql`) written out verbatim. Going through
-SQLAlchemy's `text()` would read `:name` in a policy as a bind parameter and
+Each operation carries what is needed to undo it (a dropped policy carries its definition
+and its comment) and runs exactly the statements `pgpolicy.deploy.ddl` composes: online
+through the connection's driver, offline (`alembic upgrade --sql`) written out verbatim.
+Going through SQLAlchemy's `text()` would read `:name` in a policy as a bind parameter and
 double every `%`.
-
-`setup(plugin)` is the `alembic.plugins` entry point: a comparator that
-diffs the policy set compiled from the database's own Odoo rules against the
-deployed one (`pgpolicy.plan.diff`: provenance hash and PostgreSQL's rendering
-hash, so PostgreSQL re-deparsing an expression is never a difference) and
-emits these operations, so `alembic revision --autogenerate` writes them and
-`alembic check` fails on drift. `register_comparator()` is the classic,
-pre-1.18 registration for environments that do not list plugins.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from alembic.operations import MigrateOperation, Operations
+from psycopg import sql
 
-def setup(plugin: Any) -> None:
-    """Entry point of the `alembic.plugins` group (alembic >= 1.18): the policy comparator.
+from pgpolicy.compiler.predicate import SUDO_SCHEMA, SudoFunction
+from pgpolicy.compiler.spec import PolicySet, PolicySpec, Provenance
+from pgpolicy.deploy import ddl
+from pgpolicy.deploy.catalog import Deployed, DeployedPolicy
+from pgpolicy.deploy.plan import Plan, roles_of
+from pgpolicy.errors import PgPolicyError
 
-    Enable it in env.py: `context.configure(..., autogenerate_plugins=["pgpolicy"])`.
-    """
-    plugin.add_autogenerate_comparator(_plugin_comparator, "autogenerate")
-
-
-def _plugin_comparator(autogen_context: Any, upgrade_ops: Any) -> None:
-    compare_policies(autogen_context, upgrade_ops)
-
-
-# `setup` is defined before alembic is imported: importing this module first imports
-# alembic, whose plugin discovery loads this very module and calls `setup` at once.
-import psycopg  # noqa: E402
-from alembic.operations import MigrateOperation, Operations  # noqa: E402
-from alembic.util import CommandError  # noqa: E402
-from psycopg import sql  # noqa: E402
-
-from pgpolicy import ddl  # noqa: E402
-from pgpolicy.apply import plan_for  # noqa: E402
-from pgpolicy.catalog import Deployed, DeployedPolicy, read_deployed  # noqa: E402
-from pgpolicy.compile import SUDO_SCHEMA, SudoFunction  # noqa: E402
-from pgpolicy.errors import PgPolicyError  # noqa: E402
-from pgpolicy.introspect import read_catalog  # noqa: E402
-from pgpolicy.plan import Plan, roles_of  # noqa: E402
-from pgpolicy.policy import PolicySet, PolicySpec, Provenance, build_policy_set  # noqa: E402
-from pgpolicy.profile_store import read_profiles  # noqa: E402
-
-IMPORT_LINE = (
-    "from pgpolicy.migrations import Policy  # noqa: F401  (registers op.create_policy & co)"
-)
-# Operations are registered on alembic's `Operations` at run time, which its `op` stub
-# cannot know: a revision file tells mypy so, and is type-checked otherwise.
-MYPY_LINE = '# mypy: disable-error-code="attr-defined"'
-ROLES_OPTION = "pgpolicy_app_roles"  # alembic.ini [alembic] option, comma separated
-ROLES_X_ARGUMENT = "app_role"  # alembic -x app_role=ROLE[,ROLE]
-ROLES_ENV = "PGPOLICY_APP_ROLE"  # comma separated
-DEEP_OPTION = "pgpolicy_deep_check"  # -x / alembic.ini: compare PostgreSQL's renderings too
-DEEP_ENV = "PGPOLICY_DEEP_CHECK"
-FUNCTION_RETURNS = "integer[]"  # what every generated sudo function returns (compile.Compiler)
+FUNCTION_RETURNS = "integer[]"  # what every generated sudo function returns (compiler.predicate)
 
 
 # ---- what a policy is, as an operation carries it -------------------------------------------
@@ -632,213 +580,3 @@ def plan_operations(
 def reverse_operations(operations: Sequence[PolicyOperation]) -> list[PolicyOperation]:
     """What undoes `operations`: each one's reverse, last first."""
     return [operation.reverse() for operation in reversed(operations)]
-
-
-# ---- rendering as Python --------------------------------------------------------------------
-
-
-def py(value: Any) -> str:
-    """A Python literal for plain data; SQL text is quoted so that it reads as written."""
-    if isinstance(value, str):
-        return py_str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(py(v) for v in value) + "]"
-    if isinstance(value, tuple):
-        return "(" + "".join(py(v) + ", " for v in value).rstrip(" ") + ")"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{py(k)}: {py(v)}" for k, v in value.items()) + "}"
-    if value is None or isinstance(value, bool | int | float):
-        return repr(value)
-    raise TypeError(f"cannot render {value!r} as a Python literal")
-
-
-def py_str(text: str) -> str:
-    """`text` in the first Python quotes that hold it unescaped (SQL has both kinds)."""
-    if "\\" in text or not text.isprintable():
-        return repr(text)
-    for quote in ('"', "'", '"""', "'''"):
-        if quote not in text and not text.endswith(quote[0]):
-            return f"{quote}{text}{quote}"
-    return repr(text)
-
-
-def call(function: str, args: Sequence[str], kwargs: Sequence[tuple[str, str]]) -> str:
-    """`function(arg, ..., key=value, ...)`, one argument per line."""
-    lines = [f"    {a}," for a in args] + [f"    {k}={v}," for k, v in kwargs]
-    return "\n".join([f"{function}(", *lines, ")"])
-
-
-def policy_kwargs(policy: Policy) -> list[tuple[str, str]]:
-    kwargs = [
-        ("command", py(policy.command)),
-        ("permissive", py(policy.permissive)),
-        ("roles", py(tuple(policy.roles))),
-        ("using", py(policy.using)),
-        ("check", py(policy.check)),
-    ]
-    if policy.provenance is not None:
-        kwargs.append(("provenance", py(policy.provenance)))
-    if policy.comment is not None:
-        kwargs.append(("comment", py(policy.comment)))
-    return kwargs
-
-
-def policy_literal(policy: Policy) -> str:
-    return call("Policy", [], policy_kwargs(policy)).replace("\n", "\n    ")
-
-
-def render(operation: PolicyOperation) -> str:
-    """The operation as the `op.<name>(...)` call a revision file makes."""
-    text = _render(operation)
-    if operation.reason and operation.reason != "new":
-        text = f"# {operation.reason}\n{text}"
-    return text
-
-
-def _render(o: PolicyOperation) -> str:
-    if isinstance(o, CreatePolicyOp):
-        return call("op.create_policy", [py(o.table), py(o.name)], policy_kwargs(o.policy))
-    if isinstance(o, DropPolicyOp):
-        return f"op.drop_policy({py(o.table)}, {py(o.name)})"
-    if isinstance(o, ReplacePolicyOp):
-        kwargs = [("old", policy_literal(o.old)), ("new", policy_literal(o.new))]
-        return call("op.replace_policy", [py(o.table), py(o.name)], kwargs)
-    if isinstance(o, EnableRlsOp):
-        return f"op.enable_rls({py(o.table)}{', force=True' if o.force else ''})"
-    if isinstance(o, DisableRlsOp):
-        return f"op.disable_rls({py(o.table)}{', force=True' if o.force else ''})"
-    if isinstance(o, ForceRlsOp):
-        return f"op.force_rls({py(o.table)})"
-    if isinstance(o, NoForceRlsOp):
-        return f"op.no_force_rls({py(o.table)})"
-    if isinstance(o, CreateSudoSchemaOp):
-        return f"op.create_sudo_schema(roles={py(list(o.roles))})"
-    if isinstance(o, DropSudoSchemaOp):
-        return "op.drop_sudo_schema()"
-    if isinstance(o, CreateSudoFunctionOp):
-        kwargs = [("body", py(o.body)), ("roles", py(list(o.roles)))]
-        if o.replaces is not None:
-            kwargs.append(("replaces", py(o.replaces)))
-        if o.returns != FUNCTION_RETURNS:
-            kwargs.append(("returns", py(o.returns)))
-        return call("op.create_sudo_function", [py(o.name)], kwargs)
-    if isinstance(o, DropSudoFunctionOp):
-        return f"op.drop_sudo_function({py(o.name)})"
-    raise TypeError(f"no renderer for {type(o).__name__}")
-
-
-def render_body(operations: Sequence[PolicyOperation]) -> list[str]:
-    """Lines of an `upgrade()`/`downgrade()` body: one call per operation, grouped by table."""
-    lines: list[str] = []
-    group: str | None = None
-    for operation in operations:
-        table = getattr(operation, "table", None) or "generated functions"
-        if table != group:
-            group = table
-            if lines:
-                lines.append("")
-            lines.append(f"# ---- {table}")
-        lines.extend(render(operation).split("\n"))
-    return lines
-
-
-def _register_renderers() -> None:
-    from alembic.autogenerate import renderers
-
-    def rendered(autogen_context: Any, operation: PolicyOperation) -> str:
-        autogen_context.imports.update((MYPY_LINE, IMPORT_LINE))
-        return render(operation)
-
-    for op_class in OPERATIONS:
-        renderers.dispatch_for(op_class, replace=True)(rendered)
-
-
-# ---- autogenerate ---------------------------------------------------------------------------
-
-
-def setting(migration_context: Any, x_argument: str, ini_option: str, env: str) -> str | None:
-    """A pgpolicy setting: `alembic -x NAME=...`, else the `[alembic]` option, else the env var."""
-    environment = getattr(migration_context, "environment_context", None)
-    value: str | None = None
-    if environment is not None:
-        value = environment.get_x_argument(as_dictionary=True).get(x_argument)
-        if not value and environment.config is not None:
-            value = environment.config.get_main_option(ini_option)
-    return value or os.environ.get(env) or None
-
-
-def app_roles(migration_context: Any) -> tuple[str, ...]:
-    """The app roles policies apply TO (comma separated, at least one).
-
-    `alembic -x app_role=ROLE[,ROLE] ...`, else `pgpolicy_app_roles` in the
-    `[alembic]` section of alembic.ini, else `PGPOLICY_APP_ROLE`.
-    """
-    raw = setting(migration_context, ROLES_X_ARGUMENT, ROLES_OPTION, ROLES_ENV) or ""
-    roles = tuple(r.strip() for r in raw.split(",") if r.strip())
-    if not roles:
-        raise CommandError(
-            f"pgpolicy: which app role do policies apply to? Pass -x {ROLES_X_ARGUMENT}=ROLE, "
-            f"set {ROLES_OPTION} in the [alembic] section of alembic.ini, or set {ROLES_ENV}."
-        )
-    return roles
-
-
-def deep_check(migration_context: Any) -> bool:
-    """Whether to compare PostgreSQL's renderings too (`-x pgpolicy_deep_check=true`, ...)."""
-    raw = setting(migration_context, DEEP_OPTION, DEEP_OPTION, DEEP_ENV) or ""
-    return raw.strip().lower() in ("1", "true", "yes", "on")
-
-
-def psycopg_connection(connection: Any) -> Any:
-    """The psycopg connection under a SQLAlchemy one (reads share the migration's transaction)."""
-    driver = getattr(getattr(connection, "connection", None), "driver_connection", None)
-    if not isinstance(driver, psycopg.Connection):
-        raise CommandError(
-            "pgpolicy: autogenerate needs the psycopg driver: sqlalchemy.url = "
-            "postgresql+psycopg://..."
-        )
-    return driver
-
-
-def compare_policies(autogen_context: Any, upgrade_ops: Any) -> None:
-    """Append to `upgrade_ops` what turns the deployed policies into the desired ones."""
-    if getattr(autogen_context, "_pgpolicy_compared", False):
-        return  # registered twice (plugin and classic): compare once
-    autogen_context._pgpolicy_compared = True
-    _register_renderers()
-    roles = app_roles(autogen_context.migration_context)
-    conn = psycopg_connection(autogen_context.connection)
-    policy_set = build_policy_set(read_catalog(conn), roles, read_profiles(conn))
-    deployed = read_deployed(conn)
-    deep = deep_check(autogen_context.migration_context)
-    plan = plan_for(conn, policy_set, roles, deep=deep, deployed=deployed)
-    operations = plan_operations(plan, deployed, policy_set, roles)
-    if operations:
-        autogen_context.imports.update((MYPY_LINE, IMPORT_LINE))
-    upgrade_ops.ops.extend(operations)
-
-
-_classic: list[bool] = []
-
-
-def register_comparator() -> None:
-    """Register the comparator the classic way (`comparators.dispatch_for("schema")`).
-
-    For environments that do not name plugins (and alembic < 1.18); harmless
-    together with the plugin: the comparison runs once.
-    """
-    if _classic:
-        return
-    from alembic.autogenerate import comparators
-
-    def compare_schema(autogen_context: Any, upgrade_ops: Any, schemas: Any) -> None:
-        if None in schemas or "public" in schemas:
-            compare_policies(autogen_context, upgrade_ops)
-
-    comparators.dispatch_for("schema")(compare_schema)
-    _classic.append(True)
-
-
-# Loaded by alembic's own plugin discovery, before its renderers exist: registered later.
-with contextlib.suppress(ImportError):
-    _register_renderers()

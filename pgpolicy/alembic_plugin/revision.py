@@ -26,21 +26,16 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError, rev_id
 from psycopg import sql
 
-from pgpolicy.apply import plan_for
-from pgpolicy.catalog import read_deployed
+from pgpolicy.alembic_plugin.operations import PolicyOperation, plan_operations, reverse_operations
+from pgpolicy.alembic_plugin.render import IMPORT_LINE, MYPY_LINE, render_body
+from pgpolicy.db import connect
+from pgpolicy.deploy.apply import plan_for
+from pgpolicy.deploy.catalog import read_deployed
+from pgpolicy.deploy.plan import Plan
+from pgpolicy.deploy.policy_set import build_policy_set
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.introspect import read_catalog
-from pgpolicy.migrations import (
-    IMPORT_LINE,
-    MYPY_LINE,
-    PolicyOperation,
-    plan_operations,
-    render_body,
-    reverse_operations,
-)
-from pgpolicy.plan import Plan
-from pgpolicy.policy import build_policy_set
-from pgpolicy.profile_store import read_profiles
+from pgpolicy.odoo.metadata import read_catalog
+from pgpolicy.profiles.store import read_profiles
 
 
 @dataclass(frozen=True)
@@ -116,7 +111,7 @@ def write_revision(
     version_table: str = "alembic_version",
 ) -> Revision:
     """Plan against the database behind `dsn` and write the plan as a revision of `script`."""
-    with psycopg.connect(dsn) as conn:
+    with connect(dsn) as conn:
         # one snapshot for the rules, the plan and the definitions the downgrade restores
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         require_head(conn, script, version_table)

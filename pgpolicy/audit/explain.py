@@ -18,12 +18,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from pgpolicy.compiler.rules import RuleCombiner
 from pgpolicy.errors import CompileError, PgPolicyError
-from pgpolicy.introspect import MODES, Catalog, Rule
-from pgpolicy.policy import RuleCombiner
-from pgpolicy.profile_store import read_profiles
-from pgpolicy.profiles import FILE_MODES, Profile
-from pgpolicy.profiles import Access as ProfileAccess
+from pgpolicy.odoo.metadata import MODES, Catalog, Rule
+from pgpolicy.profiles.model import FILE_MODES, Profile
+from pgpolicy.profiles.model import Access as ProfileAccess
+from pgpolicy.profiles.store import read_profiles
 
 FILE_MODE = {mode: name for name, mode in FILE_MODES.items()}
 DEPLOYED_PROFILE_POLICY = (

@@ -1,6 +1,6 @@
 """`pgpolicy profile new|import|export` and `pgpolicy check`: access profiles on the command line.
 
-Registered on the main group by `pgpolicy/cli.py`. Profiles live in the runtime tables
+Registered on the main group by `pgpolicy.cli`. Profiles live in the runtime tables
 (revision 0002); `import` writes them there in one transaction, `apply` compiles them.
 """
 
@@ -14,15 +14,16 @@ from typing import Any
 import click
 import psycopg
 
-from pgpolicy.cli import Settings, _emit, connect, connection_options, log
+from pgpolicy.cli.options import Settings, connection_options, emit, log
+from pgpolicy.db import connect
+from pgpolicy.deploy.policy_set import build_policy_set
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.introspect import Catalog, read_catalog
-from pgpolicy.policy import build_policy_set
-from pgpolicy.profile_check import Directory, check_profiles
-from pgpolicy.profile_store import has_profile_tables, read_profiles, save_profiles
-from pgpolicy.profile_templates import TEMPLATES
-from pgpolicy.profile_xlsx import read_xlsx, write_xlsx
-from pgpolicy.profiles import NAME_PATTERN, Profile, dump_profiles, load_profile_files
+from pgpolicy.odoo.metadata import Catalog, read_catalog
+from pgpolicy.profiles.check import Directory, check_profiles
+from pgpolicy.profiles.model import NAME_PATTERN, Profile, dump_profiles, load_profile_files
+from pgpolicy.profiles.store import has_profile_tables, read_profiles, save_profiles
+from pgpolicy.profiles.templates import TEMPLATES
+from pgpolicy.profiles.xlsx import read_xlsx, write_xlsx
 
 
 @click.group("profile")
@@ -81,7 +82,7 @@ def import_command(
     compile against this database, or nothing is stored.
     """
     profiles = load_sources(paths)
-    with connect(settings) as conn:
+    with connect(settings.dsn) as conn:
         _require_tables(conn)
         catalog = read_catalog(conn)
         errors = build_policy_set(catalog, ["<app_role>"], profiles).errors
@@ -91,7 +92,7 @@ def import_command(
         if dry_run:
             conn.rollback()
     prefix = "would have " if dry_run and result.changed else ""
-    _emit(
+    emit(
         settings,
         {
             "dry_run": dry_run,
@@ -116,7 +117,7 @@ def import_command(
 def export_command(settings: Settings, output: Path | None, xlsx: Path | None) -> None:
     """Write the stored profiles as YAML: the canonical form, sorted, stable for diffs
     (or, with --xlsx, the same content as a workbook for reviews in a spreadsheet)."""
-    with connect(settings) as conn:
+    with connect(settings.dsn) as conn:
         _require_tables(conn)
         profiles = read_profiles(conn)
     if xlsx is not None:
@@ -157,7 +158,7 @@ def read_directory(conn: psycopg.Connection[Any]) -> Directory:
 def check_command(settings: Settings, paths: tuple[Path, ...]) -> None:
     """Health of the access profiles: orphans, no-op and unsatisfiable rules, expired or
     future profiles, members who do not exist, conflicts. Exit 1 on errors."""
-    with connect(settings) as conn:
+    with connect(settings.dsn) as conn:
         catalog: Catalog = read_catalog(conn)
         profiles: tuple[Profile, ...]
         if paths:
@@ -174,7 +175,7 @@ def check_command(settings: Settings, paths: tuple[Path, ...]) -> None:
         f"{len(profiles)} profile(s): {len(errors)} error(s), "
         f"{len(findings) - len(errors)} warning(s)"
     )
-    _emit(
+    emit(
         settings,
         {"findings": [f.as_dict() for f in findings], "summary": summary},
         "\n".join([*(str(f) for f in findings), summary]),

@@ -32,7 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pgpolicy.domain import (
+from pgpolicy.errors import CompileError
+from pgpolicy.odoo.domain import (
     FALSE,
     NEGATIVE_OPERATORS,
     TRUE,
@@ -52,8 +53,7 @@ from pgpolicy.domain import (
     conjoin,
     disjoin,
 )
-from pgpolicy.errors import CompileError
-from pgpolicy.introspect import Catalog, Field, Model
+from pgpolicy.odoo.metadata import Catalog, Field, Model
 
 SUDO_SCHEMA = "pgpolicy_sudo"
 PLANNED_PREFIX = "planned_ids_"

@@ -21,20 +21,15 @@ lifts them.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from pgpolicy import __version__
-from pgpolicy.compile import Compiler, SudoFunction, ident
-from pgpolicy.domain import parse_rule_domain
+from pgpolicy.compiler.predicate import Compiler, SudoFunction, ident
+from pgpolicy.compiler.spec import COMMANDS, PolicySpec, Provenance
 from pgpolicy.errors import CompileError, RuleRef
-from pgpolicy.introspect import MODES, Catalog, Model, Rule
-from pgpolicy.profiles import Profile
+from pgpolicy.odoo.domain import parse_rule_domain
+from pgpolicy.odoo.metadata import MODES, Catalog, Model, Rule
 
-COMMANDS = {"read": "SELECT", "write": "UPDATE", "create": "INSERT", "unlink": "DELETE"}
 LIFT = "pgpolicy.planned_su()"
 # Shadow mode (set by the bridge, read at plan time): a mirror that would deny a row
 # reports it instead. Folded away when off, so plans are those of enforcement.
@@ -46,86 +41,6 @@ SHADOWED_KINDS = ("acl", "rule", "inherits")
 CONTEXT_GATE = (
     "((SELECT true WHERE pgpolicy.context_key() = pgpolicy.planned_context_key()) IS NOT NULL)"
 )
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Where a policy comes from; stored as JSON in the policy's comment."""
-
-    kind: str  # context, acl, rule, no_group_rule, allow, inherits
-    mode: str | None = None
-    rule_ids: tuple[int, ...] = ()
-    xml_ids: tuple[str, ...] = ()
-    error: str | None = None
-    profiles: tuple[str, ...] = ()  # access profiles the policy compiles
-
-    def as_dict(self, sha256: str) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "source": "pgpolicy",
-            "kind": self.kind,
-            "mode": self.mode,
-            "rule_ids": list(self.rule_ids),
-            "xml_ids": list(self.xml_ids),
-            "sha256": sha256,
-            "compiler": __version__,
-        }
-        if self.error:
-            data["error"] = self.error
-        if self.profiles:
-            data["profiles"] = list(self.profiles)
-        return data
-
-
-@dataclass(frozen=True)
-class PolicySpec:
-    """One `CREATE POLICY`, as data."""
-
-    table: str
-    name: str
-    command: str  # ALL, SELECT, INSERT, UPDATE, DELETE
-    permissive: bool
-    roles: tuple[str, ...]
-    using: str | None
-    check: str | None
-    provenance: Provenance
-
-    @property
-    def sha256(self) -> str:
-        """Hash of what PostgreSQL enforces (not of the comment): detects hand edits."""
-        text = json.dumps(
-            [
-                self.table,
-                self.name,
-                self.command,
-                self.permissive,
-                sorted(self.roles),
-                self.using,
-                self.check,
-            ]
-        )
-        return hashlib.sha256(text.encode()).hexdigest()
-
-    def provenance_dict(self) -> dict[str, Any]:
-        """Provenance as written in the comment (PostgreSQL adds the rendering's hash)."""
-        return self.provenance.as_dict(self.sha256)
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """A protected table: RLS enabled, and forced when an app role owns it."""
-
-    table: str
-    model: str
-
-
-@dataclass(frozen=True)
-class PolicySet:
-    """Everything to deploy: tables, policies, and the sudo functions they call."""
-
-    tables: tuple[TableSpec, ...]
-    policies: tuple[PolicySpec, ...]
-    functions: tuple[SudoFunction, ...]
-    errors: tuple[CompileError, ...] = ()
 
 
 @dataclass
@@ -425,24 +340,3 @@ def protected_models(catalog: Catalog) -> list[Model]:
         for n in sorted(names)
         if n in catalog.models and catalog.models[n].table is not None
     ]
-
-
-def build_policy_set(
-    catalog: Catalog, roles: Sequence[str], profiles: Sequence[Profile] = ()
-) -> PolicySet:
-    """The desired policy set for every protected table of the catalog, access profiles
-    included (`pgpolicy/profile_policy.py`)."""
-    from pgpolicy.profile_policy import profile_policies, unknown_models  # uses this module
-
-    builder = RuleCombiner(catalog, tuple(roles))
-    builder.errors.extend(unknown_models(catalog, profiles))
-    tables: list[TableSpec] = []
-    policies: list[PolicySpec] = []
-    for model in protected_models(catalog):
-        assert model.table is not None
-        tables.append(TableSpec(model.table, model.name))
-        policies.extend(builder.table_policies(model))
-        policies.extend(profile_policies(builder, model, profiles))
-    return PolicySet(
-        tuple(tables), tuple(policies), tuple(builder.functions.values()), tuple(builder.errors)
-    )

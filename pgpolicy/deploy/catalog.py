@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from pgpolicy.compile import SUDO_SCHEMA
+from pgpolicy.compiler.predicate import SUDO_SCHEMA
 
 MANAGED_PREFIX = "pgpolicy_"
 

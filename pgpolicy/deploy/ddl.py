@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from psycopg import sql
 
-from pgpolicy.catalog import FINGERPRINT
-from pgpolicy.compile import SUDO_SCHEMA, SudoFunction
-from pgpolicy.policy import PolicySpec
+from pgpolicy.compiler.predicate import SUDO_SCHEMA, SudoFunction
+from pgpolicy.compiler.spec import PolicySpec
+from pgpolicy.deploy.catalog import FINGERPRINT
 
 
 def table_id(table: str) -> sql.Identifier:

@@ -1,4 +1,4 @@
-"""What the command line shows: policy sets as SQL or JSON, plans, and the health report.
+"""The health report: runtime version, policies in sync or drifted, unprotected tables.
 
 `health` is where the tool says, loudly, when enforcement is void: an app role
 that is superuser, has BYPASSRLS, or owns tables without FORCE ROW LEVEL
@@ -11,58 +11,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
-import sqlglot
-from sqlglot.errors import SqlglotError
 
-from pgpolicy import ddl
-from pgpolicy.apply import rendering_drift
-from pgpolicy.catalog import read_deployed
-from pgpolicy.errors import PgPolicyError
-from pgpolicy.plan import Plan
-from pgpolicy.policy import PolicySet
-
-
-def pretty_sql(predicate: str) -> str:
-    """A predicate formatted for reading (sqlglot), or as is if it cannot parse it."""
-    try:
-        return sqlglot.parse_one(predicate, read="postgres").sql(dialect="postgres", pretty=True)
-    except SqlglotError:
-        return predicate
-
-
-def policy_set_sql(policy_set: PolicySet) -> str:
-    """The policy set as a reviewable SQL script (comments carry provenance)."""
-    roles = sorted({r for p in policy_set.policies for r in p.roles})
-    lines: list[str] = []
-    if policy_set.functions:
-        lines += [s.as_string(None) + ";" for s in ddl.sudo_schema(roles)]
-    for function in policy_set.functions:
-        lines += [s.as_string(None) + ";" for s in ddl.create_function(function, roles)]
-    for table in policy_set.tables:
-        lines.append(ddl.enable_rls(table.table, False)[0].as_string(None) + ";")
-    for policy in policy_set.policies:
-        lines.append(
-            f"-- {policy.provenance.kind} {policy.provenance.mode or ''} "
-            f"rules {list(policy.provenance.rule_ids)}".rstrip()
-        )
-        lines += [s.as_string(None) + ";" for s in ddl.create_policy_only(policy)]
-    for error in policy_set.errors:
-        lines.append(f"-- COMPILE ERROR (access denied for it): {error}")
-    return "\n".join(lines)
-
-
-def policy_set_json(policy_set: PolicySet) -> dict[str, Any]:
-    return {
-        "tables": [asdict(t) for t in policy_set.tables],
-        "policies": [{**asdict(p), "sha256": p.sha256} for p in policy_set.policies],
-        "functions": [asdict(f) for f in policy_set.functions],
-        "errors": [str(e) for e in policy_set.errors],
-    }
-
-
-def plan_summary(plan: Plan) -> str:
-    counts = plan.summary()
-    return ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing to do"
+from pgpolicy.compiler.spec import PolicySet
+from pgpolicy.deploy.apply import rendering_drift
+from pgpolicy.deploy.catalog import read_deployed
+from pgpolicy.deploy.roles import role_hazards
 
 
 @dataclass
@@ -98,40 +51,6 @@ def plan_time_functions(conn: psycopg.Connection[Any], version: str | None) -> s
         return None
     row = conn.execute("SELECT pgpolicy.planner()").fetchone()
     return str(row[0]) if row else None
-
-
-def require_superuser(conn: psycopg.Connection[Any], refusal: str) -> None:
-    """Raise `refusal` (`{user}`: the role connected) unless that role is a superuser."""
-    row = conn.execute(
-        "SELECT current_user::text, rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user"
-    ).fetchone()
-    if not (row and row[1]):
-        raise PgPolicyError(refusal.format(user=row[0] if row else "the current user"))
-
-
-def role_hazards(conn: psycopg.Connection[Any], roles: tuple[str, ...] | list[str]) -> list[str]:
-    """Each way an app role escapes every policy, as an error message."""
-    errors = []
-    for name, superuser, bypass in conn.execute(
-        "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = ANY(%s)",
-        [list(roles)],
-    ):
-        if superuser:
-            errors.append(f"role {name} is a superuser: enforcement is void for it")
-        if bypass:
-            errors.append(f"role {name} has BYPASSRLS: enforcement is void for it")
-    for owner, table in conn.execute(
-        "SELECT pg_get_userbyid(c.relowner), c.relname FROM pg_class c "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public' "
-        "WHERE c.relrowsecurity AND NOT c.relforcerowsecurity "
-        "AND pg_get_userbyid(c.relowner) = ANY(%s) ORDER BY 2",
-        [list(roles)],
-    ):
-        errors.append(
-            f"role {owner} owns {table} without FORCE ROW LEVEL SECURITY: "
-            "enforcement is void for it on that table"
-        )
-    return errors
 
 
 def health(

@@ -18,7 +18,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pgpolicy.report import require_superuser
+from pgpolicy.db import connect
+from pgpolicy.deploy.roles import require_superuser
 
 # The operators of LIKE, ILIKE, NOT LIKE and NOT ILIKE, on the types Odoo's columns use
 # (varchar and text through text, char through bpchar); bytea and name are left alone.
@@ -49,7 +50,7 @@ def set_like_leakproof(dsn: str, on: bool) -> list[LikeFunction]:
     """Mark the LIKE-family functions LEAKPROOF (or not), in one transaction; their new state.
 
     Only a superuser may change LEAKPROOF; anything else is an error that changes nothing."""
-    with psycopg.connect(dsn) as conn:
+    with connect(dsn) as conn:
         require_superuser(
             conn, "like-leakproof: only a superuser may change LEAKPROOF; connect as one"
         )

@@ -14,10 +14,10 @@ from typing import Any
 
 from psycopg import sql
 
-from pgpolicy import ddl
-from pgpolicy.catalog import Deployed, DeployedPolicy
-from pgpolicy.compile import SUDO_SCHEMA
-from pgpolicy.policy import PolicySet, PolicySpec
+from pgpolicy.compiler.predicate import SUDO_SCHEMA
+from pgpolicy.compiler.spec import PolicySet, PolicySpec
+from pgpolicy.deploy import ddl
+from pgpolicy.deploy.catalog import Deployed, DeployedPolicy
 
 
 @dataclass(frozen=True)

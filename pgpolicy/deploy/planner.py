@@ -16,7 +16,9 @@ from typing import Any
 
 import psycopg
 
-from pgpolicy import report
+from pgpolicy.db import connect
+from pgpolicy.deploy import health
+from pgpolicy.deploy.roles import require_superuser
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.resources import sql_dir
 
@@ -25,8 +27,8 @@ IMPLEMENTATIONS = {"c": "planned_c.sql", "sql": "planned_sql.sql"}
 
 def planner_in_use(conn: psycopg.Connection[Any]) -> str:
     """`sql` or `c`: the implementation of the plan-time functions in the database."""
-    version = report.runtime_version(conn)
-    implementation = report.plan_time_functions(conn, version)
+    version = health.runtime_version(conn)
+    implementation = health.plan_time_functions(conn, version)
     if implementation is None:
         raise PgPolicyError(
             "planner: needs the pgpolicy runtime version 5 or later "
@@ -42,10 +44,8 @@ def set_planner(dsn: str, implementation: str) -> str:
     Needs a superuser (C functions, SECURITY DEFINER ones). Without the library on the
     server, `c` is an error that changes nothing."""
     script = (sql_dir() / IMPLEMENTATIONS[implementation]).read_text()
-    with psycopg.connect(dsn) as conn:
-        report.require_superuser(
-            conn, "planner: only a superuser may replace the plan-time functions"
-        )
+    with connect(dsn) as conn:
+        require_superuser(conn, "planner: only a superuser may replace the plan-time functions")
         planner_in_use(conn)
         try:
             conn.execute(script)

@@ -23,8 +23,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from alembic import command
+from pgpolicy.db import connect
+from pgpolicy.deploy.roles import require_superuser
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.report import require_superuser
 from pgpolicy.resources import alembic_dir, sql_dir
 
 # What the app roles may call: every function of the runtime a policy or the bridge uses.
@@ -186,7 +187,7 @@ def _migration(dsn: str) -> Iterator[tuple[Config, psycopg.Connection[Any]]]:
     connection; committed when the block ends, rolled back if it raises. Database and
     migration errors come out as one-line `PgPolicyError`s."""
     engine = create_engine(
-        "postgresql+psycopg://", creator=lambda: psycopg.connect(dsn), poolclass=NullPool
+        "postgresql+psycopg://", creator=lambda: connect(dsn), poolclass=NullPool
     )
     try:
         with engine.begin() as connection:

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pgpolicy.compile import Compiler
-from pgpolicy.domain import FALSE, TRUE, conjoin, parse_rule_domain
+from pgpolicy.compiler.predicate import Compiler
 from pgpolicy.errors import CompileError
-from pgpolicy.introspect import MODES, Catalog
-from pgpolicy.profiles import ANY_MODEL, FILE_MODES, Access, Profile
-from pgpolicy.satisfiable import clash
+from pgpolicy.odoo.domain import FALSE, TRUE, conjoin, parse_rule_domain
+from pgpolicy.odoo.metadata import MODES, Catalog
+from pgpolicy.profiles.model import ANY_MODEL, FILE_MODES, Access, Profile
+from pgpolicy.profiles.satisfiable import clash
 
 FILE_MODE = {mode: name for name, mode in FILE_MODES.items()}
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from pgpolicy.domain import parse_rule_domain
 from pgpolicy.errors import CompileError, PgPolicyError
+from pgpolicy.odoo.domain import parse_rule_domain
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 XML_ID_PATTERN = re.compile(r"^[A-Za-z0-9_]+\.[A-Za-z0-9_.]+$")

@@ -19,12 +19,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from pgpolicy.compile import Predicate, ident, literal
-from pgpolicy.domain import parse_rule_domain
+from pgpolicy.compiler.predicate import Predicate, ident, literal
+from pgpolicy.compiler.rules import RuleCombiner
+from pgpolicy.compiler.spec import COMMANDS, PolicySpec, Provenance
 from pgpolicy.errors import CompileError, RuleRef
-from pgpolicy.introspect import MODES, Catalog, Model
-from pgpolicy.policy import COMMANDS, PolicySpec, Provenance, RuleCombiner
-from pgpolicy.profiles import ANY_MODEL, FILE_MODES, Access, Profile
+from pgpolicy.odoo.domain import parse_rule_domain
+from pgpolicy.odoo.metadata import MODES, Catalog, Model
+from pgpolicy.profiles.model import ANY_MODEL, FILE_MODES, Access, Profile
 
 FILE_MODE = {mode: name for name, mode in FILE_MODES.items()}
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from pgpolicy.domain import (
+from pgpolicy.odoo.domain import (
     NEGATION,
     And,
     Bool,
@@ -30,7 +30,7 @@ from pgpolicy.domain import (
     Value,
     conjoin,
 )
-from pgpolicy.introspect import Catalog, Field, Model
+from pgpolicy.odoo.metadata import Catalog, Field, Model
 
 Key = int | float | str | bool | date | datetime
 ORDERED = ("integer", "float", "monetary", "date", "datetime", "many2one")

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from pgpolicy.profiles import FILE_MODES, ModelAccess, Profile
+from pgpolicy.profiles.model import FILE_MODES, ModelAccess, Profile
 
 _PROFILES = """
 SELECT p.name, p.description, p.strict, p.deny_by_default, p.deny_login, p.company_ids,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from pgpolicy.profiles import ANY_MODEL, ModelAccess, Profile
+from pgpolicy.profiles.model import ANY_MODEL, ModelAccess, Profile
 
 READ_ONLY = ModelAccess(ANY_MODEL, write=False, create=False, unlink=False)
 

@@ -18,7 +18,13 @@ import yaml
 from openpyxl import Workbook, load_workbook
 
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.profiles import FILE_MODES, Profile, ProfileError, parse_profile_nodes, profile_dict
+from pgpolicy.profiles.model import (
+    FILE_MODES,
+    Profile,
+    ProfileError,
+    parse_profile_nodes,
+    profile_dict,
+)
 
 PROFILE_COLUMNS = (
     "name",

@@ -1,0 +1,1 @@
+"""Auditors' answers read from the database and its deployed policies: explain, who-can."""

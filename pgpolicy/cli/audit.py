@@ -1,0 +1,140 @@
+"""`pgpolicy explain|who-can`: the auditor's questions, answered from the database."""
+
+from __future__ import annotations
+
+import click
+
+from pgpolicy.audit.explain import ProfileVerdict, explain, who_can
+from pgpolicy.cli.options import Settings, connection_options, emit, odoo_catalog
+from pgpolicy.cli.output import pretty_sql
+from pgpolicy.db import connect
+from pgpolicy.odoo.metadata import MODES
+
+
+@click.command("explain")
+@connection_options
+@click.option("--user", "login", required=True, help="Login of the Odoo user.")
+@click.option("--model", required=True, help="Odoo model, e.g. sale.order.")
+@click.option("--mode", type=click.Choice(list(MODES)), default="read", show_default=True)
+@click.pass_obj
+def explain_command(settings: Settings, login: str, model: str, mode: str) -> None:
+    """Which rules apply to that user and why, the effective predicate, the rows it leaves."""
+    catalog = odoo_catalog(settings, None)
+    with connect(settings.dsn) as conn:
+        result = explain(conn, catalog, login, model, mode)
+    lines = [
+        f"user {result.user.login} (id {result.user.id}), companies "
+        f"{list(result.user.company_ids)}; {model} {mode}",
+        f"access right: {'granted' if result.acl_granted else 'DENIED (no ACL row)'}",
+    ]
+    for verdict in result.rules:
+        rule = verdict.rule
+        state = "applies" if verdict.applies else "ignored"
+        lines.append(f"rule {rule.id} {rule.xml_id or rule.name}: {state}: {verdict.why}")
+        if verdict.error:
+            lines.append(f"  cannot compile, access denied: {verdict.error}")
+    if not result.rules:
+        lines.append("no record rule: every row (if the access right is granted)")
+    lines += [profile_line(v) for v in result.profiles]
+    rows = result.rows if result.acl_granted else 0
+    lines += [f"rows: {rows} of {result.total}", "predicate:", pretty_sql(result.predicate)]
+    if result.profile_policy is not None:
+        lines += [
+            f"AND access profiles (deployed policy pgpolicy_{mode}_profiles):",
+            pretty_sql(result.profile_policy),
+        ]
+    elif any(v.restricts for v in result.profiles):
+        lines.append(
+            f"warning: no pgpolicy_{mode}_profiles policy is deployed on this table although "
+            "a profile restricts it: run pgpolicy apply"
+        )
+    data = {
+        "user": result.user.login,
+        "uid": result.user.id,
+        "model": model,
+        "mode": mode,
+        "acl_granted": result.acl_granted,
+        "rows": rows,
+        "total": result.total,
+        "predicate": result.predicate,
+        "profile_policy": result.profile_policy,
+        "profiles": [profile_data(v) for v in result.profiles],
+        "rules": [
+            {
+                "id": v.rule.id,
+                "xml_id": v.rule.xml_id,
+                "applies": v.applies,
+                "why": v.why,
+                "error": v.error,
+            }
+            for v in result.rules
+        ],
+    }
+    emit(settings, data, "\n".join(lines))
+
+
+def profile_line(verdict: ProfileVerdict) -> str:
+    """One line per profile of the user: whether it restricts, grants, and with what."""
+    p = verdict.profile
+    if not verdict.in_company:
+        state = f"does not apply: current company not in {list(p.companies or ())}"
+    elif verdict.access is None:
+        state = "says nothing about this model"
+    elif not verdict.in_window:
+        state = "restricts and grants nothing: outside its window"
+    elif verdict.access is False:
+        state = "restricts: grants nothing for this mode"
+    elif verdict.access is True:
+        state = "restricts: grants what Odoo grants"
+    else:
+        state = f"restricts to {verdict.access}"
+    flags = [f for f, on in (("strict", p.strict), ("deny_by_default", p.deny_by_default)) if on]
+    toggles = ", ".join(f"{m}: {str(v).lower()}" for m, v in verdict.toggles.items())
+    details = "; ".join(
+        x
+        for x in (
+            "member by " + ", ".join(verdict.member_by or ("(unknown)",)),
+            " ".join(flags),
+            f"toggles {toggles}" if toggles else "",
+        )
+        if x
+    )
+    return f"profile {p.name}: {state} ({details})"
+
+
+def profile_data(verdict: ProfileVerdict) -> dict[str, object]:
+    p = verdict.profile
+    return {
+        "name": p.name,
+        "member_by": list(verdict.member_by),
+        "in_window": verdict.in_window,
+        "active_from": p.active_from.isoformat() if p.active_from else None,
+        "active_until": p.active_until.isoformat() if p.active_until else None,
+        "companies": None if p.companies is None else list(p.companies),
+        "in_company": verdict.in_company,
+        "strict": p.strict,
+        "deny_by_default": p.deny_by_default,
+        "access": verdict.access,
+        "toggles": verdict.toggles,
+        "restricts": verdict.restricts,
+        "grants": verdict.grants,
+    }
+
+
+@click.command("who-can")
+@connection_options
+@click.option("--model", required=True, help="Odoo model, e.g. sale.order.")
+@click.option("--id", "record_id", type=int, required=True, help="Record id.")
+@click.pass_obj
+def who_can_command(settings: Settings, model: str, record_id: int) -> None:
+    """Which users can read / write / create / delete that record (rules, access rights and
+    the deployed access-profile policies)."""
+    catalog = odoo_catalog(settings, None)
+    with connect(settings.dsn) as conn:
+        rows = who_can(conn, catalog, model, record_id)
+    text = "\n".join(f"{a.login:<24} {a.uid:>6}  {', '.join(a.modes)}" for a in rows)
+    emit(
+        settings,
+        [{"login": a.login, "uid": a.uid, "modes": list(a.modes)} for a in rows],
+        text or "nobody (except superuser mode)",
+    )
