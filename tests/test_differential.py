@@ -26,11 +26,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgpolicy import runtime
-from pgpolicy.compile import compile_domain
-from pgpolicy.domain import parse_rule_domain
+from pgpolicy.compiler.predicate import compile_domain
+from pgpolicy.deploy import runtime
 from pgpolicy.errors import CompileError
-from pgpolicy.introspect import Catalog, read_catalog
+from pgpolicy.odoo.domain import parse_rule_domain
+from pgpolicy.odoo.metadata import Catalog, read_catalog
 from tests.conftest import Database
 from tests.differential.generate import generate, read_samples
 

@@ -33,7 +33,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pgpolicy.introspect import Catalog, Field, Model, read_catalog
+from pgpolicy.odoo.metadata import Catalog, Field, Model, read_catalog
 
 # The models domains are drawn over: every kind of field and of relation appears in them.
 MODELS = (
