@@ -165,7 +165,18 @@ class Bool:
     value: bool
 
 
-Node = Leaf | And | Or | Not | Bool
+@dataclass(frozen=True)
+class Exists:
+    """Whether some record of `model` matches `domain`: a condition on no row in
+    particular, which some of Odoo's name searches decide in Python (res.users by login).
+    Made by the compiler only, never parsed."""
+
+    model: str
+    domain: Node
+    negated: bool = False
+
+
+Node = Leaf | And | Or | Not | Bool | Exists
 TRUE = Bool(True)
 FALSE = Bool(False)
 
@@ -336,6 +347,8 @@ def build_tree(items: list[str | Leaf | Bool]) -> Node:
     """Odoo's prefix domain (implicit '&' between terms) as a tree, negations pushed down."""
     if not items:
         return TRUE
+    if is_false(items):
+        return FALSE
     stack: list[Node] = []
     for item in reversed(items):
         if item == "!":
@@ -349,6 +362,35 @@ def build_tree(items: list[str | Leaf | Bool]) -> Node:
     while stack:  # implicit '&' between remaining terms
         result = conjoin(result, stack.pop())
     return result
+
+
+def is_false(items: list[str | Leaf | Bool]) -> bool:
+    """Odoo's shortcut before searching (`expression.is_false`, odoo/osv/expression.py:234,
+    used by `BaseModel._search`): a domain false by its constants and `in []` leaves alone
+    matches nothing, and its other leaves are never looked at (not even their fields)."""
+    stack: list[int] = []
+    try:
+        for item in reversed(items):
+            if item in ("&", "|"):
+                first, second = stack.pop(), stack.pop()
+                stack.append(min(first, second) if item == "&" else max(first, second))
+            elif item == "!":
+                stack.append(-stack.pop())
+            elif isinstance(item, Bool):
+                stack.append(1 if item.value else -1)
+            elif isinstance(item, Leaf) and item.op in ("in", "not in") and _empty(item.value):
+                stack.append(-1 if item.op == "in" else 1)
+            else:
+                stack.append(0)
+    except IndexError:
+        return False  # malformed: reported when the tree is built
+    return bool(stack) and min(stack) == -1
+
+
+def _empty(value: Any) -> bool:
+    if isinstance(value, Const):
+        return not value.value
+    return isinstance(value, ListOf) and not value.items
 
 
 def _pop(stack: list[Node]) -> Node:
@@ -405,6 +447,8 @@ def negate(node: Node) -> Node:
         return conjoin(*(negate(child) for child in node.children))
     if isinstance(node, Not):
         return node.child
+    if isinstance(node, Exists):
+        return Exists(node.model, node.domain, not node.negated)
     if node.op == "=?":
         if isinstance(node.value, Const) and not node.value.value:
             return FALSE

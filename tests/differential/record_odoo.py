@@ -44,8 +44,9 @@ def main() -> None:
     parser.add_argument("--db-host", required=True)
     parser.add_argument("--db-port", default="5432")
     parser.add_argument("--db-user", default="postgres")
-    parser.add_argument("--domains", required=True, help="the generator's output")
-    parser.add_argument("--out", required=True, help="the oracle (.json.gz)")
+    parser.add_argument("--domains", help="the generator's output")
+    parser.add_argument("--out", help="the oracle (.json.gz)")
+    parser.add_argument("--facts", help="write the ORM facts pgpolicy needs (JSON) instead")
     args = parser.parse_args()
 
     sys.path.insert(0, args.odoo_src)
@@ -59,6 +60,15 @@ def main() -> None:
             f"--addons-path={args.odoo_src}/addons,{args.odoo_src}/odoo/addons",
         ]
     )  # fmt: skip
+    if args.facts:
+        registry = odoo.modules.registry.Registry(args.db)
+        with registry.cursor() as cr:
+            env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+            facts = orm_facts(env, odoo.models.BaseModel)
+        with open(args.facts, "w") as out:
+            json.dump(facts, out, indent=0, sort_keys=True)
+            out.write("\n")
+        return
     collect = Collect()
     logging.getLogger("odoo").addHandler(collect)
     with open(args.domains) as source:
@@ -101,6 +111,61 @@ def main() -> None:
         f"{len(cases)} domains, {rejected} rejected ({100 * rejected / len(cases):.1f} %), "
         f"{time.monotonic() - started:.0f} s"
     )
+
+
+def orm_facts(env, base_model) -> dict:
+    """What searching by name and on relational fields needs and `ir_model_fields` lacks:
+    each model's name-search fields (`_rec_names_search` or `_rec_name`, and whether
+    `_search_display_name` is overridden), the domains of x2many fields, and the fields
+    searched through a join (`auto_join`)."""
+    names, domains, auto_join = {}, {}, {}
+    for name in sorted(env.registry):
+        model = env[name]
+        if model._abstract or not model._auto:
+            continue
+        custom = type(model)._search_display_name is not base_model._search_display_name
+        names[name] = {
+            "fields": list(
+                model._rec_names_search or ([model._rec_name] if model._rec_name else [])
+            ),
+            "custom": custom,
+        }
+        for fname, field in sorted(model._fields.items()):
+            if field.store and getattr(field, "auto_join", False):
+                auto_join.setdefault(name, []).append(fname)
+            if field.type not in ("one2many", "many2many"):
+                continue
+            try:
+                domain = field.get_domain_list(model)
+                json.dumps(domain)
+            except Exception as exc:  # a domain that is not data
+                domain = f"unknown: {type(exc).__name__}: {exc}"[:200]
+            if domain:
+                domains.setdefault(name, {})[fname] = (
+                    [list(d) if isinstance(d, tuple) else d for d in domain]
+                    if isinstance(domain, list)
+                    else domain
+                )
+    broken = {
+        m: fs for m, fs in domains.items() if any(not isinstance(d, list) for d in fs.values())
+    }
+    domains = {m: {f: d for f, d in fs.items() if isinstance(d, list)} for m, fs in domains.items()}
+    return {
+        "about": (
+            "Facts of Odoo 18.0's ORM that ir_model_fields does not hold, read from a registry"
+            " (tests/differential/record_odoo.py --facts): each model's name-search fields"
+            " (_rec_names_search, else _rec_name) and whether _search_display_name is"
+            " overridden; the domains of x2many fields (get_domain_list) and those whose domain"
+            " Odoo cannot compute (x2many_broken); auto_join fields."
+        ),
+        "names": names,
+        "x2many_domains": {m: fs for m, fs in domains.items() if fs},
+        "x2many_broken": {
+            m: sorted(f for f, d in fs.items() if not isinstance(d, list))
+            for m, fs in broken.items()
+        },
+        "auto_join": auto_join,
+    }
 
 
 if __name__ == "__main__":
