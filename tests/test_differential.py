@@ -36,8 +36,18 @@ from tests.differential.generate import generate, read_samples
 
 ORACLE = Path(__file__).parent / "differential" / "odoo18.json.gz"
 
-# Domain id -> the class of the difference (docs/semantics.md, "Differences from the ORM").
-KNOWN_DIFFERENCES: dict[int, str] = {}
+# The domains pgpolicy refuses although Odoo searches them, by class of difference
+# (docs/semantics.md, "Differences from the ORM", explains each with Odoo's source). All
+# are refusals (fail closed): no known domain selects other rows than Odoo's.
+REFUSED = {
+    "html value with markup (Odoo sanitizes it first)": (
+        33, 81, 307, 360, 604, 992, 1008, 1397, 2023, 2092, 2105, 2243, 2804, 2884,
+    ),
+    "one2many whose inverse is computed": (228, 492, 682, 1034, 1078, 1196, 1298, 2046, 2384, 3278),
+    "res.currency.rate searched by name (a localized date parse)": (799, 1019, 2207),
+    "company-dependent field ordered with False (Python on the fallback)": (987,),
+}  # fmt: skip
+KNOWN_DIFFERENCES: dict[int, str] = {i: cls for cls, ids in REFUSED.items() for i in ids}
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +144,11 @@ def test_compiled_domains_select_what_the_orm_selects(
                 differences[case_id] = found
     rejected = sum(1 for c in cases.values() if "error" in c)
     assert len(cases) >= 3000 and rejected >= len(cases) // 10
-    unexpected = {i: d for i, d in differences.items() if i not in KNOWN_DIFFERENCES}
+    unexpected = {
+        i: d
+        for i, d in differences.items()
+        if i not in KNOWN_DIFFERENCES or d[0] != "refused what Odoo accepts"
+    }
     stale = sorted(set(KNOWN_DIFFERENCES) - set(differences))
     assert not unexpected and not stale, (
         f"{len(cases) - len(differences)}/{len(cases)} domains match the ORM "
