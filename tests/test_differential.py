@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import gzip
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,62 @@ def test_compiled_domains_select_what_the_orm_selects(
         f"({rejected} rejected by Odoo); {len(unexpected)} unexpected differences; "
         f"listed but matching now: {stale[:20]}\n" + report(unexpected, cases)
     )
+
+
+def _kinds(case: dict[str, Any]) -> list[tuple[str, ...]]:
+    return [tuple(kind.split(":")) for kind in case["kinds"]]
+
+
+# Every construct of the compiler's domain semantics, as a test of the cases exercising it.
+CONSTRUCTS: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "company-dependent field (jsonb)": lambda c: any(
+        "+company_dependent" in k[0] for k in _kinds(c)
+    ),
+    "translated field (jsonb)": lambda c: any("+translated" in k[0] for k in _kinds(c)),
+    "related field": lambda c: any("+related" in k[0] for k in _kinds(c)),
+    "_inherits field": lambda c: any("+inherited" in k[0] for k in _kinds(c)),
+    "path of depth 2": lambda c: "path2" in c["kinds"],
+    "path of depth 3": lambda c: "path3" in c["kinds"],
+    "any / not any": lambda c: any(len(k) > 1 and k[1] in ("any", "not any") for k in _kinds(c)),
+    "child_of / parent_of": lambda c: any(
+        len(k) > 1 and k[1] in ("child_of", "parent_of") for k in _kinds(c)
+    ),
+    "=like / =ilike": lambda c: any(len(k) > 1 and k[1] in ("=like", "=ilike") for k in _kinds(c)),
+    "=?": lambda c: any(len(k) > 1 and k[1] == "=?" for k in _kinds(c)),
+    "ordering with False/None": lambda c: any(
+        len(k) > 2 and k[1] in ("<", "<=", ">", ">=") and k[2] == "false" for k in _kinds(c)
+    ),
+    "ilike on one2many/many2many": lambda c: any(
+        k[0].startswith(("one2many", "many2many")) and len(k) > 1 and "like" in k[1]
+        for k in _kinds(c)
+    ),
+    "string on a many2one (name search)": lambda c: any(
+        k[0].startswith("many2one") and len(k) > 2 and k[2] == "str" for k in _kinds(c)
+    ),
+    "list holding False": lambda c: (
+        any(len(k) > 2 and k[2] == "list" for k in _kinds(c)) and "False]" in c["domain"]
+    ),
+    "date string on a datetime": lambda c: any(
+        k[0] == "datetime" and len(k) > 2 and k[2] == "str" for k in _kinds(c)
+    ),
+    "domain Odoo rejects": lambda c: "error" in c,
+}
+
+
+def test_every_construct_is_exercised(recorded: dict[str, Any]) -> None:
+    """Each construct is in at least 10 recorded domains (and so checked against the ORM by
+    the test above), of which at least 5 Odoo accepts, unless the construct is a rejection."""
+    counts = {}
+    for name, has in CONSTRUCTS.items():
+        cases = [c for c in recorded["cases"] if has(c)]
+        accepted = [c for c in cases if "error" not in c]
+        counts[name] = (len(cases), len(accepted))
+    thin = {
+        name: n
+        for name, n in counts.items()
+        if n[0] < 10 or (n[1] < 5 and name != "domain Odoo rejects")
+    }
+    assert not thin, f"constructs with too few domains (all, accepted): {thin}"
 
 
 def test_the_recorded_domains_are_the_generators(

@@ -235,7 +235,7 @@ class Generator:
             op, value = self.relational(model, fld, samples, depth, kinds)
         else:
             op, value = self.scalar(fld, samples)
-        return op, value, f"{kind}:{op}"
+        return op, value, f"{kind}:{op}:{value_shape(value)}"
 
     # -- scalar values -----------------------------------------------------
     def scalar(self, fld: Field, samples: list[Any]) -> tuple[str, Any]:
@@ -374,6 +374,24 @@ class Generator:
         if self.chance(0.5):
             return self.combine([bad, self.leaf(model, 1, kinds)])
         return bad
+
+
+def value_shape(value: Any) -> str:
+    """The shape of a leaf's value, for reports: false (False/None), str, list, domain
+    (any/not any), or value."""
+    if value is False or value is None:
+        return "false"
+    if isinstance(value, str):
+        return "str"
+    if (
+        isinstance(value, list)
+        and value
+        and (isinstance(value[0], tuple) or value[0] in ("&", "|", "!"))
+    ):
+        return "domain"
+    if isinstance(value, list):
+        return "list"
+    return "value"
 
 
 def field_kind(model: Model, fld: Field) -> str:
