@@ -318,7 +318,7 @@ class Compiler:
             return Leaf(head, "any", Leaf(rest, leaf.op, leaf.value))
         op, value = leaf.op, leaf.value
         if op in ("any", "not any"):
-            # expression.py:1119-1135: the sub-domain is searched first, then 'in' / 'not in'
+            # expression.py:1140-1153: the sub-domain is searched first, then 'in' / 'not in'
             comodel = self.comodel(fld)
             sub = value
             if fld.type != "many2one":
@@ -387,7 +387,7 @@ class Compiler:
 
     def many2one_by_name(self, fld: Field, op: str, value: Any) -> Node:
         """A string (or list of strings) on a many2one: a name search on the comodel
-        (expression.py:1320-1343)."""
+        (expression.py:1340-1363)."""
         comodel = self.comodel(fld)
         if op in ("<", ">", "<=", ">="):
             op = "in"
@@ -529,7 +529,7 @@ class Compiler:
 
     # -- relational leaves (odoo-semantics §3.3) ---------------------------
     def any_leaf(self, fld: Field, model: Model, op: str, sub: Node, alias: str, top: bool) -> str:
-        """expression.py:1119-1135: a many2one's ids in (or, negated, not in or empty) the
+        """expression.py:1140-1153: a many2one's ids in (or, negated, not in or empty) the
         comodel's search; an x2many's searched with the field's domain."""
         comodel = self.comodel(fld)
         joined = fld.name in orm.auto_join_fields(model.name)
@@ -544,7 +544,7 @@ class Compiler:
         if fld.type == "many2many" and joined:
             raise CompileError(f"auto_join on many2many {fld.name} (Odoo raises)", token=fld.name)
         if fld.type == "one2many" and joined:
-            # expression.py:1111: a subselect of the inverse over _where_calc(right + domain)
+            # expression.py:1128: a subselect of the inverse over _where_calc(right + domain)
             lines = Search(
                 comodel.name,
                 fld.relation_field or "",
@@ -562,7 +562,7 @@ class Compiler:
     def joined_any(
         self, fld: Field, model: Model, comodel: Model, op: str, sub: Node, alias: str, top: bool
     ) -> str:
-        """An `auto_join` many2one (expression.py:1092): the sub-domain is evaluated on the
+        """An `auto_join` many2one (expression.py:1113): the sub-domain is evaluated on the
         LEFT JOINed row, so a record without one is judged on a row of NULLs; `not any`
         is `id = False OR NOT (sub-domain)` there."""
         column = self.column_sql(fld, model, alias)
@@ -591,7 +591,7 @@ class Compiler:
         )
 
     def x2many_targets(self, fld: Field, model: Model, op: str, value: Resolved) -> Resolved:
-        """The comodel ids an x2many leaf compares with (expression.py:1186-1196, 1256-1264):
+        """The comodel ids an x2many leaf compares with (expression.py:1194-1206, 1274-1285):
         a string is a name search (with the field's domain), a list its items, any other
         value the one id."""
         if not isinstance(value, Static):
@@ -614,7 +614,7 @@ class Compiler:
     def many2many(
         self, fld: Field, model: Model, op: str, value: Resolved, alias: str, top: bool
     ) -> str:
-        """expression.py:1250-1311: EXISTS (or NOT EXISTS) a row of the relation table."""
+        """expression.py:1255-1335: EXISTS (or NOT EXISTS) a row of the relation table."""
         rel, col1, col2 = fld.relation_table, fld.column1, fld.column2
         if not (rel and col1 and col2):
             raise CompileError(f"many2many {fld.name} has no relation table", token=fld.name)
@@ -650,7 +650,7 @@ class Compiler:
     def one2many(
         self, fld: Field, model: Model, op: str, value: Resolved, alias: str, top: bool
     ) -> str:
-        """expression.py:1170-1247: the ids of the records having (or not) such lines."""
+        """expression.py:1188-1253: the ids of the records having (or not) such lines."""
         comodel = self.comodel(fld)
         inverse = self.field(comodel, fld.relation_field or "")
         if not inverse.store:
@@ -679,18 +679,18 @@ class Compiler:
     def hierarchy(
         self, fld: Field, model: Model, op: str, value: Resolved, alias: str, top: bool
     ) -> str:
-        """child_of / parent_of (§3.4, expression.py:836-925): expanded as superuser,
+        """child_of / parent_of (§3.4, expression.py:870-925): expanded as superuser,
         inactive records included."""
         if isinstance(value, Static):
             items = value.value if isinstance(value.value, tuple) else (value.value,)
             if not items or items == (0,):
-                return "FALSE"  # to_ids: no ids, whatever the field (expression.py:864)
+                return "FALSE"  # to_ids: no ids, whatever the field (expression.py:874, 904)
         if fld.name == "id":
             tree, column, parent = model, f"{alias}.id", "parent_id"
         elif fld.type == "many2one" and fld.relation == model.name:
             tree, column, parent = model, f"{alias}.id", fld.name
         elif fld.type == "one2many" and fld.relation == model.name:
-            # the one2many is taken as the parent field (expression.py:1166): its records'
+            # the one2many is taken as the parent field (expression.py:1179-1187): its records'
             # parents are the records having them as lines, so the walk goes the other way
             tree, column, parent = model, f"{alias}.id", fld.relation_field or ""
             if not model.parent_path:
@@ -718,7 +718,7 @@ class Compiler:
         )
 
     def start_ids(self, tree: Model, value: Resolved) -> str:
-        """`to_ids` (expression.py:803): ids, or names searched with ilike on the tree."""
+        """`to_ids` (expression.py:835): ids, or names searched with ilike on the tree."""
         if isinstance(value, Static):
             items = value.value if isinstance(value.value, tuple) else (value.value,)
             if items and all(isinstance(v, str) for v in items):
@@ -899,7 +899,7 @@ def static_leaf(fld: Field, op: str, value: Any, column: str) -> str:
             raise CompileError(f"=? with a list on {fld.name} (Odoo's SQL compares with an array)")
         op = "="
     if ftype == "datetime" and isinstance(value, str) and len(value) == 10:
-        value += " 23:59:59" if op in (">", "<=") else " 00:00:00"  # expression.py:1386
+        value += " 23:59:59" if op in (">", "<=") else " 00:00:00"  # expression.py:1389
     if op in ("in", "not in"):
         if not isinstance(value, tuple | list):
             raise CompileError(f"{op} needs a list, got {value!r}", token=op)
@@ -1077,7 +1077,7 @@ def valid_date(text: str) -> bool:
 
 def check_company_dependent(fld: Field, op: str, value: Any) -> None:
     """Odoo first evaluates the leaf in Python on the field's fallback
-    (`ir.default._evaluate_condition_with_fallback`, expression.py:961): ordering a
+    (`ir.default._evaluate_condition_with_fallback`, expression.py:995-1003): ordering a
     fallback value with None, or a string or date with False, raises there. Whether a
     fallback exists is data: refused whatever it is (fail closed)."""
     if op not in ("<", "<=", ">", ">="):
