@@ -97,6 +97,7 @@ for _command in (
     deploy.revision_command,
     audit.explain_command,
     audit.who_can_command,
+    audit.report_command,
     demo_command,
     profile_group,
     check_command,

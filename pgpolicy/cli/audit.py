@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
+from pgpolicy.audit import report as access_report
 from pgpolicy.audit.explain import ProfileVerdict, explain, who_can
-from pgpolicy.cli.options import Settings, connection_options, emit, odoo_catalog
+from pgpolicy.cli.options import (
+    Settings,
+    connection_options,
+    connection_options_with,
+    emit,
+    odoo_catalog,
+)
 from pgpolicy.cli.output import pretty_sql
 from pgpolicy.db import connect
+from pgpolicy.errors import PgPolicyError
 from pgpolicy.odoo.metadata import MODES
 
 
@@ -138,3 +149,59 @@ def who_can_command(settings: Settings, model: str, record_id: int) -> None:
         [{"login": a.login, "uid": a.uid, "modes": list(a.modes)} for a in rows],
         text or "nobody (except superuser mode)",
     )
+
+
+@click.command("report")
+@connection_options_with(("markdown", "text", "html", "json"))
+@click.option("--app-role", "app_roles", multiple=True, help="Report whether enforcement is void "
+              "for this role (superuser, BYPASSRLS, owner without FORCE). Repeatable.")  # fmt: skip
+@click.option("--user", "logins", multiple=True, help="Only this user (login). Repeatable.")
+@click.option("--model", "models", multiple=True, help="Only this model. Repeatable.")
+@click.option(
+    "--since",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A previous report in JSON: say what changed since.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file."
+)
+@click.pass_obj
+def report_command(
+    settings: Settings,
+    app_roles: tuple[str, ...],
+    logins: tuple[str, ...],
+    models: tuple[str, ...],
+    since: Path | None,
+    output: Path | None,
+) -> None:
+    """The access report: users x models x read/write/create/delete with row counts, the
+    rules and profiles behind each cell, hazards, and what changed since a previous report.
+
+    --format markdown (default, also text), html (a self-contained page: sort by a column,
+    filter by words) or json (the data; keep it for the next --since).
+    """
+    catalog = odoo_catalog(settings, None)
+    unknown = sorted(set(models) - set(catalog.models))
+    if unknown:
+        raise PgPolicyError(f"unknown model(s): {', '.join(unknown)}")
+    with connect(settings.dsn) as conn:
+        data = access_report.build_report(
+            conn, catalog, app_roles=app_roles, logins=logins, models=models
+        )
+    if since is not None:
+        try:
+            previous = json.loads(since.read_text())
+        except (OSError, ValueError) as exc:
+            raise PgPolicyError(f"{since}: not a pgpolicy report in JSON ({exc})") from exc
+        if not isinstance(previous, dict) or previous.get("format") != access_report.FORMAT_VERSION:
+            raise PgPolicyError(f"{since}: not a pgpolicy report in JSON (format 1)")
+        data["changes"] = access_report.diff(previous, data)
+    render = {"json": access_report.as_json, "html": access_report.as_html}.get(
+        settings.format, access_report.as_markdown
+    )
+    text = render(data)
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"pgpolicy: wrote {output}", err=True)
