@@ -5,8 +5,10 @@ shared database (`tests/differential/README.md`): for each generated domain, the
 `env[model].sudo().with_context(active_test=False).search(domain, order='id')` returns, or
 the exception Odoo raises. Each domain is compiled here against the same database's catalog
 and run as `SELECT id FROM <table> WHERE <predicate>` as a superuser (domain semantics only,
-no row-level security). A domain Odoo rejects must be refused by the compiler
-(`CompileError`: fail closed), never turned into SQL.
+no row-level security), twice: with its subqueries inline, and as a policy has it (its sets
+of ids computed by the generated SECURITY DEFINER functions, created first). A domain Odoo
+rejects must be refused by the compiler (`CompileError`: fail closed), never turned into
+SQL, and no SQL it produces may fail.
 
 Any difference fails the test, except those listed in `KNOWN_DIFFERENCES`, each explained in
 docs/semantics.md ("Differences from the ORM"); a listed domain that now matches fails too,
@@ -18,7 +20,7 @@ from __future__ import annotations
 import collections
 import gzip
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from psycopg import sql
 
 from pgpolicy.compiler.predicate import compile_domain
 from pgpolicy.deploy import runtime
+from pgpolicy.deploy.ddl import create_function, sudo_schema
 from pgpolicy.errors import CompileError
 from pgpolicy.odoo.domain import parse_rule_domain
 from pgpolicy.odoo.metadata import Catalog, read_catalog
@@ -68,10 +71,18 @@ class Outcome:
     crash: str | None = None  # any other exception than CompileError: never acceptable
 
 
-def run_case(conn: psycopg.Connection[Any], catalog: Catalog, case: dict[str, Any]) -> Outcome:
+def run_case(
+    conn: psycopg.Connection[Any],
+    catalog: Catalog,
+    case: dict[str, Any],
+    inline: bool = True,
+    roles: Sequence[str] = (),
+) -> Outcome:
+    """The domain compiled and run: `inline` as for tools (subqueries in place), or as in a
+    policy (its generated functions created first, for `roles`)."""
     try:
         tree = parse_rule_domain(case["domain"])
-        predicate = compile_domain(catalog, case["model"], tree, inline=True)
+        predicate = compile_domain(catalog, case["model"], tree, inline=inline)
         table = catalog.model(case["model"]).table or ""
     except CompileError as exc:
         return Outcome(refused=str(exc))
@@ -83,6 +94,9 @@ def run_case(conn: psycopg.Connection[Any], catalog: Catalog, case: dict[str, An
     )
     try:
         with conn.transaction():
+            for function in predicate.functions:
+                for statement in create_function(function, roles):
+                    conn.execute(statement)
             return Outcome(ids=[row[0] for row in conn.execute(query)])
     except psycopg.Error as exc:
         return Outcome(sql_error=str(exc).splitlines()[0])
@@ -127,9 +141,12 @@ def report(differences: dict[int, tuple[str, str]], cases: dict[int, dict[str, A
     return "\n".join(lines)
 
 
+@pytest.mark.parametrize("inline", [True, False], ids=["inline", "policy"])
 def test_compiled_domains_select_what_the_orm_selects(
-    odoo_db: Database, app_role: str, recorded: dict[str, Any]
+    odoo_db: Database, app_role: str, recorded: dict[str, Any], inline: bool
 ) -> None:
+    """Inline (as `pgpolicy compile --inline` prints it) and as a policy has it (the sets
+    of ids computed by generated SECURITY DEFINER functions, folded when planned)."""
     runtime.install(odoo_db.dsn, [app_role])
     meta, cases = recorded["meta"], {c["id"]: c for c in recorded["cases"]}
     differences: dict[int, tuple[str, str]] = {}
@@ -139,8 +156,10 @@ def test_compiled_domains_select_what_the_orm_selects(
         conn.execute(
             "SELECT pgpolicy.set_context(%s, %s, true)", [meta["uid"], [meta["company_id"]]]
         )
+        for statement in sudo_schema([app_role]):
+            conn.execute(statement)
         for case_id, case in cases.items():
-            found = difference(case, run_case(conn, catalog, case))
+            found = difference(case, run_case(conn, catalog, case, inline, [app_role]))
             if found is not None:
                 differences[case_id] = found
     rejected = sum(1 for c in cases.values() if "error" in c)

@@ -620,18 +620,12 @@ class Compiler:
             raise CompileError(f"many2many {fld.name} has no relation table", token=fld.name)
         negative = op in NEGATIVE_OPERATORS
         r = self.new_alias()
-        link = f"{r}.{ident(col1)} = {alias}.id"
         if isinstance(value, Static) and value.value is False:
-            exists = "EXISTS" if negative else "NOT EXISTS"
-            return f"{exists} (SELECT 1 FROM public.{ident(rel)} AS {r} WHERE {link})"
+            # `= False`: no relation row at all (no comodel filter), `!= False`: some
+            return self.related_rows(alias, rel, col1, r, "TRUE", top, negate=not negative)
         value = self.x2many_targets(fld, model, op, value)
         if isinstance(value, Search):
             targets = f"{r}.{ident(col2)} IN ({self.search_sql(value)})"
-            if top and not self.inline:
-                targets = (
-                    f"{r}.{ident(col2)} = ANY(({self.ids_array(self.search_sql(value), top)})"
-                    "::integer[])"
-                )
         elif isinstance(value, Dynamic):
             array = value.sql if value.is_array else f"ARRAY[{value.sql}]"
             targets = f"{r}.{ident(col2)} = ANY(({array})::integer[])"
@@ -639,12 +633,20 @@ class Compiler:
             items = value.value if isinstance(value.value, tuple) else (value.value,)
             ids = [literal(v) for v in items if v]
             targets = f"{r}.{ident(col2)} IN ({', '.join(ids) or 'NULL'})"
+        return self.related_rows(alias, rel, col1, r, targets, top, negate=negative)
+
+    def related_rows(
+        self, alias: str, rel: str, col1: str, r: str, targets: str, top: bool, negate: bool
+    ) -> str:
+        """Whether the record has rows in a many2many relation table meeting `targets`:
+        EXISTS as Odoo writes it, or, in a policy, the ids computed once by a function."""
         if top and not self.inline:
             rel_sql = f"SELECT {r}.{ident(col1)} FROM public.{ident(rel)} AS {r} WHERE {targets}"
             return self.in_set(
-                f"{alias}.id", Dynamic(self.ids_array(rel_sql, top), True), top, negate=negative
+                f"{alias}.id", Dynamic(self.ids_array(rel_sql, top), True), top, negate=negate
             )
-        exists = "NOT EXISTS" if negative else "EXISTS"
+        exists = "NOT EXISTS" if negate else "EXISTS"
+        link = f"{r}.{ident(col1)} = {alias}.id"
         return f"{exists} (SELECT 1 FROM public.{ident(rel)} AS {r} WHERE {link} AND {targets})"
 
     def one2many(
