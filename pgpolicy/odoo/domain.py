@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,7 +197,18 @@ class Cond:
     other: Node
 
 
-Node = Leaf | And | Or | Not | Bool | Cond
+@dataclass(frozen=True)
+class Exists:
+    """Whether some record of `model` matches `domain`: a condition on no row in
+    particular, which some of Odoo's name searches decide in Python (res.users by login).
+    Made by the compiler only, never parsed."""
+
+    model: str
+    domain: Node
+    negated: bool = False
+
+
+Node = Leaf | And | Or | Not | Bool | Cond | Exists
 TRUE = Bool(True)
 FALSE = Bool(False)
 
@@ -647,10 +659,12 @@ def _substitute(value: Value, old: IfElse, new: Value) -> Value:
 # Prefix notation → tree, with Odoo's normalisation
 
 
-def build_tree(items: list[str | Node]) -> Node:
+def build_tree(items: Sequence[str | Node]) -> Node:
     """Odoo's prefix domain (implicit '&' between terms) as a tree, negations pushed down."""
     if not items:
         return TRUE
+    if is_false(items):
+        return FALSE
     stack: list[Node] = []
     for item in reversed(items):
         if item == "!":
@@ -664,6 +678,35 @@ def build_tree(items: list[str | Node]) -> Node:
     while stack:  # implicit '&' between remaining terms
         result = conjoin(result, stack.pop())
     return result
+
+
+def is_false(items: Sequence[str | Node]) -> bool:
+    """Odoo's shortcut before searching (`expression.is_false`, odoo/osv/expression.py:234,
+    used by `BaseModel._search`): a domain false by its constants and `in []` leaves alone
+    matches nothing, and its other leaves are never looked at (not even their fields)."""
+    stack: list[int] = []
+    try:
+        for item in reversed(items):
+            if item in ("&", "|"):
+                first, second = stack.pop(), stack.pop()
+                stack.append(min(first, second) if item == "&" else max(first, second))
+            elif item == "!":
+                stack.append(-stack.pop())
+            elif isinstance(item, Bool):
+                stack.append(1 if item.value else -1)
+            elif isinstance(item, Leaf) and item.op in ("in", "not in") and _empty(item.value):
+                stack.append(-1 if item.op == "in" else 1)
+            else:
+                stack.append(0)
+    except IndexError:
+        return False  # malformed: reported when the tree is built
+    return bool(stack) and min(stack) == -1
+
+
+def _empty(value: Any) -> bool:
+    if isinstance(value, Const):
+        return not value.value
+    return isinstance(value, ListOf) and not value.items
 
 
 def _pop(stack: list[Node]) -> Node:
@@ -724,6 +767,8 @@ def negate(node: Node) -> Node:
         return node.child
     if isinstance(node, Cond):
         return cond(node.test, negate(node.then), negate(node.other))
+    if isinstance(node, Exists):
+        return Exists(node.model, node.domain, not node.negated)
     if node.op == "=?":
         # `_tree_not`: FALSE when the value is falsy, else `!=` (decided when planned
         # for a value known at query time)

@@ -34,6 +34,7 @@ class Field:
     translate: bool = False
     company_dependent: bool = False
     required: bool = False
+    sanitize: bool = False  # html: values are sanitized before Odoo compares them
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def catalog_from_dict(data: dict[str, Any]) -> Catalog:
 _FIELDS = """
 SELECT model, name, ttype, coalesce(store, false), relation, relation_field, relation_table,
        column1, column2, related, coalesce(translate, false), coalesce(company_dependent, false),
-       coalesce(required, false)
+       coalesce(required, false), coalesce(sanitize, false)
   FROM public.ir_model_fields ORDER BY model, name
 """
 _TABLES = """
