@@ -1,4 +1,4 @@
--- pgpolicy runtime, version 6: what `pgpolicy like-leakproof on` changed, so that `off` and
+-- pgpolicy runtime, version 8: what `pgpolicy like-leakproof on` changed, so that `off` and
 -- the downgrade of this revision put back exactly what was there before (sql/leakproof_restore.sql).
 --
 -- LEAKPROOF is a flag of pg_catalog's own functions, database-wide and outside the runtime's
@@ -17,4 +17,4 @@ COMMENT ON TABLE pgpolicy.leakproof_before IS
 
 CREATE OR REPLACE FUNCTION pgpolicy.version() RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT '6'::text $$;
+    AS $$ SELECT '8'::text $$;
