@@ -26,9 +26,9 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from odoo_bridge.bridge import Bridge, CursorState
-from odoo_bridge.context import Context, Principal
-from odoo_bridge.origin import OriginRules
+from odoo_bridge.pgpolicy_bridge.lib.bridge import Bridge, CursorState
+from odoo_bridge.pgpolicy_bridge.lib.context import Context, Principal
+from odoo_bridge.pgpolicy_bridge.lib.origin import OriginRules
 
 QUERY = "SELECT id, name, state FROM sale_order WHERE id = 33"
 

@@ -57,6 +57,7 @@ from pytest_postgresql.janitor import DatabaseJanitor
 from pgpolicy.compiler.spec import PolicySet
 from pgpolicy.deploy import runtime
 from pgpolicy.deploy.apply import apply_policy_set
+from pgpolicy.deploy.grants import grant_app_roles
 from pgpolicy.deploy.planner import set_planner
 from pgpolicy.deploy.policy_set import build_policy_set
 from pgpolicy.odoo.metadata import read_catalog
@@ -555,15 +556,10 @@ def app_role(pg_server: PgServer) -> str:
 
 
 def grant_app_role(dsn: str, app_role: str) -> None:
-    """The app role may use schema public and its tables and sequences."""
-    role = sql.Identifier(app_role)
+    """The app role may use schema public and its tables and sequences, those of today and
+    those created later: the grants of `pgpolicy init --app-role` (`deploy.grants`)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for statement in (
-            "GRANT USAGE ON SCHEMA public TO {}",
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
-            "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}",
-        ):
-            conn.execute(sql.SQL(statement).format(role))
+        grant_app_roles(conn, [app_role])
 
 
 @pytest.fixture
@@ -687,3 +683,103 @@ def check_rls_effective(conn: psycopg.Connection[Any], tables: Iterable[str] = (
 def assert_rls_effective() -> Callable[..., None]:
     """`assert_rls_effective(conn, tables=())`: prove RLS applies before checking what it hides."""
     return check_rls_effective
+
+
+# --- the Odoo database owned by a role that is not a superuser --------------------------------
+#
+# How Odoo is deployed in earnest: its tables, views and sequences belong to an owner role that
+# is no superuser, the schema's privileges are those of the dump (PUBLIC may create in public),
+# and the app role owns nothing and has the grants the docs give. Enforcement must hold there
+# for every relation the app role reaches, not only for the models' tables.
+
+OWNER_ROLE = "odoo_owner"
+OWNED_TEMPLATE_DB = "odoo18_owned_template"
+
+
+@dataclass(frozen=True)
+class OwnedTemplate:
+    """A template database: the Odoo dump restored as `OWNER_ROLE`, then `enforce`d."""
+
+    name: str
+    owner: str
+    policy_set: PolicySet
+
+
+_owned_templates: dict[int, OwnedTemplate] = {}
+
+
+def restore_as_owner(server: PgServer, dump: Path, name: str, owner: str) -> None:
+    """Create `name` owned by `owner` and restore `dump` into it as that role, with the dump's
+    privileges (`pg_restore --role`: every object is created by, so owned by, `owner`)."""
+    with server.admin() as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [owner]).fetchone()
+        if exists is None:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} NOLOGIN NOSUPERUSER NOBYPASSRLS").format(
+                    sql.Identifier(owner)
+                )
+            )
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(owner)
+            )
+        )
+    run(
+        [
+            str(server.bindir / "pg_restore"), "--no-owner", "--role", owner,
+            "--exit-on-error", "--jobs", str(RESTORE_JOBS),
+            "--dbname", server.dsn(name), str(dump),
+        ],
+        f"pg_restore of {dump} as {owner} into PostgreSQL {server.version}",
+    )  # fmt: skip
+    with psycopg.connect(server.dsn(name), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
+def check_owned_setup(dsn: str, owner: str, app_role: str) -> None:
+    """The test bed is what it claims: neither role escapes RLS, and the app role owns nothing."""
+    with psycopg.connect(dsn) as conn:
+        roles = conn.execute(
+            "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = ANY(%s)",
+            [[owner, app_role]],
+        ).fetchall()
+        assert sorted(roles) == sorted([(owner, False, False), (app_role, False, False)]), roles
+        owners = conn.execute(
+            "SELECT DISTINCT pg_get_userbyid(c.relowner) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"
+        ).fetchall()
+        assert owners == [(owner,)], owners
+        owned = conn.execute(
+            "SELECT count(*) FROM pg_class WHERE relowner = %s::regrole", [app_role]
+        ).fetchone()
+        assert owned == (0,), f"{app_role} owns relations"
+
+
+@pytest.fixture(scope="session")
+def owned_template(pg_server: PgServer, shared_dir: Path) -> OwnedTemplate:
+    """The Odoo dump restored as the non-superuser `odoo_owner`, then `init` + `apply` for the
+    app role (as a superuser, as a DBA does): built once per server, cloned per test."""
+    if pg_server.version not in _owned_templates:
+        dump = shared_dir / "odoo18" / "odoo18.dump"
+        if not dump.is_file():
+            pytest.fail(f"Odoo dump not found: {dump}", pytrace=False)
+        name = f"{OWNED_TEMPLATE_DB}_{uuid.uuid4().hex[:8]}"
+        restore_as_owner(pg_server, dump, name, OWNER_ROLE)
+        app_role = pg_server.app_role()
+        policy_set = enforce(pg_server.dsn(name), app_role)
+        check_owned_setup(pg_server.dsn(name), OWNER_ROLE, app_role)
+        with pg_server.admin() as conn:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+                .format(sql.Identifier(name))
+            )  # fmt: skip
+        _owned_templates[pg_server.version] = OwnedTemplate(name, OWNER_ROLE, policy_set)
+    return _owned_templates[pg_server.version]
+
+
+@pytest.fixture
+def owned_db(pg_server: PgServer, owned_template: OwnedTemplate) -> Iterator[Database]:
+    """A fresh clone of the enforced Odoo database owned by `odoo_owner`, dropped afterwards."""
+    db = create_database(pg_server, "owned", template=owned_template.name)
+    yield db
+    drop_database(db)

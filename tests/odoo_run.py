@@ -118,8 +118,8 @@ class OdooServer:
         ]  # fmt: skip
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        env["PYTHONPATH"] = str(REPO_ROOT)  # the odoo_bridge package beside the addon
+        # No PYTHONPATH: the addon is self-contained, nothing of the repository is importable.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "PYTHONPATH"))}
         return env
 
     def run_once(self, phase: str, db_user: str, *extra: str, timeout: float = 600) -> None:

@@ -10,6 +10,7 @@ come from the oracle (`shared/odoo18/oracle.json`), with access rights applied a
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -20,8 +21,8 @@ import psycopg
 import pytest
 from psycopg import pq
 
-from odoo_bridge.bridge import Bridge, CursorState
-from odoo_bridge.context import (
+from odoo_bridge.pgpolicy_bridge.lib.bridge import Bridge, CursorState
+from odoo_bridge.pgpolicy_bridge.lib.context import (
     SYSTEM,
     BridgeError,
     Context,
@@ -29,9 +30,14 @@ from odoo_bridge.context import (
     companies_from_context,
     statement_context,
 )
-from odoo_bridge.health import role_health
-from odoo_bridge.origin import OriginRules
-from odoo_bridge.statements import NoContextError, Tokens, TransactionState, is_transaction_control
+from odoo_bridge.pgpolicy_bridge.lib.health import log_lines, role_health
+from odoo_bridge.pgpolicy_bridge.lib.origin import OriginRules
+from odoo_bridge.pgpolicy_bridge.lib.statements import (
+    NoContextError,
+    Tokens,
+    TransactionState,
+    is_transaction_control,
+)
 from tests import bridge_orm
 from tests.conftest import (
     Database,
@@ -436,7 +442,7 @@ def test_only_databases_with_the_runtime_get_a_context() -> None:
 def test_health_of_the_app_role_is_enforced(app: psycopg.Connection[Any]) -> None:
     health = role_health(app.cursor())
     assert health.enforced, health.summary()
-    assert health.runtime_version == "6"
+    assert health.runtime_version == "8"
     assert health.policies > 1000 and health.protected_tables > 100
     assert health.summary().startswith("pgpolicy enforcement active for role pgpolicy_app")
     app.rollback()
@@ -459,6 +465,29 @@ def test_health_says_loudly_when_enforcement_is_void(enforced_db: Database) -> N
         "role bridge_owner owns 1 protected tables without FORCE ROW LEVEL SECURITY (sale_order)",
         "role bridge_owner may not call pgpolicy.set_context (pgpolicy init --app-role)",
     ]
+
+
+def test_void_is_an_error_only_for_a_serving_process(
+    enforced_db: Database, app: psycopg.Connection[Any]
+) -> None:
+    """The owner role's install or upgrade (-i, -u) logs its void state as a WARNING; a
+    serving process as ERROR; relations awaiting apply add a WARNING saying what to do."""
+    with psycopg.connect(enforced_db.dsn) as superuser:
+        owner = role_health(superuser.cursor())
+        assert owner.pending == 0
+        assert [level for level, _ in log_lines(owner, maintenance=True)] == [logging.WARNING]
+        assert [level for level, _ in log_lines(owner, maintenance=False)] == [logging.ERROR]
+        superuser.execute("CREATE TABLE bridge_new_module_table (id integer)")
+        superuser.commit()
+    serving = role_health(app.cursor())
+    app.rollback()
+    assert serving.enforced and serving.pending == 1
+    lines = log_lines(serving, maintenance=False)
+    assert [level for level, _ in lines] == [logging.INFO, logging.WARNING]
+    assert lines[1][1].startswith(
+        "pgpolicy: 1 relation(s) created since the last `pgpolicy apply` admit only the "
+        "system principal until it runs"
+    )
 
 
 def test_health_without_runtime(empty_db: Database, pg_server: PgServer) -> None:

@@ -16,8 +16,8 @@ import psycopg
 import pytest
 from psycopg import pq
 
-from odoo_bridge.bridge import Bridge
-from odoo_bridge.context import (
+from odoo_bridge.pgpolicy_bridge.lib.bridge import Bridge
+from odoo_bridge.pgpolicy_bridge.lib.context import (
     BridgeError,
     Context,
     Principal,
@@ -25,7 +25,7 @@ from odoo_bridge.context import (
     session_choice,
     session_profiles,
 )
-from odoo_bridge.profile_choice import check_choice, profile_names
+from odoo_bridge.pgpolicy_bridge.lib.profile_choice import check_choice, profile_names
 from tests.conftest import check_rls_effective, deploy_profiles
 from tests.test_bridge import BridgedCursor, orm_file_rules
 from tests.test_profiles import (

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from odoo_bridge.login import login_allowed
+from odoo_bridge.pgpolicy_bridge.lib.login import login_allowed
 from pgpolicy.cli import cli
 from pgpolicy.deploy import runtime
 from pgpolicy.deploy.policy_set import build_policy_set

@@ -66,6 +66,7 @@ CALLS = {
     ),
     "forget_context_plans()": "SELECT pgpolicy.forget_context_plans()",
     "sealed_context()": "SELECT pgpolicy.sealed_context()",
+    "pending_count()": "SELECT pgpolicy.pending_count()",
 }
 RUNTIME_FUNCTIONS = {
     "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids", "context_key",
@@ -76,11 +77,13 @@ RUNTIME_FUNCTIONS = {
     "local_today", "login_allowed", "check_locked", "member_profiles", "profiles_of", "audit_profile_change",
     "forget_context_plans", "planner",
     "sealed_context", "context_seal", "context_message", "context_part",
+    "pending_count", "protect_new_relations", "is_app_role",
 }  # fmt: skip
 # Called only from inside the runtime (as its owner), never granted.
 INTERNAL_FUNCTIONS = {
     "provenance_of", "member_profiles", "profiles_of", "audit_profile_change", "planner",
     "context_seal", "context_message", "context_part",
+    "protect_new_relations", "is_app_role",
 }  # fmt: skip
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
 INITPLAN_PARAM = r"(?:\$\d+|\(InitPlan \d+\)\.col1)"
@@ -244,21 +247,21 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
         assert traces(conn) == {}
 
     first = runtime.install(odoo_db.dsn, [app_role])
-    assert (first.before, first.after, first.granted) == (None, "6", (app_role,))
-    assert first.summary() == f"installed the pgpolicy runtime, version 6; granted to {app_role}"
+    assert (first.before, first.after, first.granted) == (None, "8", (app_role,))
+    assert first.summary() == f"installed the pgpolicy runtime, version 8; granted to {app_role}"
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "6"
+        assert runtime.installed_version(conn) == "8"
         snapshot = catalog_snapshot(conn)
 
     second = runtime.install(odoo_db.dsn, [app_role])
-    assert (second.before, second.after, second.changed, second.granted) == ("6", "6", False, ())
+    assert (second.before, second.after, second.changed, second.granted) == ("8", "8", False, ())
     assert second.summary() == (
-        f"runtime at version 6, nothing to do; grants unchanged for {app_role}"
+        f"runtime at version 8, nothing to do; grants unchanged for {app_role}"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
 
-    assert runtime.uninstall(odoo_db.dsn) == "6"
+    assert runtime.uninstall(odoo_db.dsn) == "8"
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
         assert runtime.installed_version(conn) is None
@@ -268,9 +271,9 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
 def test_installs_before_odoo_creates_its_tables(empty_db: Any, app_role: str) -> None:
     """A new database gets the runtime first, then `odoo -i base` creates the tables."""
     result = runtime.install(empty_db.dsn, [app_role])
-    assert result.after == "6"
+    assert result.after == "8"
     with superuser(empty_db) as conn:
-        assert scalar(conn, "SELECT pgpolicy.version()") == "6"
+        assert scalar(conn, "SELECT pgpolicy.version()") == "8"
         assert scalar(conn, "SELECT pgpolicy.uid()") is None
     runtime.uninstall(empty_db.dsn)
     with superuser(empty_db) as conn:
@@ -285,7 +288,7 @@ def test_a_new_app_role_is_granted_on_a_second_run(
     result = runtime.install(odoo_db.dsn, [app_role, other, app_role])
     assert (result.changed, result.roles, result.granted) == (False, (app_role, other), (other,))
     assert result.summary() == (
-        f"runtime at version 6, nothing to do; granted to {other}; grants unchanged for {app_role}"
+        f"runtime at version 8, nothing to do; granted to {other}; grants unchanged for {app_role}"
     )
 
 
@@ -307,9 +310,9 @@ def test_alembic_command_line_upgrade_and_downgrade(odoo_db: Any, tmp_path: Path
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
     run("upgrade", "head")
-    assert "0006 (head)" in run("current").stdout
+    assert "0008 (head)" in run("current").stdout
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "6"
+        assert runtime.installed_version(conn) == "8"
         assert scalar(conn, "SELECT to_regclass('pgpolicy.alembic_version')::text") == (
             "pgpolicy.alembic_version"
         )
@@ -322,7 +325,7 @@ def test_downgrade_is_refused_while_policies_call_the_runtime(protected_db: Any)
     with pytest.raises(PgPolicyError, match="policies still use the runtime"):
         runtime.uninstall(protected_db.dsn)
     with superuser(protected_db) as conn:
-        assert runtime.installed_version(conn) == "6"
+        assert runtime.installed_version(conn) == "8"
         conn.execute("DROP POLICY test_context ON sale_order")
         conn.execute("DROP POLICY test_rule ON sale_order")
     runtime.uninstall(protected_db.dsn)
@@ -387,6 +390,10 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
     assert flags["set_profiles"][:4] == ("v", "u", True, pinned)
     assert flags["login_allowed"][:4] == ("v", "u", True, pinned)
     assert flags["check_locked"][:4] == ("s", "u", False, pinned)
+    # Runtime 7: the event trigger reads and writes as its owner, the superuser.
+    assert flags["protect_new_relations"][:4] == ("v", "u", True, pinned)
+    assert flags["pending_count"][:4] == ("s", "u", True, pinned)
+    assert flags["is_app_role"][:4] == ("s", "u", False, pinned)
 
 
 def test_the_design_reasoning_is_in_the_catalog(runtime_db: Any) -> None:
@@ -897,14 +904,14 @@ def pgpolicy_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
 def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     first = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f"installed the pgpolicy runtime, version 6; granted to {app_role}\n"
+    assert first.stdout == f"installed the pgpolicy runtime, version 8; granted to {app_role}\n"
     with superuser(odoo_db) as conn:
         snapshot = catalog_snapshot(conn)
 
     second = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert second.returncode == 0, second.stderr
     assert second.stdout == (
-        f"runtime at version 6, nothing to do; grants unchanged for {app_role}\n"
+        f"runtime at version 8, nothing to do; grants unchanged for {app_role}\n"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
@@ -914,7 +921,7 @@ def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     )
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == {
-        "before": "6", "after": "6", "changed": False, "roles": [app_role], "granted": [],
+        "before": "8", "after": "8", "changed": False, "roles": [app_role], "granted": [],
     }  # fmt: skip
 
 
@@ -976,7 +983,7 @@ def migrate(dsn: str, to: str, down: bool = False) -> None:
 def test_the_downgrade_of_runtime_6_restores_runtime_5_exactly(
     odoo_db: Any, app_role: str, request: pytest.FixtureRequest
 ) -> None:
-    """init at head (6), C plan-time functions, then downgrade to 5: the runtime's functions,
+    """init at head (8), C plan-time functions, then downgrade to 5: the runtime's functions,
     their text, grants and comments, its relations and schema are those of runtime 5
     installed directly and granted as init granted it (set_context(integer, integer[],
     boolean)), with the SQL plan-time functions."""
@@ -991,7 +998,7 @@ def test_the_downgrade_of_runtime_6_restores_runtime_5_exactly(
     signatures = [
         "set_context(integer, integer[], boolean)" if s.startswith("set_context(") else s
         for s in runtime.PUBLIC_FUNCTIONS
-        if s != "sealed_context()"
+        if s not in ("sealed_context()", "pending_count()")
     ]
     with superuser(odoo_db) as conn:
         role = sql.Identifier(app_role)

@@ -7,6 +7,8 @@
     "license": "LGPL-3",
     "author": "pgpolicy",
     "depends": ["base"],
+    # What Odoo itself runs on: nothing is pip-installed for the bridge.
+    "external_dependencies": {"python": ["psycopg2"]},
     "data": [],
     "post_load": "post_load",
     "post_init_hook": "post_init_hook",

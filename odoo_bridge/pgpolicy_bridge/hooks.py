@@ -1,6 +1,6 @@
 """Odoo's side of the bridge: where Odoo is hooked, and nothing else.
 
-Every decision is made by `odoo_bridge.bridge.Bridge`; this module only finds, in Odoo,
+Every decision is made by `lib.bridge.Bridge`; this module only finds, in Odoo,
 the cursor, the environment, the call and the cron job it needs to ask about.
 """
 
@@ -16,22 +16,23 @@ from odoo.exceptions import AccessDenied
 from odoo.modules.registry import Registry
 from odoo.tools import SQL, config
 
-from odoo_bridge.bridge import Bridge, CursorState
-from odoo_bridge.context import (
+from .lib.bridge import Bridge, CursorState
+from .lib.context import (
     SESSION_KEY,
     SYSTEM,
     Principal,
     companies_from_context,
     session_profiles,
 )
-from odoo_bridge.health import role_health
-from odoo_bridge.login import login_allowed
-from odoo_bridge.origin import TRUST_ODOO, OriginRules
+from .lib.health import log_lines, role_health
+from .lib.login import login_allowed
+from .lib.origin import TRUST_ODOO, OriginRules
 
 _logger = logging.getLogger(__name__)
 IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 BRIDGE = None  # the Bridge, once post_load has run
+MAINTENANCE = None  # whether the process was started with -i / -u (post_load)
 PUBLIC_USERS = {}  # database name → uid of base.public_user, read at registry load
 
 
@@ -94,18 +95,27 @@ def remember_public_user(env):
         PUBLIC_USERS[env.cr.dbname] = public.id
 
 
+def maintenance_run():
+    """Whether this process installs or upgrades modules (`-i`, `-u`): the owner role's work.
+
+    Read when the process starts (`post_load`): Odoo empties `init` and `update` once the
+    modules are loaded, before the `_register_hook` that reports the role's state."""
+    if MAINTENANCE is not None:
+        return MAINTENANCE
+    return bool(config.get("init") or config.get("update"))
+
+
 def report_health(cr):
-    """The log line of the registry load: loud when enforcement is void."""
+    """The log lines of the registry load: ERROR when a serving role escapes the policies,
+    WARNING for the owner role's install or upgrade and for relations awaiting apply."""
     health = role_health(cr)
     if BRIDGE is None:
         _logger.error(
             "pgpolicy bridge installed but not loaded server-wide: no context is set, "
             "protected tables return nothing (start Odoo with --load=base,web,pgpolicy_bridge)"
         )
-    if health.enforced:
-        _logger.info("%s", health.summary())
-    else:
-        _logger.error("%s", health.summary())
+    for level, message in log_lines(health, maintenance_run()):
+        _logger.log(level, "%s", message)
     return health
 
 
@@ -123,9 +133,10 @@ def _wrap_classmethod(cls, name, make):
 
 def post_load():
     """Install the hooks, once per process, before any registry loads."""
-    global BRIDGE
+    global BRIDGE, MAINTENANCE
     if BRIDGE is not None:
         return
+    MAINTENANCE = bool(config.get("init") or config.get("update"))
     extra = [
         path.strip()
         for path in (config.get("pgpolicy_bridge_orm_paths") or "").split(",")

@@ -11,6 +11,7 @@ double every `%`.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from psycopg import sql
 
 from pgpolicy.compiler.predicate import SUDO_SCHEMA, SudoFunction
 from pgpolicy.compiler.spec import PolicySet, PolicySpec, Provenance
+from pgpolicy.db import PIN_SEARCH_PATH, RESTORE_SEARCH_PATH, SAVE_SEARCH_PATH
 from pgpolicy.deploy import ddl
 from pgpolicy.deploy.catalog import Deployed, DeployedPolicy
 from pgpolicy.deploy.plan import Plan, roles_of
@@ -352,6 +354,35 @@ class NoForceRlsOp(PolicyOperation):
         return ("no_force_rls", self.table, self.reason)
 
 
+@Operations.register_operation("set_view_invoker")
+@dataclass
+class SetViewInvokerOp(PolicyOperation):
+    """A view runs with the querying role's rights (`security_invoker`), or its owner's."""
+
+    view: str
+    invoker: bool = True
+    reason: str | None = None
+
+    @classmethod
+    def set_view_invoker(cls, operations: Operations, view: str, invoker: bool = True) -> None:
+        """Make `public.<view>` run with the invoker's rights and row level security
+        (PostgreSQL 15+); `invoker=False` gives it its owner's rights back."""
+        operations.invoke(cls(view, invoker))
+
+    @property
+    def table(self) -> str:
+        return self.view
+
+    def statements(self) -> list[sql.Composable]:
+        return [ddl.view_invoker(self.view, self.invoker)]
+
+    def reverse(self) -> SetViewInvokerOp:
+        return SetViewInvokerOp(self.view, not self.invoker)
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("set_view_invoker", self.view, self.invoker, self.reason)
+
+
 @Operations.register_operation("create_sudo_schema")
 @dataclass
 class CreateSudoSchemaOp(PolicyOperation):
@@ -481,6 +512,7 @@ OPERATIONS: tuple[type[PolicyOperation], ...] = (
     DisableRlsOp,
     ForceRlsOp,
     NoForceRlsOp,
+    SetViewInvokerOp,
     CreateSudoSchemaOp,
     DropSudoSchemaOp,
     CreateSudoFunctionOp,
@@ -488,16 +520,38 @@ OPERATIONS: tuple[type[PolicyOperation], ...] = (
 )
 
 
+# psql's own switch, written once at the top of the pgpolicy part of an offline script: psql
+# runs on after an error unless told otherwise, and the rest of the script must not.
+STOP_ON_ERROR = "\\set ON_ERROR_STOP on"
+_TOLD_TO_STOP: weakref.WeakSet[Any] = weakref.WeakSet()  # the scripts that have it already
+
+
+def pinned(statements: Iterable[sql.Composable]) -> list[str]:
+    """`statements` as text, run with search_path pinned to pg_catalog, then put back.
+
+    A DBA's alembic connection resolves names through its own search_path, where the app
+    role may have put an operator that a policy expression would otherwise bind to; every
+    name in the statements around is schema-qualified (`pgpolicy.db`)."""
+    texts = [statement.as_string(None) for statement in statements]
+    return [SAVE_SEARCH_PATH, PIN_SEARCH_PATH, *texts, RESTORE_SEARCH_PATH]
+
+
 def run_statements(operations: Operations, statements: Iterable[sql.Composable]) -> None:
-    """Run DDL as composed, byte for byte: online through the driver, offline to the script."""
+    """Run DDL as composed, byte for byte, with search_path pinned: online through the
+    driver, offline to the script (psql told to stop at the first error)."""
     impl = operations.get_context().impl
-    for statement in statements:
-        text = statement.as_string(None)
-        if impl.as_sql:
+    texts = pinned(statements)
+    if impl.as_sql:
+        if impl not in _TOLD_TO_STOP:
+            impl.static_output(STOP_ON_ERROR)
+            _TOLD_TO_STOP.add(impl)
+        for text in texts:
             impl.static_output(text + impl.command_terminator)
-        else:
-            # no_parameters: the driver must not read `%` in the DDL as a placeholder
-            operations.get_bind().exec_driver_sql(text, execution_options={"no_parameters": True})
+        return
+    # One round trip; no_parameters: the driver must not read `%` in the DDL as a placeholder.
+    operations.get_bind().exec_driver_sql(
+        ";\n".join(texts), execution_options={"no_parameters": True}
+    )
 
 
 def _implement(operations: Operations, operation: PolicyOperation) -> None:
@@ -541,7 +595,8 @@ def plan_operations(
                 )
             )
         elif action == "drop":
-            old = deployed_policy(deployed.policies[(table, name)])
+            key = (table, name)
+            old = deployed_policy(deployed.policies.get(key) or deployed.pending_policies[key])
             tables.setdefault(table, []).append(DropPolicyOp(table, name, old, reason=reason))
         elif action == "create":
             assert change.policy is not None
@@ -560,6 +615,8 @@ def plan_operations(
             state = deployed.tables.get(table)
             forced = state is not None and state.rls_forced
             tables.setdefault(table, []).append(DisableRlsOp(table, forced, reason=reason))
+        elif action == "view_invoker":
+            tables.setdefault(table, []).append(SetViewInvokerOp(table, reason=reason))
         elif action == "drop_function":
             body = deployed.functions.get(name)
             last.append(DropSudoFunctionOp(name, body, roles, reason=reason))

@@ -21,6 +21,7 @@ from pgpolicy.alembic_plugin.operations import (
     Policy,
     PolicyOperation,
     ReplacePolicyOp,
+    SetViewInvokerOp,
 )
 
 IMPORT_LINE = (
@@ -105,6 +106,8 @@ def _render(o: PolicyOperation) -> str:
         return f"op.force_rls({py(o.table)})"
     if isinstance(o, NoForceRlsOp):
         return f"op.no_force_rls({py(o.table)})"
+    if isinstance(o, SetViewInvokerOp):
+        return f"op.set_view_invoker({py(o.view)}{'' if o.invoker else ', invoker=False'})"
     if isinstance(o, CreateSudoSchemaOp):
         return f"op.create_sudo_schema(roles={py(list(o.roles))})"
     if isinstance(o, DropSudoSchemaOp):

@@ -22,7 +22,7 @@ COMMANDS = {"read": "SELECT", "write": "UPDATE", "create": "INSERT", "unlink": "
 class Provenance:
     """Where a policy comes from; stored as JSON in the policy's comment."""
 
-    kind: str  # context, acl, rule, no_group_rule, allow, inherits
+    kind: str  # context, acl, rule, no_group_rule, allow, inherits, relation, system
     mode: str | None = None
     rule_ids: tuple[int, ...] = ()
     xml_ids: tuple[str, ...] = ()
@@ -85,7 +85,21 @@ class TableSpec:
     """A protected table: RLS enabled, and forced when an app role owns it."""
 
     table: str
-    model: str
+    model: str  # the model; for a relation table the fields stored in it; "" for none
+    # A table no model maps: protected once an app role can reach it (it may be a tool's
+    # own, like alembic's version table, which the app role is not granted).
+    unmapped: bool = False
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """A rule's compiled predicate over its table, for PostgreSQL to check before deploying
+    (`pgpolicy.deploy.validate`); `functions` are the generated functions it calls."""
+
+    rule_id: int
+    table: str
+    sql: str
+    functions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,3 +110,5 @@ class PolicySet:
     policies: tuple[PolicySpec, ...]
     functions: tuple[SudoFunction, ...]
     errors: tuple[CompileError, ...] = ()
+    views: tuple[str, ...] = ()  # views to run with the querying role's rights (invoker)
+    checks: tuple[RuleCheck, ...] = ()

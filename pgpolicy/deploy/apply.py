@@ -18,8 +18,16 @@ from psycopg import sql
 from pgpolicy.compiler.spec import PolicySet
 from pgpolicy.db import connect
 from pgpolicy.deploy import ddl
-from pgpolicy.deploy.catalog import Deployed, DeployedPolicy, read_deployed
+from pgpolicy.deploy.catalog import (
+    Deployed,
+    DeployedPolicy,
+    PendingRelation,
+    reachable_tables,
+    read_deployed,
+)
+from pgpolicy.deploy.grants import grant_app_roles
 from pgpolicy.deploy.plan import Plan, diff
+from pgpolicy.deploy.policy_set import within_reach
 from pgpolicy.errors import PgPolicyError
 
 log = logging.getLogger("pgpolicy")
@@ -67,8 +75,18 @@ def plan_for(
     check_roles(conn, roles)
     if deployed is None:
         deployed = read_deployed(conn)
+    policy_set = reachable_part(conn, policy_set, roles, deployed)
     misrendered = rendering_drift(conn, policy_set, deployed) if deep else set()
     return diff(policy_set, deployed, owned_tables(conn, roles), misrendered)
+
+
+def reachable_part(
+    conn: psycopg.Connection[Any], policy_set: PolicySet, roles: Sequence[str], deployed: Deployed
+) -> PolicySet:
+    """The policy set without the unmapped tables no app role reaches (`within_reach`)."""
+    protected = {table for table, _ in deployed.policies}
+    pending = {table for table, _ in deployed.pending_policies}
+    return within_reach(policy_set, reachable_tables(conn, roles), protected, pending)
 
 
 def rendering_drift(
@@ -86,23 +104,58 @@ def rendering_drift(
     with conn.transaction() as savepoint:
         conn.execute("SET LOCAL lock_timeout = '5s'")
         for spec in present:
-            conn.execute(ddl.drop_policy(spec.table, spec.name))
-            for statement in ddl.create_policy_only(spec):
-                conn.execute(statement)
+            try:
+                conn.execute(ddl.drop_policy(spec.table, spec.name))
+                for statement in ddl.create_policy_only(spec):
+                    conn.execute(statement)
+            except psycopg.errors.LockNotAvailable as exc:
+                raise lock_timeout_error(f"table public.{spec.table}", "5s") from exc
         rendered = read_deployed(conn).policies
         raise psycopg.Rollback(savepoint)
     keys = ((p.table, p.name) for p in present)
     return {k for k in keys if rendered[k].fingerprint != deployed.policies[k].fingerprint}
 
 
-def execute_plan(conn: psycopg.Connection[Any], plan: Plan) -> int:
-    """Run the plan's DDL, then stamp provenance comments; returns the statement count."""
+def execute_plan(conn: psycopg.Connection[Any], plan: Plan, lock_timeout: str = "") -> int:
+    """Run the plan's DDL, then stamp provenance comments; returns the statement count.
+
+    A statement that waits for a lock longer than `lock_timeout` fails the apply with an
+    error naming what it waited for (PostgreSQL's own message does not)."""
     count = 0
     for change in plan.changes:
         for statement in change.statements:
-            conn.execute(statement)
+            try:
+                conn.execute(statement)
+            except psycopg.errors.LockNotAvailable as exc:
+                what = f"table public.{change.table}" if change.table else change.name
+                raise lock_timeout_error(what, lock_timeout) from exc
             count += 1
     return count
+
+
+def settle_pending(conn: psycopg.Connection[Any], pending: Sequence[PendingRelation]) -> None:
+    """Forget the relations created since the last apply that this apply has dealt with.
+
+    A table among them has its compiled policies now (the plan dropped its pgpolicy_pending
+    policy); one that maps to no model keeps pgpolicy_pending: only the system principal.
+    A view kept the invoker's rights the event trigger gave it; a sequence has the app
+    roles' grants. Only the records read before the plan are removed: a relation created
+    while this apply ran stays pending."""
+    if pending:
+        conn.execute(
+            "DELETE FROM pgpolicy.pending_relation WHERE schema_name = 'public' "
+            "AND relation_name = ANY(%s)",
+            [[relation.name for relation in pending]],
+        )
+
+
+def lock_timeout_error(what: str, lock_timeout: str) -> PgPolicyError:
+    """The one-line error of a lock wait that timed out, naming the table (or object)."""
+    waited = f" ({lock_timeout})" if lock_timeout else ""
+    return PgPolicyError(
+        f"lock timeout{waited} waiting for a lock on {what}: another session holds it "
+        "(a long transaction?); nothing was changed"
+    )
 
 
 def apply_policy_set(
@@ -114,14 +167,20 @@ def apply_policy_set(
     lock_timeout: str = "5s",
     deep: bool = False,
 ) -> Plan:
-    """Deploy `policy_set` in one transaction; nothing is kept on error or dry run."""
+    """Deploy `policy_set` in one transaction; nothing is kept on error or dry run.
+
+    The app roles also get their privileges on Odoo's tables and sequences (`grants`), and
+    the relations created since the last apply stop being pending (`settle_pending`)."""
     with connect(dsn) as conn:
         conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
         locked = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
         if not locked.fetchone() == (True,):
             raise PgPolicyError("another pgpolicy apply is running on this database")
-        plan = plan_for(conn, policy_set, roles, deep=deep)
-        count = execute_plan(conn, plan)
+        deployed = read_deployed(conn)
+        plan = plan_for(conn, policy_set, roles, deep=deep, deployed=deployed)
+        count = execute_plan(conn, plan, lock_timeout)
+        grant_app_roles(conn, roles)
+        settle_pending(conn, deployed.pending_relations)
         if dry_run:
             conn.rollback()
         log.info("%d statements %s", count, "checked and rolled back" if dry_run else "applied")

@@ -9,7 +9,8 @@ rendering and the current one is drift (an `ALTER POLICY` by hand).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -17,6 +18,9 @@ import psycopg
 from pgpolicy.compiler.predicate import SUDO_SCHEMA
 
 MANAGED_PREFIX = "pgpolicy_"
+# The policy the runtime's event trigger (runtime 7) puts on a table created after apply:
+# only the system principal, until apply deploys the table's compiled policies.
+PENDING_POLICY = "pgpolicy_pending"
 
 # PostgreSQL's own rendering of a policy, hashed in SQL: written into the policy's
 # comment when it is created (`ddl.stamp_policies`) and recomputed when reading.
@@ -53,12 +57,26 @@ class TableState:
 
 
 @dataclass(frozen=True)
+class PendingRelation:
+    """A relation of schema public created since the last apply (runtime 7's record)."""
+
+    name: str
+    kind: str  # table, view, sequence
+    created_by: str
+
+
+@dataclass(frozen=True)
 class Deployed:
     policies: dict[tuple[str, str], DeployedPolicy]  # (table, name) -> policy
     tables: dict[str, TableState]
     functions: dict[str, str]  # generated sudo function name -> body
     sudo_schema: bool  # the schema of generated functions exists
     foreign_policy_tables: frozenset[str] = frozenset()  # tables with policies not ours
+    # pgpolicy_pending policies, by (table, name): not compared with the desired set
+    pending_policies: dict[tuple[str, str], DeployedPolicy] = field(default_factory=dict)
+    # what the event trigger recorded since the last apply, and still exists
+    pending_relations: tuple[PendingRelation, ...] = ()
+    views: dict[str, bool] | None = None  # view -> runs with the invoker's rights
 
 
 def parse_comment(comment: str | None) -> dict[str, Any] | None:
@@ -90,6 +108,19 @@ SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, pg_get_userbyid(c.rel
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
  WHERE c.relkind IN ('r', 'p')
 """
+# A view's `security_invoker` option as PostgreSQL reads it (`on`, `true`, `1`, ... are true).
+_VIEWS = """
+SELECT c.relname,
+       coalesce((SELECT o.option_value::boolean FROM pg_options_to_table(c.reloptions) o
+                  WHERE o.option_name = 'security_invoker'), false)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+ WHERE c.relkind = 'v'
+"""
+_PENDING = """
+SELECT p.relation_name, p.kind, p.created_by FROM pgpolicy.pending_relation p
+ WHERE p.schema_name = 'public' AND to_regclass(format('public.%I', p.relation_name)) IS NOT NULL
+ ORDER BY p.relation_name
+"""
 _FUNCTIONS = """
 SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = %s
@@ -97,12 +128,14 @@ SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.prona
 
 
 def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
-    """The managed policies, every table's RLS flags and the generated functions."""
-    policies = {}
+    """The managed policies, every table's RLS flags, the generated functions and whether
+    each view runs with the invoker's rights."""
+    policies: dict[tuple[str, str], DeployedPolicy] = {}
+    pending: dict[tuple[str, str], DeployedPolicy] = {}
     for table, name, command, permissive, roles, using, check, comment, fingerprint in conn.execute(
         _POLICIES.encode()
     ):
-        policies[(table, name)] = DeployedPolicy(
+        policy = DeployedPolicy(
             table,
             name,
             command,
@@ -113,6 +146,7 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
             parse_comment(comment),
             fingerprint,
         )
+        (pending if name == PENDING_POLICY else policies)[(table, name)] = policy
     tables = {
         name: TableState(name, enabled, forced, owner)
         for name, enabled, forced, owner in conn.execute(_TABLES)
@@ -124,10 +158,103 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
         "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public' "
         "WHERE p.polname NOT LIKE 'pgpolicy\\_%'"
     )
+    sudo_schema = schema.fetchone() is not None
+    foreign_tables = frozenset(name for (name,) in foreign)
     return Deployed(
         policies,
         tables,
         functions,
-        schema.fetchone() is not None,
-        frozenset(name for (name,) in foreign),
+        sudo_schema,
+        foreign_tables,
+        pending,
+        read_pending_relations(conn),
+        views={name: invoker for name, invoker in conn.execute(_VIEWS)},
     )
+
+
+def read_pending_relations(conn: psycopg.Connection[Any]) -> tuple[PendingRelation, ...]:
+    """What the event trigger recorded since the last apply (nothing before runtime 7)."""
+    if conn.execute("SELECT to_regclass('pgpolicy.pending_relation')").fetchone() == (None,):
+        return ()
+    return tuple(PendingRelation(*row) for row in conn.execute(_PENDING))
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """A relation an app role can reach whose rows no policy holds."""
+
+    relation: str  # schema-qualified
+    kind: str  # table, partitioned table, view, materialized view, foreign table
+    why: str
+    roles: tuple[str, ...]  # the app roles that reach it
+
+
+RELATION_KINDS = {
+    "r": "table",
+    "p": "partitioned table",
+    "v": "view",
+    "m": "materialized view",
+    "f": "foreign table",
+}
+
+# Relations of every schema but PostgreSQL's own that one of the roles can read or change
+# (through its schema: USAGE) and that no policy holds: a table or partitioned table without
+# row level security, a view that runs with its owner's rights (which reads the tables below
+# past their policies, since the owner is not the querying role), and materialized views and
+# foreign tables, which row level security cannot hold at all.
+_EXPOSED = """
+SELECT format('%%I.%%I', n.nspname, c.relname), c.relkind::text,
+       array_agg(r.role::text ORDER BY r.role)
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  CROSS JOIN unnest(%s::text[]) AS r(role)
+ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname !~ '^pg_toast'
+   AND has_schema_privilege(r.role, n.oid, 'USAGE')
+   AND (has_table_privilege(r.role, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
+        OR has_any_column_privilege(r.role, c.oid, 'SELECT, INSERT, UPDATE'))
+   AND CASE c.relkind
+         WHEN 'v' THEN NOT coalesce(
+             (SELECT o.option_value::boolean FROM pg_options_to_table(c.reloptions) o
+               WHERE o.option_name = 'security_invoker'), false)
+         WHEN 'm' THEN true
+         WHEN 'f' THEN true
+         ELSE NOT c.relrowsecurity
+       END
+ GROUP BY n.nspname, c.relname, c.relkind
+ ORDER BY 1
+"""
+_WHY = {
+    "r": "no row level security",
+    "p": "no row level security",
+    "v": "runs with its owner's rights, past row level security",
+    "m": "row level security cannot hold a materialized view: revoke the role's privileges",
+    "f": "row level security cannot hold a foreign table: revoke the role's privileges",
+}
+
+
+def exposed_relations(conn: psycopg.Connection[Any], roles: Sequence[str]) -> list[Exposure]:
+    """Every relation one of `roles` can reach that no row level security policy holds."""
+    if not roles:
+        return []
+    return [
+        Exposure(relation, RELATION_KINDS[kind], _WHY[kind], tuple(reached))
+        for relation, kind, reached in conn.execute(_EXPOSED, [list(roles)])
+    ]
+
+
+_REACHABLE = """
+SELECT DISTINCT c.relname
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+  CROSS JOIN unnest(%s::text[]) AS r(role)
+ WHERE c.relkind IN ('r', 'p')
+   AND (has_table_privilege(r.role, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
+        OR has_any_column_privilege(r.role, c.oid, 'SELECT, INSERT, UPDATE'))
+"""
+
+
+def reachable_tables(conn: psycopg.Connection[Any], roles: Sequence[str]) -> set[str]:
+    """Tables of the Odoo schema one of `roles` may read or change."""
+    return {name for (name,) in conn.execute(_REACHABLE, [list(roles)])}

@@ -1,8 +1,15 @@
-"""The health report: runtime version, policies in sync or drifted, unprotected tables.
+"""The health report: runtime version, policies in sync, pending or drifted, the relations
+an app role reaches that no policy holds, the app roles' privileges.
 
 `health` is where the tool says, loudly, when enforcement is void: an app role
 that is superuser, has BYPASSRLS, or owns tables without FORCE ROW LEVEL
 SECURITY is not subject to any policy.
+
+Pending is not drift. A policy whose source changed (an Odoo module installed or
+upgraded, a rule edited in Odoo) is *pending*: `apply` brings it up to date, as it does
+the relations created since the last apply (protected meanwhile by the runtime's event
+trigger). A policy whose PostgreSQL rendering no longer matches the one stamped into
+its provenance when pgpolicy created it was edited by hand: *drifted*.
 """
 
 from __future__ import annotations
@@ -13,9 +20,10 @@ from typing import Any
 import psycopg
 
 from pgpolicy.compiler.spec import PolicySet
-from pgpolicy.deploy.apply import rendering_drift
-from pgpolicy.deploy.catalog import read_deployed
-from pgpolicy.deploy.roles import role_hazards
+from pgpolicy.deploy.apply import reachable_part, rendering_drift
+from pgpolicy.deploy.catalog import Exposure, exposed_relations, read_deployed
+from pgpolicy.deploy.grants import missing_privileges
+from pgpolicy.deploy.roles import role_hazards, schema_hazards
 
 
 @dataclass
@@ -23,11 +31,15 @@ class Health:
     runtime_version: str | None
     planner: str | None = None  # sql or c: the plan-time functions in place (runtime >= 5)
     in_sync: int = 0
-    drifted: list[tuple[str, str]] = field(default_factory=list)
+    drifted: list[tuple[str, str]] = field(default_factory=list)  # edited by hand
+    pending: list[tuple[str, str]] = field(default_factory=list)  # source changed
+    pending_relations: list[tuple[str, str]] = field(default_factory=list)  # (kind, name)
+    missing_privileges: list[str] = field(default_factory=list)
     missing: list[tuple[str, str]] = field(default_factory=list)
     extra: list[tuple[str, str]] = field(default_factory=list)
-    unprotected: list[str] = field(default_factory=list)
+    unprotected: list[Exposure] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,26 +80,36 @@ def health(
     version = runtime_version(conn)
     report = Health(version, plan_time_functions(conn, version))
     deployed = read_deployed(conn)
+    policy_set = reachable_part(conn, policy_set, roles, deployed)
     wanted = {(p.table, p.name): p for p in policy_set.policies}
     for key, spec in wanted.items():
         current = deployed.policies.get(key)
         if current is None:
             report.missing.append(key)
-        elif current.drifted or (current.provenance or {}).get("sha256") != spec.sha256:
+        elif current.drifted:
             report.drifted.append(key)
+        elif (current.provenance or {}).get("sha256") != spec.sha256:
+            report.pending.append(key)
         else:
             report.in_sync += 1
     if deep:
         misrendered = rendering_drift(conn, policy_set, deployed) - set(report.drifted)
+        report.in_sync -= len(misrendered - set(report.pending))
+        report.pending = [key for key in report.pending if key not in misrendered]
         report.drifted.extend(sorted(misrendered))
-        report.in_sync -= len(misrendered)
     report.extra = sorted(k for k in deployed.policies if k not in wanted)
-    report.unprotected = [
-        t.table
+    report.unprotected = exposed_relations(conn, roles)
+    listed = {e.relation for e in report.unprotected}
+    report.unprotected.extend(
+        Exposure(f"public.{t.table}", "table", "no row level security", ())
         for t in policy_set.tables
         if not (deployed.tables.get(t.table) and deployed.tables[t.table].rls_enabled)
-    ]
+        and f"public.{t.table}" not in listed
+    )
+    report.pending_relations = [(r.kind, r.name) for r in deployed.pending_relations]
+    report.missing_privileges = missing_privileges(conn, roles)
     report.errors = role_hazards(conn, roles)
+    report.warnings = schema_hazards(conn, roles)
     if report.runtime_version is None:
         report.errors.insert(0, "the pgpolicy runtime is not installed (run pgpolicy init)")
     for error in policy_set.errors:

@@ -24,7 +24,7 @@ from pgpolicy.deploy.catalog import Deployed, DeployedPolicy
 class Change:
     """One step of a plan, with the DDL that performs it."""
 
-    action: str  # create, replace, drop, enable_rls, force_rls, create_function, drop_function
+    action: str  # create, replace, drop, enable_rls, force_rls, view_invoker, create_function, ...
     table: str | None
     name: str
     access: str  # opens, closes, changes, none
@@ -112,6 +112,20 @@ def diff(
                 )
             )
 
+    desired_tables = {t.table for t in desired.tables}
+    for pending_table, name in sorted(deployed.pending_policies):
+        if pending_table in desired_tables:
+            drops.append(
+                Change(
+                    "drop",
+                    pending_table,
+                    name,
+                    "changes",
+                    "created after apply: replaced by the table's compiled policies",
+                    (ddl.drop_policy(pending_table, name),),
+                )
+            )
+
     creates: list[Change] = []
     for key, spec in wanted.items():
         current = deployed.policies.get(key)
@@ -164,11 +178,25 @@ def diff(
                 )
             )
 
+    views = [
+        Change(
+            "view_invoker",
+            view,
+            view,
+            "closes",
+            "the view runs with its owner's rights, past row level security",
+            (ddl.view_invoker(view, True),),
+        )
+        for view in desired.views
+        if deployed.views is not None and deployed.views.get(view) is False
+    ]
+
     used = {f.name for f in desired.functions}
     stale = [
         Change("drop_function", None, name, "none", "no longer used", (ddl.drop_function(name),))
-        for name in sorted(deployed.functions)
-        if name not in used
+        for name in callers_first(
+            {name: body for name, body in deployed.functions.items() if name not in used}
+        )
     ]
     stamp = [c.policy for c in creates if c.policy is not None]
     stamps = (
@@ -185,7 +213,6 @@ def diff(
         if stamp
         else []
     )
-    desired_tables = {t.table for t in desired.tables}
     released = sorted(
         {table for table, _ in deployed.policies} - desired_tables - deployed.foreign_policy_tables
     )
@@ -213,7 +240,24 @@ def diff(
                 (ddl.drop_sudo_schema(),),
             )
         )
-    return Plan(tuple(functions + drops + creates + stamps + tables + stale))
+    return Plan(tuple(functions + drops + creates + stamps + tables + views + stale))
+
+
+def callers_first(bodies: dict[str, str]) -> list[str]:
+    """Function names, each before the functions its body calls (else by name).
+
+    A generated function may call another (the ids of an `_inherits` parent's or a
+    relation owner's rules): dropped callers first, a downgrade creating them again in
+    reverse order creates the called function before the SQL body that needs it.
+    """
+    left = sorted(bodies)
+    ordered: list[str] = []
+    while left:
+        called = {n for n in left for other in left if other != n and n in bodies[other]}
+        free = [n for n in left if n not in called] or left[:1]
+        ordered.extend(free)
+        left = [n for n in left if n not in free]
+    return ordered
 
 
 def replace_reason(spec: PolicySpec, current: DeployedPolicy) -> str | None:

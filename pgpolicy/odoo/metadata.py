@@ -34,6 +34,7 @@ class Field:
     translate: bool = False
     company_dependent: bool = False
     required: bool = False
+    sanitize: bool = False  # html: values are sanitized before Odoo compares them
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,11 @@ class Catalog:
     rules: tuple[Rule, ...]
     access: tuple[Access, ...]
     groups: dict[str, int]  # group xml id -> res_groups.id
+    # The relations of the Odoo schema (public), whatever models they map to: every one an
+    # app role can reach must be protected (`pgpolicy.compiler.relations`).
+    tables: tuple[str, ...] = ()  # tables and partitioned tables
+    views: tuple[str, ...] = ()
+    parents: dict[str, str] = field(default_factory=dict)  # child table -> parent (INHERITS)
 
     def model(self, name: str) -> Model:
         try:
@@ -121,7 +127,15 @@ def catalog_from_dict(data: dict[str, Any]) -> Catalog:
         for r in data["rules"]
     )
     access = tuple(Access(**{**a, "modes": tuple(a["modes"])}) for a in data["access"])
-    return Catalog(models=models, rules=rules, access=access, groups=dict(data["groups"]))
+    return Catalog(
+        models=models,
+        rules=rules,
+        access=access,
+        groups=dict(data["groups"]),
+        tables=tuple(data.get("tables", ())),
+        views=tuple(data.get("views", ())),
+        parents=dict(data.get("parents", {})),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -130,8 +144,8 @@ def catalog_from_dict(data: dict[str, Any]) -> Catalog:
 _FIELDS = """
 SELECT model, name, ttype, coalesce(store, false), relation, relation_field, relation_table,
        column1, column2, related, coalesce(translate, false), coalesce(company_dependent, false),
-       coalesce(required, false)
-  FROM ir_model_fields ORDER BY model, name
+       coalesce(required, false), coalesce(sanitize, false)
+  FROM public.ir_model_fields ORDER BY model, name
 """
 _TABLES = """
 SELECT c.relname, array_agg(a.attname::text)
@@ -140,29 +154,43 @@ SELECT c.relname, array_agg(a.attname::text)
  WHERE c.relkind IN ('r', 'p')
  GROUP BY c.relname
 """
-_MAIL_THREADS = "SELECT model FROM ir_model WHERE is_mail_thread"
+_VIEWS = """
+SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND c.relkind = 'v' ORDER BY 1
+"""
+# PostgreSQL's table inheritance (`ir_act_window` INHERITS `ir_actions`): a query naming the
+# parent reads the children's rows too, under the parent's policies only.
+_PARENTS = """
+SELECT c.relname, p.relname
+  FROM pg_catalog.pg_inherits i
+  JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+  JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+  JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace AND cn.nspname = 'public'
+  JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace AND pn.nspname = 'public'
+"""
+_MAIL_THREADS = "SELECT model FROM public.ir_model WHERE is_mail_thread"
 _INHERITS = """
 SELECT m.model, p.model, f.name
-  FROM ir_model_inherit i
-  JOIN ir_model m ON m.id = i.model_id
-  JOIN ir_model p ON p.id = i.parent_id
-  JOIN ir_model_fields f ON f.id = i.parent_field_id
+  FROM public.ir_model_inherit i
+  JOIN public.ir_model m ON m.id = i.model_id
+  JOIN public.ir_model p ON p.id = i.parent_id
+  JOIN public.ir_model_fields f ON f.id = i.parent_field_id
 """
 _XML_IDS = """
-SELECT model, res_id, module || '.' || name FROM ir_model_data
+SELECT model, res_id, module || '.' || name FROM public.ir_model_data
  WHERE model IN ('ir.rule', 'ir.model.access', 'res.groups') ORDER BY id
 """
 _RULES = """
 SELECT r.id, r.name, m.model, r.domain_force, r.active, r.perm_read, r.perm_write,
        r.perm_create, r.perm_unlink,
-       coalesce((SELECT array_agg(g.group_id ORDER BY g.group_id) FROM rule_group_rel g
+       coalesce((SELECT array_agg(g.group_id ORDER BY g.group_id) FROM public.rule_group_rel g
                   WHERE g.rule_group_id = r.id), '{}')
-  FROM ir_rule r JOIN ir_model m ON m.id = r.model_id ORDER BY r.id
+  FROM public.ir_rule r JOIN public.ir_model m ON m.id = r.model_id ORDER BY r.id
 """
 _ACCESS = """
 SELECT a.id, m.model, a.group_id, a.active, a.perm_read, a.perm_write, a.perm_create,
        a.perm_unlink
-  FROM ir_model_access a JOIN ir_model m ON m.id = a.model_id ORDER BY a.id
+  FROM public.ir_model_access a JOIN public.ir_model m ON m.id = a.model_id ORDER BY a.id
 """
 
 
@@ -173,6 +201,7 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         model, name, *spec = row
         fields_by_model.setdefault(model, {})[name] = Field(name, *spec)
     tables = {name: set(columns) for name, columns in conn.execute(_TABLES)}
+    parents = {child: parent for child, parent in conn.execute(_PARENTS)}
     inherits: dict[str, dict[str, str]] = {}
     for model, parent, link in conn.execute(_INHERITS):
         inherits.setdefault(model, {})[parent] = link
@@ -181,7 +210,7 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     unclaimed = {t: cols for t, cols in tables.items() if t not in claimed}
     models = {}
     for name, fields in fields_by_model.items():
-        table = table_of(name, fields, tables, unclaimed)
+        table = table_of(name, fields, tables, unclaimed, parents)
         models[name] = Model(
             name=name,
             table=table,
@@ -222,7 +251,15 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     groups = {
         xml_id: res_id for (model, res_id), xml_id in xml_ids.items() if model == "res.groups"
     }
-    return Catalog(models=models, rules=rules, access=access, groups=groups)
+    return Catalog(
+        models=models,
+        rules=rules,
+        access=access,
+        groups=groups,
+        tables=tuple(sorted(tables)),
+        views=tuple(name for (name,) in conn.execute(_VIEWS)),
+        parents=parents,
+    )
 
 
 def _modes(*flags: bool | None) -> tuple[str, ...]:
@@ -234,12 +271,15 @@ def table_of(
     fields: dict[str, Field],
     tables: dict[str, set[str]],
     unclaimed: dict[str, set[str]],
+    parents: dict[str, str] | None = None,
 ) -> str | None:
     """The table of `model`: Odoo's default name, else the one unclaimed table with its columns.
 
     Odoo does not record `_table` in its metadata; models with a custom table
     (e.g. `project.task.stage.personal` → `project_task_user_rel`) are found by
-    their stored columns among tables no other model is named after. None for
+    their stored columns among tables no other model is named after; among
+    several, the inheritance parent of the others (`ir.actions.actions` →
+    `ir_actions`, whose children `ir_act_window`, … hold its columns too). None for
     abstract models and SQL views.
     """
     default = model.replace(".", "_")
@@ -251,4 +291,6 @@ def table_of(
     if not columns or "id" not in columns:
         return None
     candidates = [name for name, cols in unclaimed.items() if columns <= cols]
+    if len(candidates) > 1 and parents:
+        candidates = [c for c in candidates if parents.get(c) not in candidates]
     return candidates[0] if len(candidates) == 1 else None

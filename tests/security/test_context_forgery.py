@@ -18,8 +18,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from odoo_bridge.context import Context
-from odoo_bridge.statements import TransactionState
+from odoo_bridge.pgpolicy_bridge.lib.context import Context
+from odoo_bridge.pgpolicy_bridge.lib.statements import TransactionState
 
 SALESMAN = "salesman_a"
 PORTAL = "portal_user"

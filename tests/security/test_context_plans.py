@@ -12,8 +12,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from odoo_bridge.context import SYSTEM_CONTEXT, Context
-from odoo_bridge.statements import TransactionState
+from odoo_bridge.pgpolicy_bridge.lib.context import SYSTEM_CONTEXT, Context
+from odoo_bridge.pgpolicy_bridge.lib.statements import TransactionState
 from tests.security.test_context_forgery import (
     FORGE,
     PORTAL,

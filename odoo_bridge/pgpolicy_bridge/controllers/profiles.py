@@ -13,8 +13,8 @@ import psycopg2
 from odoo import http
 from odoo.http import request
 
-from odoo_bridge.context import SESSION_KEY, BridgeError, session_choice, session_profiles
-from odoo_bridge.profile_choice import check_choice, profile_names
+from ..lib.context import SESSION_KEY, BridgeError, session_choice, session_profiles
+from ..lib.profile_choice import check_choice, profile_names
 
 
 def _state():

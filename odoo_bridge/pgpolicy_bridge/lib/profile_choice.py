@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from odoo_bridge.context import BridgeError, check_profiles
-from odoo_bridge.login import Cursor
+from .context import BridgeError, check_profiles
+from .login import Cursor
 
 PROFILE_NAMES = "SELECT pgpolicy.profile_names()"
 

@@ -4,11 +4,19 @@ Row-level security is silently off for a superuser, a BYPASSRLS role, and the ow
 table without FORCE ROW LEVEL SECURITY. A bridge running as such a role sets contexts that
 nothing reads: enforcement is void, and the bridge must say so loudly.
 
+Not every void state is an incident: the owner role that installs and upgrades modules
+owns the tables (or is a superuser) by design. So the log level depends on what the
+process does (`log_lines`): ERROR when a serving process's role escapes the policies,
+WARNING during an install or upgrade run (`-i`, `-u`). Relations created since the last
+`pgpolicy apply` (runtime 7) admit only the system principal until it runs again: that is
+a WARNING with what to do, in either case.
+
 Works on any DB-API cursor (psycopg2 in Odoo, psycopg 3 in the tests).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -43,6 +51,11 @@ SELECT has_function_privilege('pgpolicy.version()', 'EXECUTE'),
            'EXECUTE')
 """
 RUNTIME_VERSION = "SELECT pgpolicy.version()"
+PENDING_GRANT = """
+SELECT to_regprocedure('pgpolicy.pending_count()') IS NOT NULL
+       AND has_function_privilege('pgpolicy.pending_count()', 'EXECUTE')
+"""
+PENDING_COUNT = "SELECT pgpolicy.pending_count()"
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,7 @@ class RoleHealth:
     can_set_context: bool
     protected_tables: int
     policies: int
+    pending: int | None = None  # relations awaiting `pgpolicy apply`; None: unknown
 
     def void_reasons(self) -> list[str]:
         """Why the policies do not hold for this role; empty when they do."""
@@ -107,6 +121,7 @@ class RoleHealth:
             "runtime_version": self.runtime_version,
             "protected_tables": self.protected_tables,
             "policies": self.policies,
+            "pending": self.pending,
             "summary": self.summary(),
         }
 
@@ -117,17 +132,61 @@ def role_health(cursor: Cursor) -> RoleHealth:
     role, superuser, bypassrls, has_runtime, protected, policies = cursor.fetchone()
     cursor.execute(OWNED_WITHOUT_FORCE)
     owned = tuple(row[0] for row in cursor.fetchall())
-    version, can_set = None, False
+    version, can_set, pending = None, False, None
     if has_runtime:
         cursor.execute(SCHEMA_GRANT)
         can_read = can_set = False
         if cursor.fetchone()[0]:
             cursor.execute(RUNTIME_GRANTS)
             can_read, can_set = cursor.fetchone()
+            cursor.execute(PENDING_GRANT)
+            if cursor.fetchone()[0]:
+                cursor.execute(PENDING_COUNT)
+                pending = int(cursor.fetchone()[0])
         version = "unknown (no EXECUTE on pgpolicy.version())"
         if can_read:
             cursor.execute(RUNTIME_VERSION)
             version = cursor.fetchone()[0]
     return RoleHealth(
-        role, bool(superuser), bool(bypassrls), owned, version, bool(can_set), protected, policies
+        role,
+        bool(superuser),
+        bool(bypassrls),
+        owned,
+        version,
+        bool(can_set),
+        protected,
+        policies,
+        pending,
     )
+
+
+def log_lines(health: RoleHealth, maintenance: bool) -> list[tuple[int, str]]:
+    """What to log about `health`, with its level.
+
+    `maintenance`: the process installs or upgrades modules (`odoo -i` / `-u`), which the
+    owner role does, for whom enforcement is void by design: a WARNING. A serving process
+    whose role escapes the policies is an ERROR: monitors alert on it, and only on it.
+    """
+    lines: list[tuple[int, str]] = []
+    if health.enforced:
+        lines.append((logging.INFO, health.summary()))
+    elif maintenance:
+        lines.append(
+            (
+                logging.WARNING,
+                health.summary() + " (expected for the owner role while it installs or "
+                "upgrades modules; serve through the app role)",
+            )
+        )
+    else:
+        lines.append((logging.ERROR, health.summary()))
+    if health.pending:
+        lines.append(
+            (
+                logging.WARNING,
+                f"pgpolicy: {health.pending} relation(s) created since the last `pgpolicy "
+                "apply` admit only the system principal until it runs: run `pgpolicy apply "
+                "--app-role <role>` after every module install, upgrade or uninstall",
+            )
+        )
+    return lines

@@ -28,7 +28,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from odoo_bridge.context import BridgeError, Context
+from .context import BridgeError, Context
 
 # Statements that must run alone: a `set_context` in front of ROLLBACK TO SAVEPOINT would be
 # undone by it, and BEGIN/COMMIT/ROLLBACK/PREPARE TRANSACTION end or open the transaction

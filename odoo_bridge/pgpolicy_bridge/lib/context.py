@@ -5,7 +5,7 @@ access profiles the user enabled for the session (None: all of them); a context 
 one statement runs with: the principal plus superuser mode (and shadow mode), as
 `pgpolicy.set_context(uid, company_ids, su, shadow, profiles, token, next_token_hash)`
 (sql/runtime_0006.sql) takes it. The tokens lock the context of the transaction: see
-`odoo_bridge.statements.Tokens`.
+`statements.Tokens`.
 """
 
 from __future__ import annotations

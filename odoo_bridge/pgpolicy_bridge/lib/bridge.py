@@ -29,9 +29,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
-from odoo_bridge.context import SYSTEM, Context, Principal, statement_context
-from odoo_bridge.origin import OriginRules
-from odoo_bridge.statements import TransactionState
+from .context import SYSTEM, Context, Principal, statement_context
+from .origin import OriginRules
+from .statements import TransactionState
 
 
 @dataclass
