@@ -80,12 +80,17 @@ def rejected_rules(conn: psycopg.Connection[Any], policy_set: PolicySet) -> dict
             "CREATE TEMPORARY TABLE pgpolicy_refused (kind text, key text, message text) "
             "ON COMMIT DROP"
         )
+        # The statements travel as a bound parameter, never as text of the block: a rule's
+        # own text (which may hold any quote, `$pgpolicy$` included) cannot end it.
         conn.execute(
-            CHECK_ALL.format(
-                functions=sql.Literal(json.dumps(functions)),
-                checks=sql.Literal(json.dumps(checks)),
-            )
+            "CREATE TEMPORARY TABLE pgpolicy_to_check (functions jsonb, checks jsonb) "
+            "ON COMMIT DROP"
         )
+        conn.execute(
+            "INSERT INTO pg_temp.pgpolicy_to_check VALUES (%s::jsonb, %s::jsonb)",
+            [json.dumps(functions), json.dumps(checks)],
+        )
+        conn.execute(CHECK_ALL)
         rows = conn.execute("SELECT kind, key, message FROM pgpolicy_refused").fetchall()
         raise psycopg.Rollback(savepoint)
     failed = {key: message for kind, key, message in rows if kind == "function"}
@@ -119,9 +124,9 @@ def function_checks(function: SudoFunction) -> list[sql.Composed]:
 # One round trip: each statement in a subtransaction of its own (an EXCEPTION block), what
 # the server refuses recorded with its message. Functions are created in order and kept
 # (until the caller's savepoint is rolled back): predicates call them.
-CHECK_ALL = sql.SQL(
+CHECK_ALL = sql.SQL(  # a constant: what it runs comes from pg_temp.pgpolicy_to_check
     """DO $pgpolicy$ DECLARE item jsonb; statement text; BEGIN
-FOR item IN SELECT * FROM jsonb_array_elements({functions}::jsonb) LOOP
+FOR item IN SELECT jsonb_array_elements(functions) FROM pg_temp.pgpolicy_to_check LOOP
   BEGIN
     FOR statement IN SELECT * FROM jsonb_array_elements_text(item->'statements') LOOP
       EXECUTE statement;
@@ -130,7 +135,7 @@ FOR item IN SELECT * FROM jsonb_array_elements({functions}::jsonb) LOOP
     INSERT INTO pg_temp.pgpolicy_refused VALUES ('function', item->>'name', SQLERRM);
   END;
 END LOOP;
-FOR item IN SELECT * FROM jsonb_array_elements({checks}::jsonb) LOOP
+FOR item IN SELECT jsonb_array_elements(checks) FROM pg_temp.pgpolicy_to_check LOOP
   BEGIN
     EXECUTE item->>'query';
   EXCEPTION WHEN others THEN
