@@ -9,7 +9,7 @@ rendering and the current one is drift (an `ALTER POLICY` by hand).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -59,6 +59,9 @@ class Deployed:
     functions: dict[str, str]  # generated sudo function name -> body
     sudo_schema: bool  # the schema of generated functions exists
     foreign_policy_tables: frozenset[str] = frozenset()  # tables with policies not ours
+    # generated sudo function name -> its result type (integer[] for sets of ids; boolean
+    # and jsonb for the few that compute a value)
+    function_returns: dict[str, str] = field(default_factory=dict)
 
 
 def parse_comment(comment: str | None) -> dict[str, Any] | None:
@@ -91,7 +94,8 @@ SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, pg_get_userbyid(c.rel
  WHERE c.relkind IN ('r', 'p')
 """
 _FUNCTIONS = """
-SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+SELECT p.proname, p.prosrc, pg_get_function_result(p.oid)
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = %s
 """
 
@@ -117,7 +121,9 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
         name: TableState(name, enabled, forced, owner)
         for name, enabled, forced, owner in conn.execute(_TABLES)
     }
-    functions = {name: body for name, body in conn.execute(_FUNCTIONS, [SUDO_SCHEMA])}
+    rows = conn.execute(_FUNCTIONS, [SUDO_SCHEMA]).fetchall()
+    functions = {name: body for name, body, _ in rows}
+    returns = {name: result for name, _, result in rows}
     schema = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [SUDO_SCHEMA])
     foreign = conn.execute(
         "SELECT DISTINCT c.relname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid "
@@ -130,4 +136,5 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
         functions,
         schema.fetchone() is not None,
         frozenset(name for (name,) in foreign),
+        returns,
     )
