@@ -27,7 +27,7 @@ from pgpolicy.deploy.catalog import Deployed, DeployedPolicy
 from pgpolicy.deploy.plan import Plan, roles_of
 from pgpolicy.errors import PgPolicyError
 
-FUNCTION_RETURNS = "integer[]"  # what every generated sudo function returns (compiler.predicate)
+FUNCTION_RETURNS = "integer[]"  # what generated sudo functions return but a few (compiler)
 
 
 # ---- what a policy is, as an operation carries it -------------------------------------------
@@ -619,7 +619,8 @@ def plan_operations(
             tables.setdefault(table, []).append(SetViewInvokerOp(table, reason=reason))
         elif action == "drop_function":
             body = deployed.functions.get(name)
-            last.append(DropSudoFunctionOp(name, body, roles, reason=reason))
+            returns = deployed.function_returns.get(name, FUNCTION_RETURNS)
+            last.append(DropSudoFunctionOp(name, body, roles, returns, reason=reason))
         elif action == "drop_schema":
             last.append(DropSudoSchemaOp(roles, reason=reason))
         elif action != "comment":  # each create stamps its own policy

@@ -65,6 +65,7 @@ from pgpolicy.odoo.domain import (
     build_tree,
     conjoin,
     disjoin,
+    is_false,
     negate,
 )
 from pgpolicy.odoo.metadata import Catalog, Field, Model
@@ -238,6 +239,8 @@ class Compiler:
         """The SQL condition of `node` over `model`'s table, for use in a policy."""
         self.functions = {}
         table = self.table(model)
+        if is_false(node):
+            return Predicate("FALSE")
         sql = self.node(node, model, ident(table), top=not self.inline)
         return Predicate(sql, tuple(self.functions.values()))
 
@@ -381,11 +384,11 @@ class Compiler:
                 )
             return self.related(model, fld, Leaf(leaf.path, "not in", ids))
         if isinstance(value, ListOf):
-            is_null = any(isinstance(v, Const) and is_false(v.value) for v in value.items)
+            null_value = any(isinstance(v, Const) and is_null(v.value) for v in value.items)
         else:
-            is_null = isinstance(value, Const) and is_false(value.value)
+            null_value = isinstance(value, Const) and is_null(value.value)
         negative = op in NEGATIVE_OPERATORS
-        can_be_null = is_null != negative
+        can_be_null = null_value != negative
 
         def make(path: str, current: Model) -> Node:
             prefix, dot, suffix = path.partition(".")
@@ -1270,7 +1273,7 @@ def names_field(node: Node, names: tuple[str, ...]) -> bool:
     return isinstance(node, Leaf) and node.path in names
 
 
-def is_false(value: Any) -> bool:
+def is_null(value: Any) -> bool:
     """Odoo's `value is False or value is None` (0 and '' are not)."""
     return value is False or value is None
 

@@ -55,6 +55,7 @@ CREATE TABLE ir_model_fields (
     index boolean DEFAULT false,
     translate boolean DEFAULT false,
     company_dependent boolean DEFAULT false,
+    sanitize boolean DEFAULT false,
     store boolean DEFAULT true,
     CONSTRAINT ir_model_fields_name_unique UNIQUE (model, name)
 );

@@ -78,6 +78,9 @@ class Deployed:
     # what the event trigger recorded since the last apply, and still exists
     pending_relations: tuple[PendingRelation, ...] = ()
     views: dict[str, bool] | None = None  # view -> runs with the invoker's rights
+    # generated sudo function name -> its result type (integer[] for sets of ids; boolean
+    # and jsonb for the few that compute a value)
+    function_returns: dict[str, str] = field(default_factory=dict)
 
 
 def parse_comment(comment: str | None) -> dict[str, Any] | None:
@@ -123,7 +126,8 @@ SELECT p.relation_name, p.kind, p.created_by FROM pgpolicy.pending_relation p
  ORDER BY p.relation_name
 """
 _FUNCTIONS = """
-SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+SELECT p.proname, p.prosrc, pg_get_function_result(p.oid)
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = %s
 """
 
@@ -154,7 +158,9 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
         name: TableState(name, enabled, forced, owner)
         for name, enabled, forced, owner in conn.execute(_TABLES)
     }
-    functions = {name: body for name, body in conn.execute(_FUNCTIONS, [SUDO_SCHEMA])}
+    rows = conn.execute(_FUNCTIONS, [SUDO_SCHEMA]).fetchall()
+    functions = {name: body for name, body, _ in rows}
+    returns = {name: result for name, _, result in rows}
     schema = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [SUDO_SCHEMA])
     foreign = conn.execute(
         "SELECT DISTINCT c.relname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid "
@@ -172,6 +178,7 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
         pending,
         read_pending_relations(conn),
         views={name: invoker for name, invoker in conn.execute(_VIEWS)},
+        function_returns=returns,
     )
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pgpolicy.errors import CompileError
@@ -159,6 +159,8 @@ class Leaf:
     path: str
     op: str
     value: Any
+    # the path leaf ('a.b', op, v) an `any` leaf was made from (`is_false` reads it)
+    origin: Leaf | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -663,8 +665,6 @@ def build_tree(items: Sequence[str | Node]) -> Node:
     """Odoo's prefix domain (implicit '&' between terms) as a tree, negations pushed down."""
     if not items:
         return TRUE
-    if is_false(items):
-        return FALSE
     stack: list[Node] = []
     for item in reversed(items):
         if item == "!":
@@ -680,27 +680,29 @@ def build_tree(items: Sequence[str | Node]) -> Node:
     return result
 
 
-def is_false(items: Sequence[str | Node]) -> bool:
+def is_false(node: Node) -> bool:
     """Odoo's shortcut before searching (`expression.is_false`, odoo/osv/expression.py:234,
-    used by `BaseModel._search`): a domain false by its constants and `in []` leaves alone
-    matches nothing, and its other leaves are never looked at (not even their fields)."""
-    stack: list[int] = []
-    try:
-        for item in reversed(items):
-            if item in ("&", "|"):
-                first, second = stack.pop(), stack.pop()
-                stack.append(min(first, second) if item == "&" else max(first, second))
-            elif item == "!":
-                stack.append(-stack.pop())
-            elif isinstance(item, Bool):
-                stack.append(1 if item.value else -1)
-            elif isinstance(item, Leaf) and item.op in ("in", "not in") and _empty(item.value):
-                stack.append(-1 if item.op == "in" else 1)
-            else:
-                stack.append(0)
-    except IndexError:
-        return False  # malformed: reported when the tree is built
-    return bool(stack) and min(stack) == -1
+    used by `BaseModel._search`, odoo/models.py:5732): a domain false by its constants and
+    `in []` leaves alone matches nothing, and its other leaves are never looked at (not even
+    their fields)."""
+    return _truth(node) == -1
+
+
+def _truth(node: Node) -> int:
+    """Three-valued: -1 false, 0 unknown, +1 true (negations are already pushed down)."""
+    if isinstance(node, Bool):
+        return 1 if node.value else -1
+    if isinstance(node, And):
+        return min(_truth(child) for child in node.children)
+    if isinstance(node, Or):
+        return max(_truth(child) for child in node.children)
+    if isinstance(node, Not):
+        return -_truth(node.child)
+    if isinstance(node, Leaf):
+        raw = node.origin or node  # Odoo looks at the domain before paths become `any`
+        if raw.op in ("in", "not in") and _empty(raw.value):
+            return -1 if raw.op == "in" else 1
+    return 0
 
 
 def _empty(value: Any) -> bool:
@@ -719,7 +721,7 @@ def anyfy(leaf: Leaf) -> Node:
     """`('a.b', op, v)` → `('a', 'any', [('b', op, v)])`, recursively (`_anyfy_leaves`)."""
     head, dot, rest = leaf.path.partition(".")
     if dot:
-        return Leaf(head, "any", anyfy(Leaf(rest, leaf.op, leaf.value)))
+        return Leaf(head, "any", anyfy(Leaf(rest, leaf.op, leaf.value)), origin=leaf)
     if leaf.op in ("any", "not any") and not isinstance(
         leaf.value, Bool | And | Or | Not | Leaf | Cond
     ):
@@ -776,5 +778,11 @@ def negate(node: Node) -> Node:
             return Leaf(node.path, "!=", node.value) if node.value.value else FALSE
         return cond(node.value, Leaf(node.path, "!=", node.value), FALSE)
     if node.op in NEGATION:
-        return Leaf(node.path, NEGATION[node.op], node.value)
+        origin = negate(node.origin) if node.origin is not None else None
+        return Leaf(
+            node.path,
+            NEGATION[node.op],
+            node.value,
+            origin=origin if isinstance(origin, Leaf) else None,
+        )
     return Not(node)
