@@ -28,13 +28,13 @@ from __future__ import annotations
 
 from logging.config import fileConfig
 
-import psycopg
 from alembic.util import CommandError
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
 from alembic import context
+from pgpolicy.db import connect
 
 SCHEMA = "pgpolicy"
 VERSION_TABLE = "alembic_version"
@@ -105,8 +105,9 @@ def run_online() -> None:
     if context.config.config_file_name is not None:  # alembic's command line: log progress
         fileConfig(context.config.config_file_name, disable_existing_loggers=False)
     dsn = context.get_x_argument(as_dictionary=True).get("dsn", "")
+    # search_path pinned (pgpolicy.db): nothing the app role creates in public resolves here
     engine = create_engine(
-        "postgresql+psycopg://", creator=lambda: psycopg.connect(dsn), poolclass=NullPool
+        "postgresql+psycopg://", creator=lambda: connect(dsn), poolclass=NullPool
     )
     try:
         with engine.begin() as connection:  # one transaction: all or nothing

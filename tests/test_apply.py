@@ -85,7 +85,7 @@ def test_locked_table_fails_cleanly(deployed: tuple[Any, PolicySet], app_role: s
     before = snapshot(db.dsn)
     with psycopg.connect(db.dsn) as holder:
         holder.execute("LOCK TABLE sale_order IN ACCESS SHARE MODE")
-        with pytest.raises(psycopg.errors.LockNotAvailable):
+        with pytest.raises(PgPolicyError, match=r"public\.sale_order"):
             apply_policy_set(db.dsn, policy_set, [app_role], lock_timeout="200ms")
     assert snapshot(db.dsn) == before
 

@@ -11,9 +11,11 @@ from alembic.util import CommandError
 
 from pgpolicy.alembic_plugin.operations import plan_operations
 from pgpolicy.alembic_plugin.render import IMPORT_LINE, MYPY_LINE, register_renderers
+from pgpolicy.db import pinned_search_path
 from pgpolicy.deploy.apply import plan_for
 from pgpolicy.deploy.catalog import read_deployed
 from pgpolicy.deploy.policy_set import build_policy_set
+from pgpolicy.deploy.validate import checked_policy_set
 from pgpolicy.odoo.metadata import read_catalog
 from pgpolicy.profiles.store import read_profiles
 
@@ -76,10 +78,14 @@ def compare_policies(autogen_context: Any, upgrade_ops: Any) -> None:
     register_renderers()
     roles = app_roles(autogen_context.migration_context)
     conn = psycopg_connection(autogen_context.connection)
-    policy_set = build_policy_set(read_catalog(conn), roles, read_profiles(conn))
-    deployed = read_deployed(conn)
     deep = deep_check(autogen_context.migration_context)
-    plan = plan_for(conn, policy_set, roles, deep=deep, deployed=deployed)
+    with pinned_search_path(conn):  # the DBA's connection: names resolve in pg_catalog only
+        catalog, profiles = read_catalog(conn), read_profiles(conn)
+        policy_set = checked_policy_set(
+            conn, lambda rejected: build_policy_set(catalog, roles, profiles, rejected)
+        )
+        deployed = read_deployed(conn)
+        plan = plan_for(conn, policy_set, roles, deep=deep, deployed=deployed)
     operations = plan_operations(plan, deployed, policy_set, roles)
     if operations:
         autogen_context.imports.update((MYPY_LINE, IMPORT_LINE))

@@ -11,6 +11,7 @@ double every `%`.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from psycopg import sql
 
 from pgpolicy.compiler.predicate import SUDO_SCHEMA, SudoFunction
 from pgpolicy.compiler.spec import PolicySet, PolicySpec, Provenance
+from pgpolicy.db import PIN_SEARCH_PATH, RESTORE_SEARCH_PATH, SAVE_SEARCH_PATH
 from pgpolicy.deploy import ddl
 from pgpolicy.deploy.catalog import Deployed, DeployedPolicy
 from pgpolicy.deploy.plan import Plan, roles_of
@@ -518,16 +520,38 @@ OPERATIONS: tuple[type[PolicyOperation], ...] = (
 )
 
 
+# psql's own switch, written once at the top of the pgpolicy part of an offline script: psql
+# runs on after an error unless told otherwise, and the rest of the script must not.
+STOP_ON_ERROR = "\\set ON_ERROR_STOP on"
+_TOLD_TO_STOP: weakref.WeakSet[Any] = weakref.WeakSet()  # the scripts that have it already
+
+
+def pinned(statements: Iterable[sql.Composable]) -> list[str]:
+    """`statements` as text, run with search_path pinned to pg_catalog, then put back.
+
+    A DBA's alembic connection resolves names through its own search_path, where the app
+    role may have put an operator that a policy expression would otherwise bind to; every
+    name in the statements around is schema-qualified (`pgpolicy.db`)."""
+    texts = [statement.as_string(None) for statement in statements]
+    return [SAVE_SEARCH_PATH, PIN_SEARCH_PATH, *texts, RESTORE_SEARCH_PATH]
+
+
 def run_statements(operations: Operations, statements: Iterable[sql.Composable]) -> None:
-    """Run DDL as composed, byte for byte: online through the driver, offline to the script."""
+    """Run DDL as composed, byte for byte, with search_path pinned: online through the
+    driver, offline to the script (psql told to stop at the first error)."""
     impl = operations.get_context().impl
-    for statement in statements:
-        text = statement.as_string(None)
-        if impl.as_sql:
+    texts = pinned(statements)
+    if impl.as_sql:
+        if impl not in _TOLD_TO_STOP:
+            impl.static_output(STOP_ON_ERROR)
+            _TOLD_TO_STOP.add(impl)
+        for text in texts:
             impl.static_output(text + impl.command_terminator)
-        else:
-            # no_parameters: the driver must not read `%` in the DDL as a placeholder
-            operations.get_bind().exec_driver_sql(text, execution_options={"no_parameters": True})
+        return
+    # One round trip; no_parameters: the driver must not read `%` in the DDL as a placeholder.
+    operations.get_bind().exec_driver_sql(
+        ";\n".join(texts), execution_options={"no_parameters": True}
+    )
 
 
 def _implement(operations: Operations, operation: PolicyOperation) -> None:

@@ -33,6 +33,7 @@ from pgpolicy.deploy.apply import plan_for
 from pgpolicy.deploy.catalog import read_deployed
 from pgpolicy.deploy.plan import Plan
 from pgpolicy.deploy.policy_set import build_policy_set
+from pgpolicy.deploy.validate import rejections
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.odoo.metadata import read_catalog
 from pgpolicy.profiles.store import read_profiles
@@ -112,10 +113,15 @@ def write_revision(
 ) -> Revision:
     """Plan against the database behind `dsn` and write the plan as a revision of `script`."""
     with connect(dsn) as conn:
+        # rules PostgreSQL refuses fail closed (checked apart: the snapshot is read-only)
+        rejected = rejections(
+            conn, lambda none: build_policy_set(read_catalog(conn), roles, read_profiles(conn))
+        )
+    with connect(dsn) as conn:
         # one snapshot for the rules, the plan and the definitions the downgrade restores
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         require_head(conn, script, version_table)
-        policy_set = build_policy_set(read_catalog(conn), roles, read_profiles(conn))
+        policy_set = build_policy_set(read_catalog(conn), roles, read_profiles(conn), rejected)
         deployed = read_deployed(conn)
         plan = plan_for(conn, policy_set, roles, deployed=deployed)
         database = conn.info.dbname

@@ -84,18 +84,20 @@ class Explanation:
 
 
 def find_user(conn: psycopg.Connection[Any], login: str) -> User:
-    row = conn.execute("SELECT id FROM res_users WHERE login = %s", [login]).fetchone()
+    row = conn.execute("SELECT id FROM public.res_users WHERE login = %s", [login]).fetchone()
     if row is None:
         raise PgPolicyError(f"no user with login {login!r}")
     return user_by_id(conn, row[0], login)
 
 
 def user_by_id(conn: psycopg.Connection[Any], uid: int, login: str) -> User:
-    groups = conn.execute("SELECT gid FROM res_groups_users_rel WHERE uid = %s", [uid])
+    groups = conn.execute("SELECT gid FROM public.res_groups_users_rel WHERE uid = %s", [uid])
     companies = conn.execute(
-        "SELECT c.id FROM res_company c JOIN res_company_users_rel r ON r.cid = c.id "
-        "WHERE r.user_id = %s AND c.active ORDER BY c.id = (SELECT company_id FROM res_users "
-        "WHERE id = %s) DESC, c.sequence, c.name",
+        "SELECT c.id FROM public.res_company c"
+        " JOIN public.res_company_users_rel r ON r.cid = c.id"
+        " WHERE r.user_id = %s AND c.active"
+        " ORDER BY c.id = (SELECT company_id FROM public.res_users WHERE id = %s) DESC,"
+        " c.sequence, c.name",
         [uid, uid],
     )
     return User(uid, login, frozenset(g for (g,) in groups), tuple(c for (c,) in companies))
@@ -151,8 +153,8 @@ def profile_verdicts(
         return ()
     row = conn.execute(
         "SELECT pgpolicy.member_profiles(%s), now(),"
-        " ARRAY(SELECT d.module || '.' || d.name FROM ir_model_data d"
-        "        JOIN res_groups_users_rel r ON r.gid = d.res_id"
+        " ARRAY(SELECT d.module || '.' || d.name FROM public.ir_model_data d"
+        "        JOIN public.res_groups_users_rel r ON r.gid = d.res_id"
         "       WHERE d.model = 'res.groups' AND r.uid = %s)",
         [user.id, user.id],
     ).fetchone()
@@ -240,7 +242,9 @@ def who_can(
     if conn.execute(exists, [record_id]).fetchone() is None:
         raise PgPolicyError(f"{model_name} has no record with id {record_id}")
     result = []
-    users = conn.execute("SELECT id, login FROM res_users WHERE active ORDER BY id").fetchall()
+    users = conn.execute(
+        "SELECT id, login FROM public.res_users WHERE active ORDER BY id"
+    ).fetchall()
     for uid, login in users:
         user = user_by_id(conn, uid, login)
         with conn.transaction(force_rollback=True):

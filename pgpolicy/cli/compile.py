@@ -10,10 +10,11 @@ from pathlib import Path
 import click
 
 from pgpolicy.cli.options import Settings, connection_options_with, log, odoo_catalog
-from pgpolicy.cli.output import policy_set_json, policy_set_sql, pretty_sql
+from pgpolicy.cli.output import comment_text, policy_set_json, policy_set_sql, pretty_sql
 from pgpolicy.compiler.predicate import compile_domain
 from pgpolicy.db import connect
 from pgpolicy.deploy.policy_set import build_policy_set
+from pgpolicy.deploy.validate import checked_policy_set
 from pgpolicy.odoo.domain import parse_rule_domain
 from pgpolicy.profiles.model import load_profile_files
 from pgpolicy.profiles.store import read_profiles
@@ -79,7 +80,7 @@ def compile_command(
         else:
             click.echo(pretty_sql(predicate.sql))
             for function in predicate.functions:
-                click.echo(f"-- {function.qualified}(): {function.body}")
+                click.echo(f"-- {function.qualified}(): {comment_text(function.body)}")
         return
     if profile_paths:
         profiles = load_profile_files(profile_paths)
@@ -88,7 +89,14 @@ def compile_command(
     else:
         with connect(settings.dsn) as conn:
             profiles = read_profiles(conn)
-    policy_set = build_policy_set(catalog, ["<app_role>"], profiles)
+    roles = ["<app_role>"]
+    if catalog_file:
+        policy_set = build_policy_set(catalog, roles, profiles)
+    else:  # rules the database's PostgreSQL refuses fail closed, as apply deploys them
+        with connect(settings.dsn) as conn:
+            policy_set = checked_policy_set(
+                conn, lambda rejected: build_policy_set(catalog, roles, profiles, rejected)
+            )
     for error in policy_set.errors:
         log.error("%s (access denied for it)", error)
     if output == "json":

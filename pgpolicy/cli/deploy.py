@@ -28,21 +28,29 @@ from pgpolicy.deploy.runtime import install
 @click.command()
 @connection_options
 @app_role_option
+@click.option(
+    "--keep-public-create",
+    is_flag=True,
+    help="Leave CREATE on schema public to PUBLIC (by default init revokes it: objects any "
+    "role creates there could be resolved, and run, by a privileged session).",
+)
 @click.pass_obj
-def init(settings: Settings, app_roles: tuple[str, ...]) -> None:
+def init(settings: Settings, app_roles: tuple[str, ...], keep_public_create: bool) -> None:
     """Install or upgrade the runtime schema and grant the app roles (idempotent).
 
     Runs the runtime's alembic migrations up to head, then grants each app role
-    USAGE on schema pgpolicy and EXECUTE on the functions policies call, in one
+    USAGE on schema pgpolicy and EXECUTE on the functions policies call, and revokes
+    CREATE on schema public from PUBLIC (unless --keep-public-create), in one
     transaction. Needs a superuser. A second run reports that there is nothing to do.
     """
-    result = install(settings.dsn, app_roles)
+    result = install(settings.dsn, app_roles, keep_public_create=keep_public_create)
     data = {
         "before": result.before,
         "after": result.after,
         "changed": result.changed,
         "roles": list(result.roles),
         "granted": list(result.granted),
+        "revoked_public_create": list(result.revoked),
     }
     emit(settings, data, result.summary())
 
@@ -93,6 +101,8 @@ def plan(
 ) -> None:
     """Show what `apply` would change: create / replace / drop, and whether access opens."""
     policy_set = desired_policy_set(settings, app_roles)
+    for error in policy_set.errors:
+        log.error("%s (access denied for it)", error)
     with connect(settings.dsn) as conn:
         the_plan = plan_for(conn, policy_set, app_roles, deep=deep)
     lines = [
@@ -145,6 +155,7 @@ def status(settings: Settings, app_roles: tuple[str, ...], deep: bool) -> None:
             ),
             *(f"missing privileges: {m}" for m in report.missing_privileges),
             *(f"ERROR: {e}" for e in report.errors),
+            *(f"WARNING: {w}" for w in report.warnings),
         ]
     )
     emit(settings, report.as_dict(), text)
@@ -171,7 +182,8 @@ def like_leakproof_command(settings: Settings, state: str) -> None:
     trigram index only when the operator's function is LEAKPROOF, which PostgreSQL's
     are not: without it, a name search filters every row the user may see. `on` is a
     database-wide decision of a superuser; read docs/semantics.md ("Substring search")
-    for what it can reveal before turning it on. `off` restores PostgreSQL's default.
+    for what it can reveal before turning it on. `off` puts back exactly the flags `on`
+    changed (recorded by the runtime, version 6 or later; so does removing the runtime).
     """
     if state == "show":
         with connect(settings.dsn) as conn:

@@ -15,6 +15,7 @@ import click
 from pgpolicy.compiler.spec import PolicySet
 from pgpolicy.db import connect
 from pgpolicy.deploy.policy_set import build_policy_set
+from pgpolicy.deploy.validate import checked_policy_set
 from pgpolicy.odoo.metadata import Catalog, read_catalog
 from pgpolicy.profiles.store import read_profiles
 
@@ -38,9 +39,13 @@ def odoo_catalog(settings: Settings, catalog_file: str | None) -> Catalog:
 
 
 def desired_policy_set(settings: Settings, app_roles: Sequence[str]) -> PolicySet:
-    """The policy set of the database's rules, access rights and stored access profiles."""
+    """The policy set of the database's rules, access rights and stored access profiles;
+    rules PostgreSQL refuses fail closed (`pgpolicy.deploy.validate`)."""
     with connect(settings.dsn) as conn:
-        return build_policy_set(read_catalog(conn), app_roles, read_profiles(conn))
+        catalog, profiles = read_catalog(conn), read_profiles(conn)
+        return checked_policy_set(
+            conn, lambda rejected: build_policy_set(catalog, app_roles, profiles, rejected)
+        )
 
 
 def emit(settings: Settings, data: Any, text: str) -> None:

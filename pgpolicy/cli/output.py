@@ -21,10 +21,22 @@ def pretty_sql(predicate: str) -> str:
         return predicate
 
 
+# The frame of a generated script: psql stops at the first error whatever its settings, any
+# other client runs it as one transaction that an error aborts as a whole (COMMIT then rolls
+# back), and names resolve in pg_catalog only, whatever the session's search_path.
+SCRIPT_HEAD = (
+    "\\set ON_ERROR_STOP on",
+    "BEGIN;",
+    "SET LOCAL search_path = pg_catalog, pg_temp;",
+)
+SCRIPT_TAIL = ("COMMIT;",)
+
+
 def policy_set_sql(policy_set: PolicySet) -> str:
-    """The policy set as a reviewable SQL script (comments carry provenance)."""
+    """The policy set as a reviewable SQL script (comments carry provenance), framed so that
+    running it stops at the first error (`SCRIPT_HEAD`)."""
     roles = sorted({r for p in policy_set.policies for r in p.roles})
-    lines: list[str] = []
+    lines: list[str] = list(SCRIPT_HEAD)
     if policy_set.functions:
         lines += [s.as_string(None) + ";" for s in ddl.sudo_schema(roles)]
     for function in policy_set.functions:
@@ -38,8 +50,15 @@ def policy_set_sql(policy_set: PolicySet) -> str:
         )
         lines += [s.as_string(None) + ";" for s in ddl.create_policy_only(policy)]
     for error in policy_set.errors:
-        lines.append(f"-- COMPILE ERROR (access denied for it): {error}")
+        lines.append(f"-- COMPILE ERROR (access denied for it): {comment_text(str(error))}")
+    lines.extend(SCRIPT_TAIL)
     return "\n".join(lines)
+
+
+def comment_text(text: str) -> str:
+    """`text` on one line, for a `--` comment: a line break would end the comment, and
+    what follows it (from a rule's domain) would be SQL."""
+    return " ".join(text.split())
 
 
 def policy_set_json(policy_set: PolicySet) -> dict[str, Any]:

@@ -132,12 +132,12 @@ def export_command(settings: Settings, output: Path | None, xlsx: Path | None) -
 
 def read_directory(conn: psycopg.Connection[Any]) -> Directory:
     """Logins and group members of the Odoo database, for `check`."""
-    logins = {login: uid for uid, login in conn.execute("SELECT id, login FROM res_users")}
+    logins = {login: uid for uid, login in conn.execute("SELECT id, login FROM public.res_users")}
     groups: dict[str, frozenset[int]] = {}
     rows = conn.execute(
         "SELECT d.module || '.' || d.name, coalesce(array_agg(r.uid) FILTER"
-        " (WHERE r.uid IS NOT NULL), '{}') FROM ir_model_data d"
-        " LEFT JOIN res_groups_users_rel r ON r.gid = d.res_id"
+        " (WHERE r.uid IS NOT NULL), '{}') FROM public.ir_model_data d"
+        " LEFT JOIN public.res_groups_users_rel r ON r.gid = d.res_id"
         " WHERE d.model = 'res.groups' GROUP BY 1"
     )
     for xml_id, uids in rows:

@@ -27,37 +27,52 @@ at plan time like the context itself.
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import hashlib
+import math
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pgpolicy.errors import CompileError
+from pgpolicy.odoo import orm
 from pgpolicy.odoo.domain import (
     FALSE,
+    NEGATION,
     NEGATIVE_OPERATORS,
     TRUE,
     And,
     Bool,
     Concat,
+    Cond,
     Const,
     Context,
+    Exists,
     HasGroup,
     IfElse,
     Leaf,
     ListOf,
+    Missing,
+    Negated,
     Node,
     Not,
     Or,
     Strftime,
+    Value,
+    anyfy,
+    build_tree,
     conjoin,
     disjoin,
+    negate,
 )
 from pgpolicy.odoo.metadata import Catalog, Field, Model
 
 SUDO_SCHEMA = "pgpolicy_sudo"
 PLANNED_PREFIX = "planned_ids_"
 NUMBER_TYPES = ("integer", "float", "monetary")
+RELATIONAL_TYPES = ("many2one", "one2many", "many2many")
 CHAR_TYPES = ("char", "text", "html")
 SQL_TYPES = {
     "integer": "integer",
@@ -80,17 +95,33 @@ def ident(name: str) -> str:
 
 
 def literal(value: Any) -> str:
-    """A SQL literal for a Python scalar taken from a domain."""
+    """A SQL literal for a Python scalar taken from a domain.
+
+    Rule text reaches SQL only through here: a string is quoted whatever the server's
+    `standard_conforming_strings` (an `E''` string when it holds a backslash); what SQL
+    cannot hold as a constant (a NUL character, an infinite or NaN number) is refused."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CompileError("a number must be finite", token=repr(value))
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+        if "\x00" in value:
+            raise CompileError("a string may not hold a NUL character", token=value)
+        quoted = value.replace("'", "''")
+        if "\\" in value:
+            return "E'" + quoted.replace("\\", "\\\\") + "'"
+        return "'" + quoted + "'"
     raise CompileError(f"unsupported literal {value!r}")
 
+
+# What a generated function requires before it reads anything as superuser: a valid context,
+# in the runtime's own sense (uid() is NULL whenever the context gate would hide every row).
+# Without it the function answers nothing, whoever calls it and whenever (plan or run time).
+CONTEXT_CHECK = "pgpolicy.uid() IS NOT NULL"
 
 # The context a plan-time function's own query may read when it runs: the readers of the
 # plan-time functions it would otherwise call (sql/runtime.sql).
@@ -176,6 +207,7 @@ class Dynamic:
     extras: tuple[Any, ...] = ()  # static items concatenated to an array (e.g. False)
     planned: bool = False
     local_date: bool = False  # a date in the user's time zone (profile date placeholders)
+    kind: str = "integer"  # integer (ids), boolean, text (time.strftime) or date
 
 
 @dataclass(frozen=True)
@@ -185,6 +217,8 @@ class Search:
     model: str
     column: str
     domain: Node
+    where_calc: bool = False  # `_where_calc`, not `_search`: no model-specific filter
+    nulls: bool = False  # keep the rows whose column is NULL (a bare subselect in Odoo)
 
 
 Resolved = Static | Dynamic | Search
@@ -221,39 +255,199 @@ class Compiler:
         if isinstance(node, Or):
             return "(" + " OR ".join(self.node(c, model, alias, top) for c in node.children) + ")"
         if isinstance(node, Not):
+            pushed = self.inherited_not(node.child, model)
+            if pushed is not None:
+                return self.node(pushed, model, alias, top)
             return f"(NOT ({self.node(node.child, model, alias, top)}))"
+        if isinstance(node, Cond):
+            return self.cond(node, model, alias, top)
+        if isinstance(node, Exists):
+            found = self.search_sql(Search(node.model, "id", node.domain))
+            if top and not self.inline:
+                found = f"SELECT unnest(({self.ids_array(found, top)})::integer[])"
+            return f"({'NOT ' if node.negated else ''}EXISTS ({found}))"
         return self.leaf(node, model, alias, top)
 
+    def cond(self, node: Cond, model: Model, alias: str, top: bool) -> str:
+        """The branch Odoo would evaluate: chosen now for a constant test, else a CASE on a
+        test that is folded with the context when the statement is planned."""
+        test = self.truth(node.test)
+        if isinstance(test, bool):
+            return self.node(node.then if test else node.other, model, alias, top)
+        then = self.node(node.then, model, alias, top)
+        other = self.node(node.other, model, alias, top)
+        return f"(CASE WHEN {test} THEN {then} ELSE {other} END)"
+
     def leaf(self, leaf: Leaf, model: Model, alias: str, top: bool) -> str:
+        """One leaf, following `expression.parse` (odoo/osv/expression.py) branch by branch."""
         fld = self.field(model, leaf.path)
         translated = translate_field(self, model, fld, leaf)
         if translated is not None:
             return self.node(translated, model, alias, top)
+        op = leaf.op
+        if op in ("any", "not any") and fld.type not in RELATIONAL_TYPES:
+            # _anyfy_leaves keeps 'name.x' on a non-relational field; Odoo then fails on it
+            raise CompileError(
+                f"{op} (or a path) on the {fld.type} field {model.name}.{fld.name}",
+                token=leaf.path,
+            )
         if not fld.store:
             if fld.related:
-                return self.node(related_leaf(fld.related, leaf), model, alias, top)
+                return self.node(self.related(model, fld, leaf), model, alias, top)
             raise CompileError(
                 f"field {model.name}.{fld.name} is not stored and has no known SQL translation",
                 token=leaf.path,
             )
-        op = leaf.op
         if op in ("any", "not any"):
             assert not isinstance(leaf.value, Const | ListOf | Context | Concat | HasGroup)
             return self.any_leaf(fld, model, op, leaf.value, alias, top)
+        if op == "=?" and not isinstance(leaf.value, Const | Static):
+            # `_condition_to_sql`: TRUE when the value is False or None, else `=`, which
+            # with a list is `column = ARRAY[...]` in Odoo 18: PostgreSQL refuses it
+            if self.is_list(leaf.value):
+                raise CompileError(
+                    "=? with a list: Odoo compares it with = and PostgreSQL refuses that",
+                    token=leaf.path,
+                )
+            equal = Leaf(leaf.path, "=", leaf.value)
+            return self.node(Cond(Missing(leaf.value), TRUE, equal), model, alias, top)
         value = self.resolve(leaf.value)
+        if isinstance(value, Dynamic) and value.kind == "boolean":
+            # a boolean known at query time: the term with True or with False, as Odoo
+            # evaluates it (`= False` on a boolean field also admits NULL)
+            either = (Leaf(leaf.path, op, Const(b)) for b in (True, False))
+            return self.node(Cond(leaf.value, *either), model, alias, top)
         if op in ("child_of", "parent_of"):
             return self.hierarchy(fld, model, op, value, alias, top)
         if fld.type == "many2many":
-            return self.many2many(fld, op, value, alias, top)
+            return self.many2many(fld, model, op, value, alias, top)
         if fld.type == "one2many":
             return self.one2many(fld, model, op, value, alias, top)
+        if fld.type == "many2one" and isinstance(value, Static) and is_names(value.value):
+            return self.node(self.many2one_by_name(fld, op, value.value), model, alias, top)
         return self.scalar(fld, model, op, value, alias, top)
+
+    def inherited_not(self, child: Node, model: Model) -> Node | None:
+        """`NOT leaf` on an `_inherits` field, which Odoo evaluates on the joined parent row
+        (a NULL stays NULL): the negation goes inside the parent's search."""
+        if not isinstance(child, Leaf):
+            return None
+        fld = model.fields.get(child.path)
+        if fld is None or fld.store or not fld.related:
+            return None
+        head, _, rest = fld.related.partition(".")
+        if head not in model.inherits.values() or rest != fld.name:
+            return None
+        return Leaf(head, "any", Not(Leaf(rest, child.op, child.value)))
 
     def field(self, model: Model, name: str) -> Field:
         try:
             return model.fields[name]
         except KeyError:
             raise CompileError(f"unknown field {model.name}.{name}", token=name) from None
+
+    def model_named(self, name: str | None, token: str = "") -> Model:
+        """A model of the catalog, or a CompileError (never a bare KeyError)."""
+        model = self.catalog.models.get(name or "")
+        if model is None:
+            raise CompileError(f"unknown model {name!r}", token=token or (name or ""))
+        return model
+
+    def comodel(self, fld: Field) -> Model:
+        return self.model_named(fld.relation, fld.name)
+
+    # -- related and inherited fields --------------------------------------
+    def related(self, model: Model, fld: Field, leaf: Leaf) -> Node:
+        """A non-stored related field: an `_inherits` field is searched on its parent (a join
+        in Odoo), any other through `Field._search_related` (odoo/fields.py:727)."""
+        related = fld.related or ""
+        head, _, rest = related.partition(".")
+        if head in model.inherits.values() and rest == fld.name:
+            return Leaf(head, "any", Leaf(rest, leaf.op, leaf.value))
+        op, value = leaf.op, leaf.value
+        if op in ("any", "not any"):
+            # expression.py:1140-1153: the sub-domain is searched first, then 'in' / 'not in'
+            comodel = self.comodel(fld)
+            sub = value
+            if fld.type != "many2one":
+                sub = conjoin(self.field_domain(model, fld), value)
+            ids = Search(comodel.name, "id", sub)
+            if op == "any":
+                return self.related(model, fld, Leaf(leaf.path, "in", ids))
+            if fld.type == "many2one":
+                return disjoin(
+                    self.related(model, fld, Leaf(leaf.path, "not in", ids)),
+                    self.related(model, fld, Leaf(leaf.path, "=", Const(False))),
+                )
+            return self.related(model, fld, Leaf(leaf.path, "not in", ids))
+        if isinstance(value, ListOf):
+            is_null = any(isinstance(v, Const) and is_false(v.value) for v in value.items)
+        else:
+            is_null = isinstance(value, Const) and is_false(value.value)
+        negative = op in NEGATIVE_OPERATORS
+        can_be_null = is_null != negative
+
+        def make(path: str, current: Model) -> Node:
+            prefix, dot, suffix = path.partition(".")
+            if not dot:
+                return Leaf(prefix, op, value)
+            hop = self.field(current, prefix)
+            if hop.type not in RELATIONAL_TYPES:
+                raise CompileError(f"related path through {hop.type} {prefix}", token=path)
+            target = self.comodel(hop)
+            domain: Node = Leaf(prefix, "in", Search(target.name, "id", make(suffix, target)))
+            if can_be_null and hop.type == "many2one" and not hop.required:
+                domain = disjoin(domain, Leaf(prefix, "=", Const(False)))
+            return domain
+
+        return make(related, model)
+
+    def field_domain(self, model: Model, fld: Field) -> Node:
+        """The x2many field's own domain (`get_domain_list`), as a tree over its comodel."""
+        domain = orm.x2many_domain(model.name, fld.name)
+        if domain is None:
+            raise CompileError(f"Odoo cannot search {model.name}.{fld.name}", token=fld.name)
+        return domain_tree(domain)
+
+    def display_name(self, comodel: Model, op: str, value: Any) -> Node:
+        """`('display_name', op, value)` on `comodel`: `BaseModel._search_display_name`
+        (odoo/models.py:1773), over the model's `_rec_names_search` or `_rec_name`."""
+        custom = NAME_SEARCHES.get(comodel.name)
+        names = orm.name_search_fields(comodel.name, set(comodel.fields))
+        if custom is not None:
+            default = self.default_display_name(orm.default_name_fields(comodel.name), op, value)
+            return custom(default, op, value)
+        if names is None:
+            raise CompileError(
+                f"searching {comodel.name} by name is custom Python in Odoo", token=str(value)
+            )
+        return self.default_display_name(names, op, value)
+
+    @staticmethod
+    def default_display_name(names: tuple[str, ...], op: str, value: Any) -> Node:
+        if not names:
+            return FALSE
+        negative = op in NEGATIVE_OPERATORS
+        if op.endswith("like") and not value and "=" not in op:
+            return FALSE if negative else TRUE
+        leaves = [anyfy(Leaf(name, op, as_value(value))) for name in names]
+        return conjoin(*leaves) if negative else disjoin(*leaves)
+
+    def many2one_by_name(self, fld: Field, op: str, value: Any) -> Node:
+        """A string (or list of strings) on a many2one: a name search on the comodel
+        (expression.py:1340-1363)."""
+        comodel = self.comodel(fld)
+        if op in ("<", ">", "<=", ">="):
+            op = "in"
+        swap = {"not in": "!=", "in": "=", "=": "in", "!=": "not in"}
+        is_list = isinstance(value, tuple)
+        if (not is_list and op in ("in", "not in")) or (is_list and op in ("=", "!=")):
+            op = swap[op]
+        if op in NEGATIVE_OPERATORS:
+            ids = Search(comodel.name, "id", self.display_name(comodel, NEGATION[op], value))
+            return disjoin(Leaf(fld.name, "not in", ids), Leaf(fld.name, "=", Const(False)))
+        ids = Search(comodel.name, "id", self.display_name(comodel, op, value))
+        return Leaf(fld.name, "in", ids)
 
     # -- values ------------------------------------------------------------
     def resolve(self, value: Any) -> Resolved:
@@ -278,19 +472,97 @@ class Compiler:
             gid = self.catalog.groups.get(value.xml_id)
             if gid is None:
                 return Static(False)
-            return Dynamic(f"pgpolicy.planned_in_groups('{{{gid}}}')", False, False, planned=True)
+            return Dynamic(
+                f"pgpolicy.planned_in_groups('{{{gid}}}')",
+                False,
+                False,
+                planned=True,
+                kind="boolean",
+            )
         if isinstance(value, Strftime):
             return Dynamic(
                 f"to_char((now() AT TIME ZONE 'UTC'), {literal(pg_format(value.fmt))})",
                 False,
                 False,
+                kind="text",
             )
+        if isinstance(value, Negated | Missing):
+            truth = self.truth(value)
+            if isinstance(truth, bool):
+                return Static(truth)
+            return Dynamic(truth, False, False, planned=self.planned(value), kind="boolean")
         if isinstance(value, IfElse):
-            test = self.resolve(value.test)
-            if isinstance(test, Static):
-                return self.resolve(value.then if test.value else value.other)
-            raise CompileError("a conditional on a query-time value is not supported")
+            test = self.truth(value.test)
+            if isinstance(test, bool):
+                return self.resolve(value.then if test else value.other)
+            raise CompileError(
+                "a conditional value on a query-time test is supported as a term's value "
+                "or a whole domain only"
+            )
         raise CompileError(f"unsupported value {value!r}")
+
+    def is_list(self, value: Any) -> bool:
+        resolved = self.resolve(value)
+        if isinstance(resolved, Static):
+            return isinstance(resolved.value, tuple)
+        return isinstance(resolved, Dynamic) and resolved.is_array
+
+    # -- tests of conditionals: Python's truth of a value -------------------
+    def truth(self, value: Any) -> bool | str:
+        """Python's `bool(value)`: a constant, or a SQL boolean that is never NULL."""
+        if isinstance(value, Negated):
+            inner = self.truth(value.operand)
+            return (not inner) if isinstance(inner, bool) else f"(NOT {inner})"
+        if isinstance(value, Missing):
+            return self.missing(value.operand)
+        if isinstance(value, IfElse):
+            return self.truth_case(value, self.truth)
+        resolved = self.resolve(value)
+        if isinstance(resolved, Static):
+            return bool(resolved.value)
+        if isinstance(resolved, Search):
+            raise CompileError("a search cannot be tested")
+        if resolved.is_array:
+            if resolved.extras:
+                return True  # holds False or None: a non-empty list
+            return f"(coalesce(cardinality({resolved.sql}), 0) > 0)"
+        if resolved.kind == "boolean":
+            return f"coalesce({resolved.sql}, false)"
+        if resolved.kind == "text":
+            return f"(coalesce({resolved.sql}, '') <> '')"
+        return f"({resolved.sql} IS NOT NULL)"  # ids are never 0
+
+    def missing(self, value: Any) -> bool | str:
+        """`value is False or value is None` (the test of `=?`)."""
+        if isinstance(value, Negated | Missing):
+            truth = self.truth(value)
+            return (not truth) if isinstance(truth, bool) else f"(NOT {truth})"
+        if isinstance(value, IfElse):
+            return self.truth_case(value, self.missing)
+        resolved = self.resolve(value)
+        if isinstance(resolved, Static):
+            return resolved.value is False or resolved.value is None
+        if isinstance(resolved, Search) or resolved.is_array:
+            return False  # a list is neither False nor None, even empty
+        if resolved.kind == "boolean":
+            return f"(NOT coalesce({resolved.sql}, false))"
+        return f"({resolved.sql} IS NULL)"
+
+    def truth_case(self, value: IfElse, test_of: Callable[[Any], bool | str]) -> bool | str:
+        test = self.truth(value.test)
+        if isinstance(test, bool):
+            return test_of(value.then if test else value.other)
+        then, other = test_of(value.then), test_of(value.other)
+        return f"(CASE WHEN {test} THEN {sql_bool(then)} ELSE {sql_bool(other)} END)"
+
+    def planned(self, value: Any) -> bool:
+        """Whether a test depends on the context alone (then it is folded when planned)."""
+        if isinstance(value, Negated | Missing):
+            return self.planned(value.operand)
+        if isinstance(value, IfElse):
+            return all(self.planned(v) for v in (value.test, value.then, value.other))
+        resolved = self.resolve(value)
+        return not isinstance(resolved, Dynamic) or resolved.planned
 
     def dynamic_list(self, parts: list[Resolved], flatten: bool = False) -> Dynamic:
         arrays: list[str] = []
@@ -304,6 +576,8 @@ class Compiler:
                         extras.append(item)
                     else:
                         scalars.append(literal(item))
+            elif isinstance(part, Dynamic) and part.kind != "integer":
+                raise CompileError(f"a list holding a query-time {part.kind} value")
             elif isinstance(part, Dynamic) and part.is_array:
                 arrays.append(part.sql)
                 extras.extend(part.extras)
@@ -323,7 +597,13 @@ class Compiler:
         if value.name == "company_id":
             return Dynamic("pgpolicy.planned_company_id()", False, False, planned=True)
         if value.name == "date":
-            return Dynamic(f"(SELECT {LOCAL_DATES[value.path[0]]})", False, False, local_date=True)
+            return Dynamic(
+                f"(SELECT {LOCAL_DATES[value.path[0]]})",
+                False,
+                False,
+                local_date=True,
+                kind="date",
+            )
         return user_value(self, value.path)
 
     # -- sets of ids computed as superuser ---------------------------------
@@ -335,7 +615,10 @@ class Compiler:
         InitPlan)."""
         if not top or self.inline:
             return f"ARRAY({select_sql})"
-        body = f"SELECT coalesce(array_agg(DISTINCT v), '{{}}') FROM ({select_sql}) AS s(v)"
+        body = (
+            f"SELECT coalesce(array_agg(DISTINCT v), '{{}}') FROM ({select_sql}) AS s(v) "
+            f"WHERE {CONTEXT_CHECK}"
+        )
         if planned:
             body = planned_source(body)
         prefix = PLANNED_PREFIX if planned else "ids_"
@@ -346,13 +629,20 @@ class Compiler:
 
     def search_sql(self, search: Search) -> str:
         """`SELECT <column> FROM comodel WHERE <domain>` (no rules: Odoo runs it in sudo)."""
-        model = self.catalog.model(search.model)
+        model = self.model_named(search.model)
         alias = self.new_alias()
-        where = self.node(search.domain, model, alias, top=False)
+        domain = search.domain
+        # IrAttachment._search (odoo/addons/base/models/ir_attachment.py:520): the
+        # attachments of binary fields are left out unless the domain names id/res_field
+        special = model.name == "ir.attachment" and not search.where_calc
+        if special and not names_field(domain, ("id", "res_field")):
+            domain = conjoin(Leaf("res_field", "=", Const(False)), domain)
+        where = self.node(domain, model, alias, top=False)
         column = f"{alias}.{ident(search.column)}"
+        not_null = "" if search.nulls else f" AND {column} IS NOT NULL"
         return (
-            f"SELECT {column} FROM public.{ident(self.table(model))} AS {alias} "
-            f"WHERE {where} AND {column} IS NOT NULL"
+            f"SELECT {column} FROM public.{ident(self.table(model))} AS {alias} WHERE {where}"
+            + (not_null)
         )
 
     def new_alias(self) -> str:
@@ -376,35 +666,101 @@ class Compiler:
 
     # -- relational leaves (odoo-semantics §3.3) ---------------------------
     def any_leaf(self, fld: Field, model: Model, op: str, sub: Node, alias: str, top: bool) -> str:
-        comodel = self.catalog.model(fld.relation or "")
-        column = f"{alias}.{ident(fld.name)}"
+        """expression.py:1140-1153: a many2one's ids in (or, negated, not in or empty) the
+        comodel's search; an x2many's searched with the field's domain."""
+        comodel = self.comodel(fld)
+        joined = fld.name in orm.auto_join_fields(model.name)
+        if fld.type == "many2one" and joined:
+            return self.joined_any(fld, model, comodel, op, sub, alias, top)
         if fld.type == "many2one":
+            column = self.column_sql(fld, model, alias)
             ids = Search(comodel.name, "id", sub)
             if op == "any":
                 return self.in_set(column, ids, top)
             return f"({self.in_set(column, ids, top, negate=True)} OR {column} IS NULL)"
+        if fld.type == "many2many" and joined:
+            raise CompileError(f"auto_join on many2many {fld.name} (Odoo raises)", token=fld.name)
+        if fld.type == "one2many" and joined:
+            # expression.py:1128: a subselect of the inverse over _where_calc(right + domain)
+            lines = Search(
+                comodel.name,
+                fld.relation_field or "",
+                conjoin(sub, self.field_domain(model, fld)),
+                where_calc=True,
+                nulls=True,
+            )
+            return self.in_set(f"{alias}.id", lines, top, negate=op == "not any")
+        ids = Search(comodel.name, "id", conjoin(self.field_domain(model, fld), sub))
+        in_op = "in" if op == "any" else "not in"
         if fld.type == "one2many":
-            inverse = Search(comodel.name, fld.relation_field or "", sub)
-            return self.in_set(f"{alias}.id", inverse, top, negate=op == "not any")
-        if fld.type == "many2many":
-            ids = Search(comodel.name, "id", sub)
-            return self.many2many(fld, "in" if op == "any" else "not in", ids, alias, top)
-        raise CompileError(f"{op} on a {fld.type} field", token=fld.name)
+            return self.one2many(fld, model, in_op, ids, alias, top)
+        return self.many2many(fld, model, in_op, ids, alias, top)
 
-    def many2many(self, fld: Field, op: str, value: Resolved, alias: str, top: bool) -> str:
+    def joined_any(
+        self, fld: Field, model: Model, comodel: Model, op: str, sub: Node, alias: str, top: bool
+    ) -> str:
+        """An `auto_join` many2one (expression.py:1113): the sub-domain is evaluated on the
+        LEFT JOINed row, so a record without one is judged on a row of NULLs; `not any`
+        is `id = False OR NOT (sub-domain)` there."""
+        column = self.column_sql(fld, model, alias)
+        if op == "not any":
+            ids = Search(comodel.name, "id", Not(sub))
+            return (
+                f"(CASE WHEN {column} IS NULL THEN TRUE ELSE {self.in_set(column, ids, top)} END)"
+            )
+        empty = self.new_alias()
+        on_nulls = self.node(sub, comodel, empty, top=False)
+        null_row = (
+            f"SELECT {on_nulls} FROM (SELECT 1) AS {empty}_one "
+            f"LEFT JOIN public.{ident(self.table(comodel))} AS {empty} ON FALSE"
+        )
+        if top and not self.inline:
+            # in a policy, as superuser: the table may be the policy's own (no recursion)
+            name = "ids_" + hashlib.sha256(null_row.encode()).hexdigest()[:16]
+            function = SudoFunction(name, "boolean", null_row)
+            self.functions[name] = function
+            null_row = f"(SELECT {function.qualified}())"
+        else:
+            null_row = f"({null_row})"
+        ids = Search(comodel.name, "id", sub)
+        return (
+            f"(CASE WHEN {column} IS NULL THEN {null_row} ELSE {self.in_set(column, ids, top)} END)"
+        )
+
+    def x2many_targets(self, fld: Field, model: Model, op: str, value: Resolved) -> Resolved:
+        """The comodel ids an x2many leaf compares with (expression.py:1194-1206, 1274-1285):
+        a string is a name search (with the field's domain), a list its items, any other
+        value the one id."""
+        if not isinstance(value, Static):
+            return value
+        if isinstance(value.value, str):
+            comodel = self.comodel(fld)
+            positive = NEGATION[op] if op in NEGATIVE_OPERATORS else op
+            domain = conjoin(
+                self.field_domain(model, fld), self.display_name(comodel, positive, value.value)
+            )
+            return Search(comodel.name, "id", domain)
+        items = value.value if isinstance(value.value, tuple) else (value.value,)
+        for item in items:
+            if isinstance(item, str) or item is True or isinstance(item, float):
+                raise CompileError(
+                    f"{fld.type} {fld.name} compared with {item!r} (not an id)", token=str(item)
+                )
+        return Static(items)
+
+    def many2many(
+        self, fld: Field, model: Model, op: str, value: Resolved, alias: str, top: bool
+    ) -> str:
+        """expression.py:1255-1335: EXISTS (or NOT EXISTS) a row of the relation table."""
         rel, col1, col2 = fld.relation_table, fld.column1, fld.column2
         if not (rel and col1 and col2):
             raise CompileError(f"many2many {fld.name} has no relation table", token=fld.name)
         negative = op in NEGATIVE_OPERATORS
-        if isinstance(value, Static) and value.value is False and op in ("=", "!="):
-            # `= False`: no relation at all (no comodel active filter), `!= False`: some
-            rel_sql = f"SELECT {ident(col1)} FROM public.{ident(rel)}"
-            return self.in_set(
-                f"{alias}.id", Dynamic(self.ids_array(rel_sql, top), True), top, negate=not negative
-            )
-        if op not in ("=", "!=", "in", "not in"):
-            raise CompileError(f"operator {op} on many2many {fld.name}", token=op)
         r = self.new_alias()
+        if isinstance(value, Static) and value.value is False:
+            # `= False`: no relation row at all (no comodel filter), `!= False`: some
+            return self.related_rows(alias, rel, col1, r, "TRUE", top, negate=not negative)
+        value = self.x2many_targets(fld, model, op, value)
         if isinstance(value, Search):
             targets = f"{r}.{ident(col2)} IN ({self.search_sql(value)})"
         elif isinstance(value, Dynamic):
@@ -414,38 +770,76 @@ class Compiler:
             items = value.value if isinstance(value.value, tuple) else (value.value,)
             ids = [literal(v) for v in items if v]
             targets = f"{r}.{ident(col2)} IN ({', '.join(ids) or 'NULL'})"
-        rel_sql = f"SELECT {r}.{ident(col1)} FROM public.{ident(rel)} AS {r} WHERE {targets}"
-        return self.in_set(
-            f"{alias}.id", Dynamic(self.ids_array(rel_sql, top), True), top, negate=negative
-        )
+        return self.related_rows(alias, rel, col1, r, targets, top, negate=negative)
+
+    def related_rows(
+        self, alias: str, rel: str, col1: str, r: str, targets: str, top: bool, negate: bool
+    ) -> str:
+        """Whether the record has rows in a many2many relation table meeting `targets`:
+        EXISTS as Odoo writes it, or, in a policy, the ids computed once by a function."""
+        if top and not self.inline:
+            rel_sql = f"SELECT {r}.{ident(col1)} FROM public.{ident(rel)} AS {r} WHERE {targets}"
+            return self.in_set(
+                f"{alias}.id", Dynamic(self.ids_array(rel_sql, top), True), top, negate=negate
+            )
+        exists = "NOT EXISTS" if negate else "EXISTS"
+        link = f"{r}.{ident(col1)} = {alias}.id"
+        return f"{exists} (SELECT 1 FROM public.{ident(rel)} AS {r} WHERE {link} AND {targets})"
 
     def one2many(
         self, fld: Field, model: Model, op: str, value: Resolved, alias: str, top: bool
     ) -> str:
-        comodel = self.catalog.model(fld.relation or "")
-        inverse = fld.relation_field or ""
+        """expression.py:1188-1253: the ids of the records having (or not) such lines."""
+        comodel = self.comodel(fld)
+        inverse = self.field(comodel, fld.relation_field or "")
+        if not inverse.store:
+            raise CompileError(f"one2many {fld.name} has a computed inverse", token=fld.name)
         negative = op in NEGATIVE_OPERATORS
-        if isinstance(value, Static) and value.value is False and op in ("=", "!="):
-            lines = Search(comodel.name, inverse, TRUE)
+        inverse_is_int = inverse.type in ("integer", "many2one_reference")
+        domain = self.field_domain(model, fld)
+        if isinstance(value, Static) and value.value is False:
+            lines_domain: Node = Leaf(inverse.name, "!=", Const(False))
+            if inverse_is_int:
+                lines_domain = conjoin(lines_domain, domain)
+            lines = Search(comodel.name, inverse.name, lines_domain, where_calc=not inverse_is_int)
             return self.in_set(f"{alias}.id", lines, top, negate=not negative)
-        if op not in ("=", "!=", "in", "not in"):
-            raise CompileError(f"operator {op} on one2many {fld.name}", token=op)
-        lines = Search(comodel.name, inverse, Leaf("id", "in", value))
+        value = self.x2many_targets(fld, model, op, value)
+        if isinstance(value, Static) and not (inverse_is_int and domain != TRUE):
+            items = value.value if isinstance(value.value, tuple) else (value.value,)
+            if any(item is False for item in items):
+                # Odoo's SQL compares the ids with FALSE: PostgreSQL rejects it
+                raise CompileError(f"one2many {fld.name} compared with False in a list")
+        targets: Node = Leaf("id", "in", value)
+        if inverse_is_int:
+            targets = conjoin(targets, domain)
+        lines = Search(comodel.name, inverse.name, targets)
         return self.in_set(f"{alias}.id", lines, top, negate=negative)
 
     def hierarchy(
         self, fld: Field, model: Model, op: str, value: Resolved, alias: str, top: bool
     ) -> str:
-        """child_of / parent_of (§3.4): expanded as superuser, inactive records included."""
-        parent = "parent_id"
+        """child_of / parent_of (§3.4, expression.py:870-925): expanded as superuser,
+        inactive records included."""
+        if isinstance(value, Static):
+            items = value.value if isinstance(value.value, tuple) else (value.value,)
+            if not items or items == (0,):
+                return "FALSE"  # to_ids: no ids, whatever the field (expression.py:874, 904)
         if fld.name == "id":
-            tree, column = model, f"{alias}.id"
+            tree, column, parent = model, f"{alias}.id", "parent_id"
         elif fld.type == "many2one" and fld.relation == model.name:
             tree, column, parent = model, f"{alias}.id", fld.name
+        elif fld.type == "one2many" and fld.relation == model.name:
+            # the one2many is taken as the parent field (expression.py:1179-1187): its records'
+            # parents are the records having them as lines, so the walk goes the other way
+            tree, column, parent = model, f"{alias}.id", fld.relation_field or ""
+            if not model.parent_path:
+                op = "parent_of" if op == "child_of" else "child_of"
+        elif fld.type in RELATIONAL_TYPES:
+            tree, parent = self.comodel(fld), "parent_id"
+            column = self.column_sql(fld, model, alias)
         else:
-            tree = self.catalog.model(fld.relation or "")
-            column = f"{alias}.{ident(fld.name)}"
-        start = self.start_ids(value)
+            raise CompileError(f"{op} on the {fld.type} field {fld.name}", token=fld.name)
+        start = self.start_ids(tree, value)
         # Expanding a context value (the allowed companies, the user's partner) is itself
         # a context value: folded at plan time like its start.
         planned = isinstance(value, Dynamic) and value.planned
@@ -454,19 +848,23 @@ class Compiler:
             True,
             planned=planned,
         )
-        if fld.type in ("many2one", "integer") or fld.name == "id":
+        if fld.type in ("many2one", "integer") or fld.name == "id" or column.endswith(".id"):
             return self.in_set(column, expanded, top)
         return (
-            self.many2many(fld, "in", expanded, alias, top)
+            self.many2many(fld, model, "in", expanded, alias, top)
             if fld.type == "many2many"
             else self.one2many(fld, model, "in", expanded, alias, top)
         )
 
-    def start_ids(self, value: Resolved) -> str:
+    def start_ids(self, tree: Model, value: Resolved) -> str:
+        """`to_ids` (expression.py:835): ids, or names searched with ilike on the tree."""
         if isinstance(value, Static):
             items = value.value if isinstance(value.value, tuple) else (value.value,)
-            if any(isinstance(v, str) for v in items):
-                raise CompileError("child_of/parent_of by name is not supported")
+            if items and all(isinstance(v, str) for v in items):
+                found = disjoin(*(self.display_name(tree, "ilike", v) for v in items))
+                return f"ARRAY({self.search_sql(Search(tree.name, 'id', found))})"
+            if any(isinstance(v, str | float) or v is True for v in items):
+                raise CompileError(f"child_of/parent_of with {items!r}")
             ids = [literal(v) for v in items if v]
             return "ARRAY[" + ", ".join(ids) + "]::integer[]" if ids else "'{}'::integer[]"
         if isinstance(value, Dynamic):
@@ -488,8 +886,10 @@ class Compiler:
                 f"unnest(string_to_array(rtrim(r.parent_path, '/'), '/')) AS a "
                 f"WHERE r.id = ANY({start})"
             )
-        if parent not in tree.fields:
-            raise CompileError(f"model {tree.name} has no {parent} for {op}")
+        link = tree.fields.get(parent)
+        if link is None or not link.store or link.type != "many2one" or link.relation != tree.name:
+            # Odoo: "Invalid parent field" (child_of), or a failure mixing models (parent_of)
+            raise CompileError(f"model {tree.name} has no parent field {parent} for {op}")
         column = ident(parent)
         seed = f"SELECT id FROM {table} WHERE id = ANY({start})"
         if op == "child_of":
@@ -505,7 +905,7 @@ class Compiler:
     def scalar(
         self, fld: Field, model: Model, op: str, value: Resolved, alias: str, top: bool
     ) -> str:
-        column = self.column_sql(fld, alias)
+        column = self.column_sql(fld, model, alias)
         if isinstance(value, Search):
             sub = self.ids_array(self.search_sql(value), top)
             sql = f"{column} = ANY(({sub})::integer[])"
@@ -513,20 +913,50 @@ class Compiler:
         if isinstance(value, Dynamic):
             if value.local_date and fld.type == "datetime":
                 value = local_midnight(value, op)
+            if value.kind == "text":
+                value = typed_text(fld, op, value)
             return self.dynamic_scalar(fld, op, value, column)
+        if fld.company_dependent:
+            check_company_dependent(fld, op, value.value)
         return static_leaf(fld, op, value.value, column)
 
-    def column_sql(self, fld: Field, alias: str) -> str:
+    def column_sql(self, fld: Field, model: Model, alias: str) -> str:
+        """The field's value as SQL (`BaseModel._field_to_sql`, odoo/models.py:2903)."""
         column = f"{alias}.{ident(fld.name)}"
         if fld.translate:
             # Rules carry no language: compare the en_US source, as Odoo does without `lang`.
             return f"({column}->>'en_US')"
         if fld.company_dependent:
+            # odoo/models.py:2949-2968: the current company's value, else the field's
+            # fallback (ir.default) unless that is empty, 0 or False
             sql_type = SQL_TYPES.get(fld.type)
             if sql_type is None:
                 raise CompileError(f"company-dependent {fld.type} field {fld.name}")
-            return f"(({column}->(pgpolicy.planned_company_id()::text)->>0)::{sql_type})"
+            value = f"{column}->(pgpolicy.planned_company_id()::text)"
+            fallback = self.company_fallback(model, fld)
+            return f"((coalesce({value}, {fallback})->>0)::{sql_type})"
         return column
+
+    def company_fallback(self, model: Model, fld: Field) -> str:
+        """The company-dependent field's fallback as jsonb: the `ir.default` of the field for
+        the current company or all, as `ir.default._get_model_defaults` picks it for the
+        superuser (odoo/addons/base/models/ir_default.py:154)."""
+        select = (
+            "SELECT CASE WHEN v IN ('0'::jsonb, 'false'::jsonb, 'null'::jsonb) THEN NULL "
+            "ELSE v END FROM (SELECT d.json_value::jsonb FROM public.ir_default AS d "
+            "JOIN public.ir_model_fields AS f ON f.id = d.field_id "
+            f"WHERE f.model = {literal(model.name)} AND f.name = {literal(fld.name)} "
+            "AND (d.user_id IS NULL OR d.user_id = 1) "
+            "AND (d.company_id IS NULL OR d.company_id = pgpolicy.planned_company_id()) "
+            "AND d.condition IS NULL ORDER BY d.user_id, d.company_id, d.id LIMIT 1) AS s(v)"
+        )
+        if self.inline:
+            return f"({select})"
+        body = planned_source(select)
+        name = PLANNED_PREFIX + hashlib.sha256(body.encode()).hexdigest()[:16]
+        function = SudoFunction(name, "jsonb", body)
+        self.functions[name] = function
+        return f"{function.qualified}()"
 
     def dynamic_scalar(self, fld: Field, op: str, value: Dynamic, column: str) -> str:
         """A leaf whose value is read at query time: NULL stands for Odoo's False."""
@@ -581,6 +1011,34 @@ LOCAL_DATES = {
 }
 
 
+def typed_text(fld: Field, op: str, value: Dynamic) -> Dynamic:
+    """A string known at query time (`time.strftime(...)`) as a value of the field's type.
+
+    Odoo passes it as a parameter, which PostgreSQL reads as a literal of the column's
+    type; a 10-character string compared with a datetime is padded first (§3.5,
+    `expression.py`: `' 23:59:59'` for `>` and `<=`, else `' 00:00:00'`)."""
+    if fld.type in CHAR_TYPES or fld.type == "selection":
+        return value
+    if op in ("in", "not in"):
+        raise CompileError(f"{op} with a query-time string on a {fld.type} field", token=op)
+    if fld.type == "datetime":
+        pad = literal(" 23:59:59" if op in (">", "<=") else " 00:00:00")
+        sql = (
+            f"(CASE WHEN length({value.sql}) = 10 THEN {value.sql} || {pad} "
+            f"ELSE {value.sql} END)::timestamp"
+        )
+        return replace(value, sql=sql, kind="timestamp")
+    if fld.type == "date" or fld.type in NUMBER_TYPES:
+        return replace(value, sql=f"({value.sql})::{SQL_TYPES[fld.type]}", kind=fld.type)
+    raise CompileError(f"a query-time string compared with a {fld.type} field", token=fld.name)
+
+
+def sql_bool(value: bool | str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
 def local_midnight(value: Dynamic, op: str) -> Dynamic:
     """A local date compared with a datetime (stored as UTC) becomes that day's start in UTC,
     or its last second for `>` and `<=`, as Odoo pads date strings (§3.5)."""
@@ -593,61 +1051,87 @@ def local_midnight(value: Dynamic, op: str) -> Dynamic:
 
 
 # ---------------------------------------------------------------------------
-# Static scalar leaves, exactly as BaseModel._condition_to_sql
+# Static scalar leaves, exactly as BaseModel._condition_to_sql (odoo/models.py:3075)
 
 
 def static_leaf(fld: Field, op: str, value: Any, column: str) -> str:
     """SQL for `(field, op, value)` with a value known at compile time."""
     ftype = "id" if fld.name == "id" else fld.type
-    if op == "=?":
-        if value is False or value is None:
-            return "true"
-        op = "="
     if op in ("in", "not in") and isinstance(value, bool):
-        op = "=" if op == "in" else "!="
+        op = "=" if op == "in" else "!="  # normalize_leaf (expression.py:690)
     if op in ("=", "!=") and isinstance(value, tuple | list):
         op = "in" if op == "=" else "not in"
+    if op == "=?":
+        if value is False or value is None:
+            return "TRUE"
+        if isinstance(value, tuple | list):
+            raise CompileError(f"=? with a list on {fld.name} (Odoo's SQL compares with an array)")
+        op = "="
+    if ftype == "datetime" and isinstance(value, str) and len(value) == 10:
+        value += " 23:59:59" if op in (">", "<=") else " 00:00:00"  # expression.py:1389
     if op in ("in", "not in"):
-        return in_leaf(ftype, op, value if isinstance(value, tuple | list) else (value,), column)
-    if ftype == "boolean" and op in ("=", "!=") and isinstance(value, bool | int):
-        truthy = bool(value) == (op == "=")
-        return f"({column} = true)" if truthy else f"({column} IS NULL OR {column} = false)"
-    if (
-        ftype in ("many2one", "id", "one2many", "many2many", "many2one_reference")
-        and op in ("=", "!=")
-        and not value
-    ):
-        return f"{column} IS NULL" if op == "=" else f"{column} IS NOT NULL"
+        if not isinstance(value, tuple | list):
+            raise CompileError(f"{op} needs a list, got {value!r}", token=op)
+        return in_leaf(fld, ftype, op, value, column)
+    if ftype == "boolean" and op in ("=", "!=") and isinstance(value, bool):
+        truthy = value != (op == "!=")
+        return f"({column} = TRUE)" if truthy else f"({column} IS NULL OR {column} = FALSE)"
+    relational = ftype in ("many2one", "id", "one2many", "many2many", "many2one_reference")
+    if (relational and ftype != "many2one_reference") and op in ("=", "!=") and not value:
+        value = False
+    number = ftype in NUMBER_TYPES
+    char = ftype in CHAR_TYPES
     if op in ("=", "!=") and (value is False or value is None):
-        if ftype in NUMBER_TYPES:
+        if number:
             value = 0
-        elif ftype in CHAR_TYPES:
+        elif char:
             value = ""
         else:
             return f"{column} IS NULL" if op == "=" else f"{column} IS NOT NULL"
-    if op in ("like", "not like", "ilike", "not ilike", "=like", "=ilike"):
-        return like_leaf(ftype, op, value, column)
-    if ftype in ("date", "datetime") and isinstance(value, str):
-        value = date_value(ftype, op, value)
-    sql = f"{column} {op} {literal(value)}"
-    negative = op in NEGATIVE_OPERATORS
-    if op not in ("<", "<=", ">", ">=") and bool(value) == negative:
-        return f"({sql} OR {column} IS NULL)"
-    if (
-        ftype in NUMBER_TYPES
-        and isinstance(value, int | float)
-        and (
-            (op == ">=" and value <= 0)
-            or (op == "<=" and value >= 0)
-            or (op == "<" and value > 0)
-            or (op == ">" and value < 0)
-        )
-    ):
-        return f"({sql} OR {column} IS NULL)"
+    wildcard = op in ("like", "not like", "ilike", "not ilike")
+    if wildcard:
+        sql_value = literal(f"%{python_str(value)}%")
+    else:
+        sql_value = column_value(fld, ftype, value, op)
+    left = column
+    if op.endswith("like") and ftype not in CHAR_TYPES:
+        left = f"({column})::text"
+    if wildcard and not value:
+        return "FALSE" if op in NEGATIVE_OPERATORS else "TRUE"
+    sql = f"({left} {SQL_OPERATORS[op]} {sql_value})"
+    if bool(value) == (op in NEGATIVE_OPERATORS) and op[:1] not in (">", "<"):
+        sql = f"({sql} OR {column} IS NULL)"
+    if not wildcard and number:
+        compared = number_value(ftype, value)
+        if (
+            (op == ">=" and compared <= 0)
+            or (op == "<=" and compared >= 0)
+            or (op == "<" and compared > 0)
+            or (op == ">" and compared < 0)
+        ):
+            sql = f"({sql} OR {column} IS NULL)"
     return sql
 
 
-def in_leaf(ftype: str, op: str, values: tuple[Any, ...] | list[Any], column: str) -> str:
+SQL_OPERATORS = {
+    "=": "=",
+    "!=": "!=",
+    "<=": "<=",
+    "<": "<",
+    ">": ">",
+    ">=": ">=",
+    "=like": "LIKE",
+    "=ilike": "ILIKE",
+    "like": "LIKE",
+    "not like": "NOT LIKE",
+    "ilike": "ILIKE",
+    "not ilike": "NOT ILIKE",
+}
+
+
+def in_leaf(
+    fld: Field, ftype: str, op: str, values: tuple[Any, ...] | list[Any], column: str
+) -> str:
     params = [v for v in values if v is not False and v is not None]
     check_null = len(params) < len(values)
     if ftype == "boolean":
@@ -656,43 +1140,163 @@ def in_leaf(ftype: str, op: str, values: tuple[Any, ...] | list[Any], column: st
             params.append(False)
     elif ftype in NUMBER_TYPES or ftype in CHAR_TYPES:
         zero: Any = 0 if ftype in NUMBER_TYPES else ""
-        if check_null:
+        if check_null and zero not in params:
             params.append(zero)
         check_null = check_null or zero in params
     if not params:
-        sql = "false" if op == "in" else "true"
+        sql = "FALSE" if op == "in" else "TRUE"
     else:
-        sql = f"{column} {'IN' if op == 'in' else 'NOT IN'} ({', '.join(map(literal, params))})"
-    if op == "in":
-        return f"({sql} OR {column} IS NULL)" if check_null else sql
-    if check_null:
+        if ftype == "boolean":
+            items = [literal(p) for p in params]
+        elif ftype == "id":
+            items = [id_literal(p) for p in params]
+        else:
+            items = [column_value(fld, ftype, p, op) for p in params]
+        sql = f"({column} {'IN' if op == 'in' else 'NOT IN'} ({', '.join(items)}))"
+    if (op == "in" and check_null) or (op == "not in" and not check_null):
+        return f"({sql} OR {column} IS NULL)"
+    if op == "not in" and check_null:
         return f"({sql} AND {column} IS NOT NULL)"
-    return f"({sql} OR {column} IS NULL)"
+    return sql
 
 
-def like_leaf(ftype: str, op: str, value: Any, column: str) -> str:
-    if not value:
-        return "false" if op in NEGATIVE_OPERATORS else "true"
-    if ftype not in CHAR_TYPES:
-        column = f"({column})::text"
-    pattern = str(value) if op.startswith("=") else f"%{value}%"
-    sql_op = {
-        "like": "LIKE",
-        "not like": "NOT LIKE",
-        "ilike": "ILIKE",
-        "not ilike": "NOT ILIKE",
-        "=like": "LIKE",
-        "=ilike": "ILIKE",
-    }[op]
-    sql = f"{column} {sql_op} {literal(pattern)}"
-    return f"({sql} OR {column} IS NULL)" if op in NEGATIVE_OPERATORS else sql
+def python_str(value: Any) -> str:
+    """`str(value)` as Python writes it (a domain's `%{value}%` pattern)."""
+    if value is None:
+        return "None"
+    return str(value)
 
 
-def date_value(ftype: str, op: str, value: str) -> str:
-    """Date strings compared with datetimes are padded (§3.5)."""
-    if ftype == "datetime" and len(value) == 10:
-        return value + (" 23:59:59" if op in (">", "<=") else " 00:00:00")
-    return value
+def id_literal(value: Any) -> str:
+    """An item of `('id', 'in', [...])`, passed raw to PostgreSQL by Odoo."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CompileError(f"id compared with {value!r}", token=str(value))
+    return literal(value)
+
+
+def number_value(ftype: str, value: Any) -> float:
+    """`convert_to_record(convert_to_cache(value))` of a number field (the null checks)."""
+    try:
+        return int(value or 0) if ftype == "integer" else float(value or 0.0)
+    except (TypeError, ValueError) as exc:
+        raise CompileError(f"{value!r} is not a number", token=str(value)) from exc
+
+
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
+
+
+def column_value(fld: Field, ftype: str, value: Any, op: str) -> str:
+    """The SQL literal of `field.convert_to_column(value, validate=False)` (odoo/fields.py),
+    typed so that PostgreSQL accepts it; a value PostgreSQL (or Odoo) would reject is a
+    CompileError."""
+    if ftype == "boolean":
+        return "true" if value else "false"
+    if ftype in ("integer", "many2one_reference"):
+        return literal(int(number_value("integer", value)))
+    if ftype == "float":
+        number = number_value("float", value)
+        return literal(float(number))
+    if value is None or value is False:
+        return "NULL"
+    if ftype == "monetary":
+        text = python_str(value)
+        try:
+            decimal.Decimal(text.strip())
+        except decimal.InvalidOperation as exc:
+            raise CompileError(f"{value!r} is not a number", token=text) from exc
+        return f"{literal(text)}::numeric"
+    if ftype == "many2one" and not value:
+        return "NULL"  # Many2one.convert_to_column: `value or None`
+    if ftype in ("many2one", "id"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise CompileError(f"{fld.name} compared with {value!r}", token=str(value))
+        if ftype == "id" and isinstance(value, float) and not value.is_integer():
+            raise CompileError(f"id compared with {value!r}", token=str(value))
+        return literal(value)
+    text = python_str(value)
+    if ftype in ("date", "datetime") and not op.endswith("like"):
+        if not (DATE_RE.fullmatch(text) or DATETIME_RE.fullmatch(text)) or not valid_date(text):
+            raise CompileError(f"{text!r} is not a {ftype}", token=text)
+        return f"{literal(text)}::{'date' if ftype == 'date' else 'timestamp'}"
+    if ftype == "html" and fld.sanitize:
+        return literal(sanitized(text))
+    if ftype in CHAR_TYPES or ftype in ("selection", "date", "datetime"):
+        return literal(text)
+    raise CompileError(f"comparing a {ftype} field", token=fld.name)
+
+
+def sanitized(text: str) -> str:
+    """What Odoo's `html_sanitize` makes of a plain-text value (a paragraph); any other
+    value is refused, its sanitizing being beyond a compiler."""
+    if text == "" or re.fullmatch(r"<p>[^<>&\"\n\r\t]+</p>", text):
+        return text  # already what sanitizing gives
+    if any(c in text for c in '<>&"\n\r\t') or text != text.strip():
+        raise CompileError(f"html value {text!r}: Odoo compares it sanitized", token=text)
+    return f"<p>{text}</p>"
+
+
+def valid_date(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text[:10])
+    except ValueError:
+        return False
+    return True
+
+
+def check_company_dependent(fld: Field, op: str, value: Any) -> None:
+    """Odoo first evaluates the leaf in Python on the field's fallback
+    (`ir.default._evaluate_condition_with_fallback`, expression.py:995-1003): ordering a
+    fallback value with None, or a string or date with False, raises there. Whether a
+    fallback exists is data: refused whatever it is (fail closed)."""
+    if op not in ("<", "<=", ">", ">="):
+        return
+    comparable = fld.type in ("integer", "float", "monetary", "many2one", "boolean")
+    if value is None or (value is False and not comparable):
+        raise CompileError(
+            f"{fld.name} {op} {value!r}: Odoo compares it with the field's fallback in Python",
+            token=op,
+        )
+
+
+def names_field(node: Node, names: tuple[str, ...]) -> bool:
+    """Whether a leaf of the domain (not of its sub-domains) is on one of `names`."""
+    if isinstance(node, And | Or):
+        return any(names_field(child, names) for child in node.children)
+    if isinstance(node, Not):
+        return names_field(node.child, names)
+    return isinstance(node, Leaf) and node.path in names
+
+
+def is_false(value: Any) -> bool:
+    """Odoo's `value is False or value is None` (0 and '' are not)."""
+    return value is False or value is None
+
+
+def is_names(value: Any) -> bool:
+    """A string, or a non-empty list of strings (searched by name on a many2one)."""
+    if isinstance(value, str):
+        return True
+    return isinstance(value, tuple) and bool(value) and all(isinstance(v, str) for v in value)
+
+
+def as_value(value: Any) -> Value:
+    """A static Python value back as a domain value."""
+    if isinstance(value, tuple | list):
+        return ListOf(tuple(Const(v) for v in value))
+    return Const(value)
+
+
+def domain_tree(domain: list[Any]) -> Node:
+    """A domain given as data (an x2many field's own domain) as a tree."""
+    items: list[str | Leaf | Bool] = []
+    for item in domain:
+        if isinstance(item, str):
+            items.append(item)
+        else:
+            path, op, value = item
+            items.append(Leaf(path, op, as_value(value)))
+    return build_tree(items)
 
 
 def pg_format(fmt: str) -> str:
@@ -712,14 +1316,142 @@ def pg_format(fmt: str) -> str:
     return "".join(out)
 
 
-def related_leaf(related: str, leaf: Leaf) -> Node:
-    """A non-stored related field searched through its path (Odoo `_search_related`)."""
-    head, _, rest = related.partition(".")
-    return (
-        Leaf(head, "any", Leaf(rest, leaf.op, leaf.value))
-        if rest
-        else Leaf(head, leaf.op, leaf.value)
+# ---------------------------------------------------------------------------
+# Name searches that Odoo's models override (`_search_display_name`), as domains. Each
+# gets the default search (over `_rec_names_search` / `_rec_name`), the operator and the
+# value, in the rule evaluation context (no `partner_id`, `user_preference`, ... keys).
+
+NameSearch = Callable[[Node, str, Any], Node]
+
+
+def _positive(op: str) -> bool:
+    return op not in NEGATIVE_OPERATORS
+
+
+def _users_by_name(default: Node, op: str, value: Any) -> Node:
+    """res.users (odoo/addons/base/models/res_users.py:825): a user whose login is the
+    value exactly wins over the name search."""
+    if op not in ("=", "ilike") or not value:
+        return default
+    login = Leaf("login", "=", as_value(value))
+    return disjoin(login, conjoin(default, Exists("res.users", login, negated=True)))
+
+
+def _products_by_name(default: Node, op: str, value: Any) -> Node:
+    """product.product (addons/product/models/product_product.py:533)."""
+    parts: list[Node] = [
+        anyfy(Leaf("name", op, as_value(value))),
+        Leaf("default_code", op, as_value(value)),
+    ]
+    if op in ("=", "in") or (op.endswith("like") and _positive(op)):
+        barcodes = value if op == "in" else (value,)
+        if not isinstance(barcodes, tuple):
+            raise CompileError(f"product name search with {op} {value!r}")
+        parts.append(Leaf("barcode", "in", as_value(barcodes)))
+    if op == "=" and isinstance(value, str) and (m := re.search(r"(\[(.*?)\])", value)):
+        parts.append(Leaf("default_code", "=", Const(m.group(2))))
+    return disjoin(*parts) if _positive(op) else conjoin(*parts)
+
+
+def _templates_by_name(default: Node, op: str, value: Any) -> Node:
+    """product.template (addons/product/models/product_template.py:568): its variants' names
+    too, when there is a value."""
+    if not value:
+        return default
+    variants = Leaf("product_variant_ids", op, as_value(value))
+    return disjoin(default, variants) if _positive(op) else conjoin(default, variants)
+
+
+def _picking_types_by_name(default: Node, op: str, value: Any) -> Node:
+    """stock.picking.type (addons/stock/models/stock_picking.py:300): 'Warehouse: Type'."""
+    parts = value.split(": ") if isinstance(value, str) else []
+    if len(parts) == 2:
+        return conjoin(
+            anyfy(Leaf("warehouse_id.name", op, Const(parts[0]))),
+            Leaf("name", op, Const(parts[1])),
+        )
+    return default
+
+
+def _states_by_name(default: Node, op: str, value: Any) -> Node:
+    """res.country.state (odoo/addons/base/models/res_country.py:193): 'State (Country)'."""
+
+    def by_country(name: str, operator: str) -> Node:
+        m = (
+            re.fullmatch(r"(?P<name>.+)\((?P<country>.+)\)", name)
+            if isinstance(name, str)
+            else None
+        )
+        if m is None:
+            return FALSE
+        country = m["country"].strip()
+        return conjoin(
+            Leaf("name", operator, Const(m["name"].strip())),
+            disjoin(
+                anyfy(Leaf("country_id.name", "ilike", Const(country))),
+                anyfy(Leaf("country_id.code", "=", Const(country))),
+            ),
+        )
+
+    if value and _positive(op):
+        if op in ("ilike", "="):
+            return disjoin(default, by_country(value, op))
+        if op == "in":
+            return disjoin(default, *(by_country(name, "=") for name in value))
+    return default
+
+
+def _banks_by_name(default: Node, op: str, value: Any) -> Node:
+    """res.bank (odoo/addons/base/models/res_bank.py:41)."""
+    if op in ("ilike", "not ilike") and value:
+        if not isinstance(value, str):
+            raise CompileError(f"bank name search with {value!r}")
+        found = disjoin(
+            Leaf("bic", "=ilike", Const(value + "%")), Leaf("name", "ilike", Const(value))
+        )
+        return negate(found) if op == "not ilike" else found
+    return default
+
+
+def _categories_by_name(default: Node, op: str, value: Any) -> Node:
+    """res.partner.category (odoo/addons/base/models/res_partner.py:175): the matching
+    tags and their children."""
+    if op.endswith("like"):
+        return Leaf("id", "child_of", Search("res.partner.category", "id", default))
+    return default
+
+
+def _accounts_by_name(default: Node, op: str, value: Any) -> Node:
+    """account.account (addons/account/models/account_account.py:813): the code's first word
+    too (the code is `code_store` of the company, `_search_code`)."""
+    name = value or ""
+    if not isinstance(name, str):
+        raise CompileError(f"account name search with {value!r}")
+    first = name.split(" ")[0]
+    code = (
+        Leaf("code_store", "=", Const(first))
+        if op in ("=", "!=")
+        else Leaf("code_store", "=like", Const(first + "%"))
     )
+    by_name = Leaf("name", op, Const(name))
+    if op in NEGATIVE_OPERATORS:
+        return conjoin(negate(code), by_name)
+    return disjoin(code, by_name)
+
+
+NAME_SEARCHES: dict[str, NameSearch] = {
+    "account.account": _accounts_by_name,
+    "sale.order": lambda default, op, value: default,  # sale_expense: a context key only
+    # res.company's override only matters with `user_preference` in the context
+    "res.company": lambda default, op, value: default,
+    "res.users": _users_by_name,
+    "product.product": _products_by_name,
+    "product.template": _templates_by_name,
+    "stock.picking.type": _picking_types_by_name,
+    "res.country.state": _states_by_name,
+    "res.bank": _banks_by_name,
+    "res.partner.category": _categories_by_name,
+}
 
 
 # ---------------------------------------------------------------------------
@@ -914,4 +1646,5 @@ def compile_domain(
     `inline` puts relational subqueries in place instead of generated functions:
     the result is for readers that bypass RLS (a DBA's tooling, tests).
     """
-    return Compiler(catalog, inline=inline).predicate(node, catalog.model(model_name))
+    compiler = Compiler(catalog, inline=inline)
+    return compiler.predicate(node, compiler.model_named(model_name))

@@ -21,11 +21,11 @@ lifts them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from pgpolicy.compiler.predicate import Compiler, SudoFunction, ident
-from pgpolicy.compiler.spec import COMMANDS, PolicySpec, Provenance
+from pgpolicy.compiler.spec import COMMANDS, PolicySpec, Provenance, RuleCheck
 from pgpolicy.errors import CompileError, RuleRef
 from pgpolicy.odoo.domain import parse_rule_domain
 from pgpolicy.odoo.metadata import MODES, Catalog, Model, Rule
@@ -51,9 +51,13 @@ class RuleCombiner:
     roles: tuple[str, ...] = ()
     inline: bool = False  # subqueries in place (for readers that bypass RLS)
     user_groups: frozenset[int] | None = None  # decide group guards now, for one user
+    # rules whose compiled predicate PostgreSQL refused (`pgpolicy.deploy.validate`): id →
+    # the server's message; they fail closed like a rule that does not compile
+    rejected: Mapping[int, str] = field(default_factory=dict)
     compiler: Compiler = field(init=False)
     functions: dict[str, SudoFunction] = field(default_factory=dict)
     errors: list[CompileError] = field(default_factory=list)
+    checks: list[RuleCheck] = field(default_factory=list)
     _compiled: dict[int, str | CompileError] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -62,15 +66,30 @@ class RuleCombiner:
     def rule_sql(self, rule: Rule, model: Model) -> str | CompileError:
         """The rule's predicate (cached), or the reason it cannot be compiled."""
         if rule.id not in self._compiled:
+            ref = RuleRef("ir.rule", rule.id, rule.xml_id)
             try:
+                if rule.id in self.rejected:
+                    raise CompileError(
+                        f"PostgreSQL rejects its compiled predicate: {self.rejected[rule.id]}"
+                    )
                 predicate = self.compiler.predicate(parse_rule_domain(rule.domain), model)
             except CompileError as exc:
-                error = exc.with_rule(RuleRef("ir.rule", rule.id, rule.xml_id))
+                error = exc.with_rule(ref)
+                self.errors.append(error)
+                self._compiled[rule.id] = error
+            except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as exc:
+                # a construct the compiler did not foresee: fail closed for this rule only
+                error = CompileError(
+                    f"internal error ({type(exc).__name__}: {exc})", rule=ref, token=rule.domain
+                )
                 self.errors.append(error)
                 self._compiled[rule.id] = error
             else:
                 self.functions.update({f.name: f for f in predicate.functions})
                 self._compiled[rule.id] = predicate.sql
+                assert model.table is not None
+                names = tuple(f.name for f in predicate.functions)
+                self.checks.append(RuleCheck(rule.id, model.table, predicate.sql, names))
         return self._compiled[rule.id]
 
     def policy(

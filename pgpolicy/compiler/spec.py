@@ -92,6 +92,17 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
+class RuleCheck:
+    """A rule's compiled predicate over its table, for PostgreSQL to check before deploying
+    (`pgpolicy.deploy.validate`); `functions` are the generated functions it calls."""
+
+    rule_id: int
+    table: str
+    sql: str
+    functions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PolicySet:
     """Everything to deploy: tables, policies, and the sudo functions they call."""
 
@@ -100,3 +111,4 @@ class PolicySet:
     functions: tuple[SudoFunction, ...]
     errors: tuple[CompileError, ...] = ()
     views: tuple[str, ...] = ()  # views to run with the querying role's rights (invoker)
+    checks: tuple[RuleCheck, ...] = ()

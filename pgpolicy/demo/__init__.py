@@ -37,6 +37,7 @@ import psycopg
 from psycopg import conninfo, sql
 
 from pgpolicy.compiler.spec import PolicySet
+from pgpolicy.db import connect
 from pgpolicy.deploy import runtime
 from pgpolicy.deploy.apply import apply_policy_set
 from pgpolicy.deploy.policy_set import build_policy_set
@@ -182,7 +183,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 def create_database(admin_dsn: str, name: str) -> None:
     """CREATE DATABASE on the server behind `admin_dsn`."""
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+    with connect(admin_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
@@ -192,13 +193,15 @@ def create_database(admin_dsn: str, name: str) -> None:
 
 def load_sample(dsn: str) -> None:
     """Create and fill the sample's tables in the (empty) database behind `dsn`."""
-    with psycopg.connect(dsn) as conn:
+    with connect(dsn) as conn:
+        # The sample's own tables, created in public of the database the demo just made.
+        conn.execute("SET LOCAL search_path = public")
         conn.execute(sample_sql())
 
 
 def create_app_role(dsn: str, role: str) -> None:
     """A login role that is neither superuser nor BYPASSRLS: what Odoo should connect as."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with connect(dsn, autocommit=True) as conn:
         conn.execute(
             sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE").format(
                 sql.Identifier(role)
@@ -209,7 +212,7 @@ def create_app_role(dsn: str, role: str) -> None:
 def grant_app_role(dsn: str, role: str) -> None:
     """The table privileges Odoo's own role has on its database (it owns it)."""
     grantee = sql.Identifier(role)
-    with psycopg.connect(dsn) as conn:
+    with connect(dsn) as conn:
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(grantee))
         conn.execute(
             sql.SQL(
@@ -228,7 +231,7 @@ def install_runtime(dsn: str, roles: Sequence[str]) -> None:
 
 def compiled_policies(dsn: str, roles: Sequence[str]) -> PolicySet:
     """The policy set compiled from the database's own rules and access rights."""
-    with psycopg.connect(dsn) as conn:
+    with connect(dsn) as conn:
         return build_policy_set(read_catalog(conn), list(roles))
 
 
@@ -297,17 +300,18 @@ def check_app_role(app: psycopg.Connection[Any]) -> RoleCheck:
 
 _USERS = """
 SELECT u.id, u.login,
-       ARRAY(SELECT r.cid FROM res_company_users_rel r JOIN res_company c ON c.id = r.cid
+       ARRAY(SELECT r.cid FROM public.res_company_users_rel r
+               JOIN public.res_company c ON c.id = r.cid
               WHERE r.user_id = u.id AND c.active
               ORDER BY c.id = u.company_id DESC, c.sequence, c.name),
-       ARRAY(SELECT d.module || '.' || d.name FROM res_groups_users_rel g
-               JOIN ir_model_data d ON d.model = 'res.groups' AND d.res_id = g.gid
+       ARRAY(SELECT d.module || '.' || d.name FROM public.res_groups_users_rel g
+               JOIN public.ir_model_data d ON d.model = 'res.groups' AND d.res_id = g.gid
               WHERE g.uid = u.id AND NOT EXISTS (
-                    SELECT 1 FROM res_groups_implied_rel i
-                      JOIN res_groups_users_rel o ON o.gid = i.gid AND o.uid = u.id
+                    SELECT 1 FROM public.res_groups_implied_rel i
+                      JOIN public.res_groups_users_rel o ON o.gid = i.gid AND o.uid = u.id
                      WHERE i.hid = g.gid)
               ORDER BY 1)
-  FROM res_users u ORDER BY u.id
+  FROM public.res_users u ORDER BY u.id
 """
 
 
@@ -492,7 +496,7 @@ def run(out: TextIO, progress: Progress, output_format: str = "text") -> None:
         for error in policy_set.errors:
             progress(f"compile error (access denied instead): {error}")
         progress(f"reading the sample as each user, connected as {APP_ROLE}")
-        with psycopg.connect(dsn) as owner, psycopg.connect(app_dsn(dsn, APP_ROLE)) as app:
+        with connect(dsn) as owner, connect(app_dsn(dsn, APP_ROLE)) as app:
             role = check_app_role(app)
             version = owner.info.parameter_status("server_version") or "?"
             users = read_users(owner)

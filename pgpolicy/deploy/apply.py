@@ -104,21 +104,31 @@ def rendering_drift(
     with conn.transaction() as savepoint:
         conn.execute("SET LOCAL lock_timeout = '5s'")
         for spec in present:
-            conn.execute(ddl.drop_policy(spec.table, spec.name))
-            for statement in ddl.create_policy_only(spec):
-                conn.execute(statement)
+            try:
+                conn.execute(ddl.drop_policy(spec.table, spec.name))
+                for statement in ddl.create_policy_only(spec):
+                    conn.execute(statement)
+            except psycopg.errors.LockNotAvailable as exc:
+                raise lock_timeout_error(f"table public.{spec.table}", "5s") from exc
         rendered = read_deployed(conn).policies
         raise psycopg.Rollback(savepoint)
     keys = ((p.table, p.name) for p in present)
     return {k for k in keys if rendered[k].fingerprint != deployed.policies[k].fingerprint}
 
 
-def execute_plan(conn: psycopg.Connection[Any], plan: Plan) -> int:
-    """Run the plan's DDL, then stamp provenance comments; returns the statement count."""
+def execute_plan(conn: psycopg.Connection[Any], plan: Plan, lock_timeout: str = "") -> int:
+    """Run the plan's DDL, then stamp provenance comments; returns the statement count.
+
+    A statement that waits for a lock longer than `lock_timeout` fails the apply with an
+    error naming what it waited for (PostgreSQL's own message does not)."""
     count = 0
     for change in plan.changes:
         for statement in change.statements:
-            conn.execute(statement)
+            try:
+                conn.execute(statement)
+            except psycopg.errors.LockNotAvailable as exc:
+                what = f"table public.{change.table}" if change.table else change.name
+                raise lock_timeout_error(what, lock_timeout) from exc
             count += 1
     return count
 
@@ -137,6 +147,15 @@ def settle_pending(conn: psycopg.Connection[Any], pending: Sequence[PendingRelat
             "AND relation_name = ANY(%s)",
             [[relation.name for relation in pending]],
         )
+
+
+def lock_timeout_error(what: str, lock_timeout: str) -> PgPolicyError:
+    """The one-line error of a lock wait that timed out, naming the table (or object)."""
+    waited = f" ({lock_timeout})" if lock_timeout else ""
+    return PgPolicyError(
+        f"lock timeout{waited} waiting for a lock on {what}: another session holds it "
+        "(a long transaction?); nothing was changed"
+    )
 
 
 def apply_policy_set(
@@ -159,7 +178,7 @@ def apply_policy_set(
             raise PgPolicyError("another pgpolicy apply is running on this database")
         deployed = read_deployed(conn)
         plan = plan_for(conn, policy_set, roles, deep=deep, deployed=deployed)
-        count = execute_plan(conn, plan)
+        count = execute_plan(conn, plan, lock_timeout)
         grant_app_roles(conn, roles)
         settle_pending(conn, deployed.pending_relations)
         if dry_run:

@@ -42,7 +42,9 @@ def stamp_policies(policies: Sequence[PolicySpec]) -> sql.Composed:
     """Write each policy's provenance comment, adding the hash of PostgreSQL's rendering.
 
     One DO block, computed by the server itself, so it works the same in an
-    online apply and in an offline migration script.
+    online apply and in an offline migration script. The provenance holds text taken
+    from rules (compile errors quote the domain): it reaches SQL only as a quoted
+    literal, and so does the block's body (no dollar quotes a rule could close).
     """
     items = [
         {"table": p.table, "name": p.name, "provenance": p.provenance_dict()} for p in policies
@@ -56,7 +58,7 @@ def stamp_policies(policies: Sequence[PolicySpec]) -> sql.Composed:
         "AND p.polrelid = format('public.%I', item->>'table')::regclass)))::text); "
         "END LOOP; END"
     ).format(items=sql.Literal(json.dumps(items, sort_keys=True)), fingerprint=sql.SQL(FINGERPRINT))
-    return sql.SQL("DO $pgpolicy$ {} $pgpolicy$").format(body)
+    return sql.SQL("DO {}").format(sql.Literal(body.as_string(None)))
 
 
 def drop_policy(table: str, name: str) -> sql.Composed:

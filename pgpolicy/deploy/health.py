@@ -23,7 +23,7 @@ from pgpolicy.compiler.spec import PolicySet
 from pgpolicy.deploy.apply import reachable_part, rendering_drift
 from pgpolicy.deploy.catalog import Exposure, exposed_relations, read_deployed
 from pgpolicy.deploy.grants import missing_privileges
-from pgpolicy.deploy.roles import role_hazards
+from pgpolicy.deploy.roles import role_hazards, schema_hazards
 
 
 @dataclass
@@ -39,6 +39,7 @@ class Health:
     extra: list[tuple[str, str]] = field(default_factory=list)
     unprotected: list[Exposure] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,6 +109,7 @@ def health(
     report.pending_relations = [(r.kind, r.name) for r in deployed.pending_relations]
     report.missing_privileges = missing_privileges(conn, roles)
     report.errors = role_hazards(conn, roles)
+    report.warnings = schema_hazards(conn, roles)
     if report.runtime_version is None:
         report.errors.insert(0, "the pgpolicy runtime is not installed (run pgpolicy init)")
     for error in policy_set.errors:

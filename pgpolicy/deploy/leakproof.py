@@ -8,6 +8,12 @@ policies admit (30-300x slower on a million orders, bench/RESULTS.md). Marking t
 LEAKPROOF is a database-wide superuser decision; docs/semantics.md ("Substring search")
 states what it can reveal: whether a value used as the *pattern* ends with the escape
 character. pgpolicy never does it unasked: `pgpolicy like-leakproof on|off|show`.
+
+Only pg_catalog's own operators count: an operator another role creates elsewhere
+(`CREATE OPERATOR public.~~ (..., FUNCTION = pg_catalog.to_date)`) would otherwise steer
+`on` into marking an unrelated function LEAKPROOF. `on` records each function it marks and
+its flag before (`pgpolicy.leakproof_before`, runtime revision 6); `off`, and the
+downgrade of that revision, put back exactly that (sql/leakproof_restore.sql).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from psycopg import sql
 
 from pgpolicy.db import connect
 from pgpolicy.deploy.roles import require_superuser
+from pgpolicy.errors import PgPolicyError
+from pgpolicy.resources import sql_dir
 
 # The operators of LIKE, ILIKE, NOT LIKE and NOT ILIKE, on the types Odoo's columns use
 # (varchar and text through text, char through bpchar); bytea and name are left alone.
@@ -27,6 +35,7 @@ _LIKE_FUNCTIONS = """
 SELECT DISTINCT p.oid::regprocedure::text, p.proleakproof
   FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode
  WHERE o.oprname IN ('~~', '~~*', '!~~', '!~~*')
+   AND o.oprnamespace = 'pg_catalog'::regnamespace
    AND o.oprleft IN ('pg_catalog.text'::regtype, 'pg_catalog.bpchar'::regtype)
    AND p.pronamespace = 'pg_catalog'::regnamespace
  ORDER BY 1
@@ -47,20 +56,40 @@ def like_functions(conn: psycopg.Connection[Any]) -> list[LikeFunction]:
 
 
 def set_like_leakproof(dsn: str, on: bool) -> list[LikeFunction]:
-    """Mark the LIKE-family functions LEAKPROOF (or not), in one transaction; their new state.
+    """Mark the LIKE-family functions LEAKPROOF (`on`), or put back the flags `on` changed
+    (`off`), in one transaction; their state afterwards.
 
-    Only a superuser may change LEAKPROOF; anything else is an error that changes nothing."""
+    Only a superuser may change LEAKPROOF; anything else is an error that changes nothing.
+    Needs the runtime at version 6 or later, which keeps the record of what `on` changed."""
     with connect(dsn) as conn:
         require_superuser(
             conn, "like-leakproof: only a superuser may change LEAKPROOF; connect as one"
         )
-        flag = sql.SQL("LEAKPROOF" if on else "NOT LEAKPROOF")
+        if not has_record(conn):
+            raise PgPolicyError(
+                "like-leakproof: needs the pgpolicy runtime version 6 or later, which records "
+                "what it changes; run pgpolicy init"
+            )
+        if not on:
+            conn.execute((sql_dir() / "leakproof_restore.sql").read_text())
+            return like_functions(conn)
         for function in like_functions(conn):
-            if function.leakproof != on:
+            if not function.leakproof:
+                conn.execute(
+                    "INSERT INTO pgpolicy.leakproof_before (function, leakproof)"
+                    " VALUES (%s, false) ON CONFLICT (function) DO NOTHING",
+                    [function.signature],
+                )
                 # regprocedure text is the catalog's own quoting of the signature
                 conn.execute(
-                    sql.SQL("ALTER FUNCTION pg_catalog.{} {}").format(
-                        sql.SQL(function.signature), flag
+                    sql.SQL("ALTER FUNCTION pg_catalog.{} LEAKPROOF").format(
+                        sql.SQL(function.signature)
                     )
                 )
         return like_functions(conn)
+
+
+def has_record(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the runtime keeps the record of what `on` changed (revision 6 or later)."""
+    row = conn.execute("SELECT to_regclass('pgpolicy.leakproof_before') IS NOT NULL").fetchone()
+    return bool(row and row[0])

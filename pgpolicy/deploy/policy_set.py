@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 from pgpolicy.compiler.relations import RelationPolicies, relation_tables, unmapped_tables
@@ -15,13 +15,19 @@ from pgpolicy.profiles.policy import profile_policies, unknown_models
 
 
 def build_policy_set(
-    catalog: Catalog, roles: Sequence[str], profiles: Sequence[Profile] = ()
+    catalog: Catalog,
+    roles: Sequence[str],
+    profiles: Sequence[Profile] = (),
+    rejected: Mapping[int, str] | None = None,
 ) -> PolicySet:
     """The desired policy set for every table of the catalog: the models' tables (access
     profiles included, `pgpolicy.profiles.policy`), the many2many relation tables and the
     tables no model maps (`pgpolicy.compiler.relations`); and the views to run with the
-    querying role's rights."""
-    builder = RuleCombiner(catalog, tuple(roles))
+    querying role's rights.
+
+    `rejected`: rules whose compiled predicate PostgreSQL refused, with its message
+    (`pgpolicy.deploy.validate.checked_policy_set`): they fail closed."""
+    builder = RuleCombiner(catalog, tuple(roles), rejected=rejected or {})
     builder.errors.extend(unknown_models(catalog, profiles))
     tables: list[TableSpec] = []
     policies: list[PolicySpec] = []
@@ -45,6 +51,7 @@ def build_policy_set(
         tuple(policies),
         tuple(builder.functions.values()),
         tuple(builder.errors),
+        checks=tuple(builder.checks),
         views=catalog.views,
     )
 

@@ -41,3 +41,24 @@ def role_hazards(conn: psycopg.Connection[Any], roles: tuple[str, ...] | list[st
             "enforcement is void for it on that table"
         )
     return errors
+
+
+def schema_hazards(conn: psycopg.Connection[Any], roles: tuple[str, ...] | list[str]) -> list[str]:
+    """Each app role that may create objects in the schema of the protected tables.
+
+    A function or operator it creates there (`public.||(varchar, varchar)`) is what an
+    unqualified name resolves to in a session whose search_path holds `public`: a
+    superuser's psql, a report, a migration. pgpolicy's own sessions pin their path;
+    `init` revokes CREATE from PUBLIC; a grant to the role itself or ownership remain."""
+    rows = conn.execute(
+        "SELECT r.rolname::text FROM pg_catalog.pg_roles r"
+        " WHERE r.rolname = ANY(%s) AND NOT r.rolsuper"
+        " AND pg_catalog.has_schema_privilege(r.oid, 'public', 'CREATE') ORDER BY 1",
+        [list(roles)],
+    ).fetchall()
+    return [
+        f"role {name} may create objects in schema public: what it creates there can run "
+        "with the rights of another session that resolves names through public "
+        "(REVOKE CREATE ON SCHEMA public FROM PUBLIC, and from the role)"
+        for (name,) in rows
+    ]

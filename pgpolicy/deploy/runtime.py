@@ -70,6 +70,10 @@ PUBLIC_FUNCTIONS = (
 )
 
 
+# The schemas whose tables pgpolicy protects (Odoo's); `init` takes CREATE on them from PUBLIC.
+PROTECTED_SCHEMAS = ("public",)
+
+
 @dataclass(frozen=True)
 class InstallResult:
     """What `install` did: the runtime version before and after, and the grants."""
@@ -78,6 +82,7 @@ class InstallResult:
     after: str
     roles: tuple[str, ...]
     granted: tuple[str, ...]  # the roles that lacked some privilege and got it now
+    revoked: tuple[str, ...] = ()  # schemas where PUBLIC lost CREATE now
 
     @property
     def changed(self) -> bool:
@@ -98,6 +103,8 @@ class InstallResult:
             parts.append(f"granted to {', '.join(self.granted)}")
         if unchanged:
             parts.append(f"grants unchanged for {', '.join(unchanged)}")
+        if self.revoked:
+            parts.append(f"revoked CREATE on schema {', '.join(self.revoked)} from PUBLIC")
         return "; ".join(parts)
 
 
@@ -114,7 +121,9 @@ def installed_version(conn: psycopg.Connection[Any]) -> str | None:
     return str(version[0]) if version else None
 
 
-def install(dsn: str, app_roles: Sequence[str]) -> InstallResult:
+def install(
+    dsn: str, app_roles: Sequence[str], *, keep_public_create: bool = False
+) -> InstallResult:
     """Upgrade the runtime to head and grant the app roles, in one transaction.
 
     The app roles get the runtime's functions, and what they need on Odoo's tables and
@@ -122,7 +131,10 @@ def install(dsn: str, app_roles: Sequence[str]) -> InstallResult:
 
     Needs a superuser (the SECURITY DEFINER readers must read past row-level
     security). Every app role must exist; otherwise nothing is changed. Grants are
-    re-applied on every run, so a second run changes nothing.
+    re-applied on every run, so a second run changes nothing. Unless
+    `keep_public_create`, PUBLIC loses CREATE on the schemas of protected tables
+    (`PROTECTED_SCHEMAS`): what any role creates there can be resolved by someone
+    else's session, and run with its rights.
     """
     roles = tuple(dict.fromkeys(app_roles))
     if not roles:
@@ -137,6 +149,7 @@ def install(dsn: str, app_roles: Sequence[str]) -> InstallResult:
         for statement in _grants(roles):
             conn.execute(statement)
         grant_app_roles(conn, roles)
+        revoked = () if keep_public_create else _revoke_public_create(conn)
         after = installed_version(conn)
         privileges_after = _privileges(conn, roles)
     if after is None:
@@ -146,7 +159,27 @@ def install(dsn: str, app_roles: Sequence[str]) -> InstallResult:
         for role in roles
         if role in lacking or privileges_after.get(role) != privileges_before.get(role)
     )
-    return InstallResult(before, after, roles, granted)
+    return InstallResult(before, after, roles, granted, revoked)
+
+
+def _revoke_public_create(conn: psycopg.Connection[Any]) -> tuple[str, ...]:
+    """REVOKE CREATE ON SCHEMA ... FROM PUBLIC where PUBLIC has it; the schemas changed."""
+    rows = conn.execute(
+        """
+        SELECT n.nspname::text FROM pg_catalog.pg_namespace n
+         WHERE n.nspname = ANY(%s)
+           AND EXISTS (SELECT FROM pg_catalog.aclexplode(n.nspacl) a
+                        WHERE a.grantee = 0 AND a.privilege_type = 'CREATE')
+         ORDER BY 1
+        """,
+        [list(PROTECTED_SCHEMAS)],
+    ).fetchall()
+    schemas = tuple(name for (name,) in rows)
+    for schema in schemas:
+        conn.execute(
+            sql.SQL("REVOKE CREATE ON SCHEMA {} FROM PUBLIC").format(sql.Identifier(schema))
+        )
+    return schemas
 
 
 def uninstall(dsn: str) -> str | None:

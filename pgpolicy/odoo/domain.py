@@ -1,11 +1,15 @@
 """Parse Odoo domains (`ir.rule.domain_force` text) into a small typed tree, without eval.
 
 The text is Python source evaluated by Odoo with `safe_eval` in a context of
-`user`, `company_ids`, `company_id` and `time`. We read it with `ast` and accept
-a whitelist: literals, lists and tuples, `+` on lists, `user.<path>` chains,
-`company_ids`, `company_id`, `time.strftime(...)`, `user.has_group(...)` and
-conditional expressions. The values that depend on who is asking stay symbolic
-(`Context` nodes) so that the compiled SQL reads them at query time.
+`user`, `company_ids`, `company_id` and `time` (`ir.rule._eval_context`; the website
+module adds `website`). We read it with `ast` and accept a whitelist: literals, lists
+and tuples, `+` on lists, `user.<path>` chains (with `.mapped('path')` and the list
+comprehension `[r.id for r in user.<path>]`), `company_ids`, `company_id`,
+`time.strftime(...)`, `user.has_group(...)`, `not`, `and`, `or` and conditional
+expressions, both around a whole domain and inside a value. The values that depend on
+who is asking stay symbolic (`Context` nodes) so that the compiled SQL reads them when
+the statement is planned; a conditional on such a value becomes a `Cond` node whose
+branches are both compiled (the test is folded with the rest of the context).
 
 Then the domain's prefix notation is turned into a tree and negations are pushed
 down exactly as `odoo.osv.expression` does (`_anyfy_leaves`, `_tree_not`).
@@ -14,6 +18,8 @@ down exactly as `odoo.osv.expression` does (`_anyfy_leaves`, `_tree_not`).
 from __future__ import annotations
 
 import ast
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +89,21 @@ class IfElse:
     other: Value
 
 
-Value = Const | ListOf | Context | Concat | HasGroup | Strftime | IfElse
+@dataclass(frozen=True)
+class Negated:
+    """`not a`: a boolean."""
+
+    operand: Value
+
+
+@dataclass(frozen=True)
+class Missing:
+    """`a is False or a is None`: the test of `=?` (`BaseModel._condition_to_sql`)."""
+
+    operand: Value
+
+
+Value = Const | ListOf | Context | Concat | HasGroup | Strftime | IfElse | Negated | Missing
 
 # ---------------------------------------------------------------------------
 # Domain trees
@@ -165,7 +185,30 @@ class Bool:
     value: bool
 
 
-Node = Leaf | And | Or | Not | Bool
+@dataclass(frozen=True)
+class Cond:
+    """`then if test else other` where the test is a value known at query time only.
+
+    Odoo evaluates the test first and normalizes the domain it selects; both branches
+    are kept here, and the compiler picks one when the statement is planned."""
+
+    test: Value
+    then: Node
+    other: Node
+
+
+@dataclass(frozen=True)
+class Exists:
+    """Whether some record of `model` matches `domain`: a condition on no row in
+    particular, which some of Odoo's name searches decide in Python (res.users by login).
+    Made by the compiler only, never parsed."""
+
+    model: str
+    domain: Node
+    negated: bool = False
+
+
+Node = Leaf | And | Or | Not | Bool | Cond | Exists
 TRUE = Bool(True)
 FALSE = Bool(False)
 
@@ -207,6 +250,11 @@ def parse_rule_domain(text: str | None, placeholders: bool = False) -> Node:
     source = (text or "").strip()
     if not source:
         return TRUE
+    if "\x00" in source:  # Python refuses to parse it; SQL could not hold it either
+        line = source.count("\n", 0, source.index("\x00")) + 1
+        raise CompileError(
+            "a domain may not hold a NUL character", position=f"line {line}", token="\x00"
+        )
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
@@ -228,17 +276,20 @@ class _Reader:
 
     # -- domain level ------------------------------------------------------
     def domain(self, node: ast.expr) -> Node:
-        items = self.domain_items(node)
-        return build_tree(items)
+        found = conditional_domain(node)
+        if found is not None:
+            test, then, other = found
+            return cond(self.value(test), self.domain(then), self.domain(other))
+        return build_tree(self.domain_items(node))
 
-    def domain_items(self, node: ast.expr) -> list[str | Leaf | Bool]:
+    def domain_items(self, node: ast.expr) -> list[str | Node]:
         if isinstance(node, ast.List | ast.Tuple):
             return [self.domain_item(element) for element in node.elts]
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             return self.domain_items(node.left) + self.domain_items(node.right)
         raise self.fail(node, "a domain must be a list of terms")
 
-    def domain_item(self, node: ast.expr) -> str | Leaf | Bool:
+    def domain_item(self, node: ast.expr) -> str | Node:
         if isinstance(node, ast.Constant) and node.value in ("&", "|", "!"):
             return str(node.value)
         if isinstance(node, ast.Tuple | ast.List) and len(node.elts) == 3:
@@ -259,7 +310,7 @@ class _Reader:
                 raise self.fail(left, "the field of a term must be a non-empty string literal")
             if operator in ("any", "not any"):
                 return Leaf(left.value, operator, self.domain(right))
-            return Leaf(left.value, operator, self.value(right))
+            return hoist(Leaf(left.value, operator, self.value(right)))
         raise self.fail(node, "expected '&', '|', '!' or a (field, operator, value) term")
 
     def constant_leaf(self, node: ast.expr, left: int, op: str, right: ast.expr) -> Bool:
@@ -271,50 +322,151 @@ class _Reader:
     # -- value level -------------------------------------------------------
     def value(self, node: ast.expr) -> Value:
         if isinstance(node, ast.Constant):
+            if isinstance(node.value, float) and not math.isfinite(node.value):
+                raise self.fail(node, "a number must be finite (SQL has no such constant)")
+            if isinstance(node.value, str) and "\x00" in node.value:
+                raise self.fail(node, "a string may not hold a NUL character")
             if isinstance(node.value, str | int | float | bool) or node.value is None:
                 return Const(node.value)
             raise self.fail(node, "unsupported literal")
         if isinstance(node, ast.List | ast.Tuple):
             return ListOf(tuple(self.value(element) for element in node.elts))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            inner = self.value(node.operand)
-            if isinstance(inner, Const) and isinstance(inner.value, int | float):
-                return Const(-inner.value)
-            raise self.fail(node, "unary minus applies to numbers only")
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            return Concat(self.value(node.left), self.value(node.right))
+        if isinstance(node, ast.UnaryOp):
+            return self.unary(node)
+        if isinstance(node, ast.BinOp):
+            return self.binary(node)
         if isinstance(node, ast.IfExp):
-            return IfElse(self.value(node.test), self.value(node.body), self.value(node.orelse))
+            return if_else(self.value(node.test), self.value(node.body), self.value(node.orelse))
+        if isinstance(node, ast.BoolOp):
+            return self.bool_op(node)
         if isinstance(node, ast.Name):
-            if node.id in ("company_ids", "company_id"):
-                return Context(node.id)
-            if node.id in ("True", "False", "None"):
-                return Const({"True": True, "False": False, "None": None}[node.id])
-            if self.placeholders and node.id in CONTEXT_PLACEHOLDERS:
-                return CONTEXT_PLACEHOLDERS[node.id]
-            if self.placeholders and node.id in DATE_PLACEHOLDERS:
-                return Context("date", (node.id,))
-            raise self.fail(node, f"name {node.id!r} is not in the rule evaluation context")
+            return self.name(node)
         if isinstance(node, ast.Attribute):
             return Context("user", self.user_path(node))
         if isinstance(node, ast.Call):
             return self.call(node)
+        if isinstance(node, ast.ListComp):
+            return self.list_comprehension(node)
         raise self.fail(node, f"unsupported expression {type(node).__name__}")
 
+    def unary(self, node: ast.UnaryOp) -> Value:
+        inner = self.value(node.operand)
+        if isinstance(node.op, ast.Not):
+            return Const(not inner.value) if isinstance(inner, Const) else Negated(inner)
+        if isinstance(node.op, ast.USub | ast.UAdd):
+            if isinstance(inner, Const) and _number(inner.value):
+                assert isinstance(inner.value, int | float)
+                return Const(-inner.value if isinstance(node.op, ast.USub) else inner.value)
+            raise self.fail(node, "unary minus applies to numbers only")
+        raise self.fail(node, f"unsupported operator {type(node.op).__name__}")
+
+    def binary(self, node: ast.BinOp) -> Value:
+        """`+` on lists (kept symbolic) and arithmetic on constants (folded, as Python would)."""
+        left, right = self.value(node.left), self.value(node.right)
+        if isinstance(left, Const) and isinstance(right, Const):
+            return self.fold(node, left.value, right.value)
+        if isinstance(node.op, ast.Add) and all(_list_like(v) for v in (left, right)):
+            return Concat(left, right)
+        raise self.fail(node, "arithmetic is supported on constants and `+` on lists only")
+
+    def fold(self, node: ast.BinOp, left: Scalar, right: Scalar) -> Const:
+        numbers = _number(left) and _number(right)
+        assert not numbers or (isinstance(left, int | float) and isinstance(right, int | float))
+        if isinstance(node.op, ast.Add) and (
+            numbers or (isinstance(left, str) and isinstance(right, str))
+        ):
+            return Const(left + right)  # type: ignore[operator]
+        if numbers and isinstance(node.op, ast.Sub | ast.Mult):
+            op = node.op
+            a, b = left, right
+            assert isinstance(a, int | float) and isinstance(b, int | float)
+            return Const(a - b if isinstance(op, ast.Sub) else a * b)
+        raise self.fail(node, "arithmetic is supported on numbers (+, -, *) and `+` on strings")
+
+    def bool_op(self, node: ast.BoolOp) -> Value:
+        """`a or b` is `a if a else b`, `a and b` is `b if a else a`: Python's values."""
+        values = [self.value(v) for v in node.values]
+        result = values[-1]
+        for value in reversed(values[:-1]):
+            if isinstance(node.op, ast.Or):
+                result = if_else(value, value, result)
+            else:
+                result = if_else(value, result, value)
+        return result
+
+    def name(self, node: ast.Name) -> Value:
+        if node.id in ("company_ids", "company_id"):
+            return Context(node.id)
+        if node.id in ("True", "False", "None"):
+            return Const({"True": True, "False": False, "None": None}[node.id])
+        if self.placeholders and node.id in CONTEXT_PLACEHOLDERS:
+            return CONTEXT_PLACEHOLDERS[node.id]
+        if self.placeholders and node.id in DATE_PLACEHOLDERS:
+            return Context("date", (node.id,))
+        if node.id == "website":
+            raise self.fail(node, WEBSITE_REASON)
+        if node.id in SAFE_EVAL_BUILTINS:
+            raise self.fail(node, f"the builtin {node.id}() is not supported")
+        raise self.fail(
+            node,
+            f"name {node.id!r} is not in the rule evaluation context (Odoo evaluates "
+            "domain_force with user, time, company_ids and company_id only)",
+        )
+
     def user_path(self, node: ast.expr) -> tuple[str, ...]:
-        names: list[str] = []
-        current = node
-        while isinstance(current, ast.Attribute):
-            if current.attr.startswith("_"):
-                raise self.fail(current, "private and dunder attributes are not allowed")
-            names.append(current.attr)
-            current = current.value
-        if not (isinstance(current, ast.Name) and current.id == "user"):
-            raise self.fail(node, "only attribute chains on `user` are allowed")
-        return tuple(reversed(names))
+        """The attribute chain after `user`, `.mapped('a.b')` read as `.a.b`."""
+        if isinstance(node, ast.Name) and node.id == "user":
+            return ()
+        if isinstance(node, ast.Attribute):
+            if node.attr.startswith("_"):
+                raise self.fail(node, "private and dunder attributes are not allowed")
+            return (*self.user_path(node.value), node.attr)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "mapped"
+        ):
+            if not (
+                not node.keywords
+                and len(node.args) == 1
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                raise self.fail(node, "mapped() takes a dotted field path")
+            names = tuple(node.args[0].value.split("."))
+            if not all(names) or any(n.startswith("_") for n in names):
+                raise self.fail(node, "mapped() takes a dotted field path")
+            return (*self.user_path(node.func.value), *names)
+        if isinstance(node, ast.Name) and node.id not in ("company_ids", "company_id", "time"):
+            self.name(node)  # raises: why that name is not known here
+        raise self.fail(node, "only attribute chains on `user` are allowed")
+
+    def list_comprehension(self, node: ast.ListComp) -> Value:
+        """`[r.id for r in user.<path>]`: the ids of that recordset (`user.<path>.ids`)."""
+        if len(node.generators) == 1:
+            generator = node.generators[0]
+            target = generator.target
+            if (
+                not generator.ifs
+                and not generator.is_async
+                and isinstance(target, ast.Name)
+                and isinstance(node.elt, ast.Attribute)
+                and node.elt.attr == "id"
+                and isinstance(node.elt.value, ast.Name)
+                and node.elt.value.id == target.id
+            ):
+                return Context("user", (*self.user_path(generator.iter), "ids"))
+        raise self.fail(node, "only [r.id for r in user.<path>] is supported")
 
     def call(self, node: ast.Call) -> Value:
         func = node.func
+        root: ast.expr = func
+        while isinstance(root, ast.Attribute | ast.Call):
+            root = root.value if isinstance(root, ast.Attribute) else root.func
+        if isinstance(root, ast.Name) and root.id not in ("user", "time"):
+            self.name(root)  # raises: why that name cannot be called here
+        if isinstance(func, ast.Attribute) and func.attr == "mapped":
+            return Context("user", self.user_path(node))
         if node.keywords or len(node.args) != 1:
             raise self.fail(node, "unsupported call")
         arg = node.args[0]
@@ -325,17 +477,194 @@ class _Reader:
                 return HasGroup(arg.value)
             if func.value.id == "time" and func.attr == "strftime":
                 return Strftime(arg.value)
-        raise self.fail(node, "call outside the whitelist (user.has_group, time.strftime)")
+        raise self.fail(node, "call outside the whitelist (user.has_group, time.strftime, mapped)")
+
+
+# `odoo.tools.safe_eval._BUILTINS`: names Odoo knows in every evaluation
+SAFE_EVAL_BUILTINS = frozenset(
+    (
+        "str",
+        "unicode",
+        "bytes",
+        "bool",
+        "int",
+        "float",
+        "enumerate",
+        "dict",
+        "list",
+        "tuple",
+        "map",
+        "abs",
+        "min",
+        "max",
+        "sum",
+        "reduce",
+        "filter",
+        "sorted",
+        "round",
+        "len",
+        "repr",
+        "set",
+        "all",
+        "any",
+        "ord",
+        "chr",
+        "divmod",
+        "isinstance",
+        "range",
+        "xrange",
+        "zip",
+    )
+)
+
+WEBSITE_REASON = (
+    "`website` (the request's website, in the website module's rule context) is not known "
+    "to the database"
+)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _list_like(value: Value) -> bool:
+    """Whether `+` on this value is list concatenation (not arithmetic on an id)."""
+    if isinstance(value, Context):
+        return value.name == "company_ids" or (value.path[-1:] == ("ids",))
+    if isinstance(value, IfElse):
+        return _list_like(value.then) and _list_like(value.other)
+    return isinstance(value, ListOf | Concat)
+
+
+def conditional_domain(node: ast.expr) -> tuple[ast.expr, ast.expr, ast.expr] | None:
+    """The first conditional expression in a domain's structure (the domain itself, an operand
+    of `+` between domains, or one of its terms): its test, and the domain with it replaced
+    by each branch."""
+    if isinstance(node, ast.IfExp):
+        return node.test, node.body, node.orelse
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        for side in ("left", "right"):
+            found = conditional_domain(getattr(node, side))
+            if found is not None:
+                test, then, other = found
+                return (
+                    test,
+                    ast.copy_location(ast.BinOp(**{**_fields(node), side: then}), node),
+                    ast.copy_location(ast.BinOp(**{**_fields(node), side: other}), node),
+                )
+    if isinstance(node, ast.List | ast.Tuple):
+        for index, element in enumerate(node.elts):
+            if isinstance(element, ast.IfExp):
+                branches = []
+                for branch in (element.body, element.orelse):
+                    elements = [*node.elts[:index], branch, *node.elts[index + 1 :]]
+                    branch_list = ast.List(elts=elements, ctx=ast.Load())
+                    branches.append(ast.copy_location(branch_list, node))
+                return element.test, branches[0], branches[1]
+    return None
+
+
+def _fields(node: ast.BinOp) -> dict[str, Any]:
+    return {"left": node.left, "op": node.op, "right": node.right}
+
+
+def if_else(test: Value, then: Value, other: Value) -> Value:
+    """`then if test else other`, decided now when the test is a constant."""
+    if isinstance(test, Const):
+        return then if test.value else other
+    return then if then == other else IfElse(test, then, other)
+
+
+def cond(test: Value, then: Node, other: Node) -> Node:
+    """A domain chosen by a test: decided now when the test is a constant."""
+    if isinstance(test, Const):
+        return then if test.value else other
+    if isinstance(test, Negated):
+        return cond(test.operand, other, then)
+    return then if then == other else Cond(test, then, other)
+
+
+def hoist(leaf: Leaf) -> Node:
+    """A term whose value holds a conditional, as a conditional between two terms.
+
+    Odoo evaluates the value before it reads the domain: `('f', op, a if t else b)` is the
+    term `('f', op, a)` when t holds and `('f', op, b)` otherwise."""
+    found = _first_conditional(leaf.value)
+    if found is None:
+        return anyfy(leaf)
+    then = assume(_substitute(leaf.value, found, found.then), found.test, True)
+    other = assume(_substitute(leaf.value, found, found.other), found.test, False)
+    return cond(
+        found.test,
+        hoist(Leaf(leaf.path, leaf.op, then)),
+        hoist(Leaf(leaf.path, leaf.op, other)),
+    )
+
+
+def assume(value: Value, test: Value, truth: bool) -> Value:
+    """`value` where `test` is known to be `truth`: the same test decided, and the test's own
+    value where its truth tells it (a group test; an id that is False; a list that is []),
+    so that a branch Odoo never evaluates is not compiled with values it cannot hold
+    (`has_group(...) and company_id or ...`)."""
+    if value == test:
+        if isinstance(test, HasGroup | Negated | Missing):
+            return Const(truth)
+        if not truth and isinstance(test, Context):
+            return ListOf(()) if _list_like(test) else Const(False)
+        return value
+    if isinstance(value, IfElse):
+        if value.test == test:
+            return assume(value.then if truth else value.other, test, truth)
+        return if_else(
+            assume(value.test, test, truth),
+            assume(value.then, test, truth),
+            assume(value.other, test, truth),
+        )
+    if isinstance(value, Negated):
+        inner = assume(value.operand, test, truth)
+        return Const(not inner.value) if isinstance(inner, Const) else Negated(inner)
+    if isinstance(value, ListOf):
+        return ListOf(tuple(assume(item, test, truth) for item in value.items))
+    if isinstance(value, Concat):
+        return Concat(assume(value.left, test, truth), assume(value.right, test, truth))
+    return value
+
+
+def _first_conditional(value: Value) -> IfElse | None:
+    if isinstance(value, IfElse):
+        return value
+    parts: tuple[Value, ...] = ()
+    if isinstance(value, ListOf):
+        parts = value.items
+    elif isinstance(value, Concat):
+        parts = (value.left, value.right)
+    for part in parts:
+        found = _first_conditional(part)
+        if found is not None:
+            return found
+    return None
+
+
+def _substitute(value: Value, old: IfElse, new: Value) -> Value:
+    if value is old:
+        return new
+    if isinstance(value, ListOf):
+        return ListOf(tuple(_substitute(item, old, new) for item in value.items))
+    if isinstance(value, Concat):
+        return Concat(_substitute(value.left, old, new), _substitute(value.right, old, new))
+    return value
 
 
 # ---------------------------------------------------------------------------
 # Prefix notation → tree, with Odoo's normalisation
 
 
-def build_tree(items: list[str | Leaf | Bool]) -> Node:
+def build_tree(items: Sequence[str | Node]) -> Node:
     """Odoo's prefix domain (implicit '&' between terms) as a tree, negations pushed down."""
     if not items:
         return TRUE
+    if is_false(items):
+        return FALSE
     stack: list[Node] = []
     for item in reversed(items):
         if item == "!":
@@ -343,12 +672,41 @@ def build_tree(items: list[str | Leaf | Bool]) -> Node:
         elif item in ("&", "|"):
             first, second = _pop(stack), _pop(stack)
             stack.append(conjoin(first, second) if item == "&" else disjoin(first, second))
-        elif isinstance(item, Leaf | Bool):
+        elif not isinstance(item, str):
             stack.append(anyfy(item) if isinstance(item, Leaf) else item)
     result = stack.pop()
     while stack:  # implicit '&' between remaining terms
         result = conjoin(result, stack.pop())
     return result
+
+
+def is_false(items: Sequence[str | Node]) -> bool:
+    """Odoo's shortcut before searching (`expression.is_false`, odoo/osv/expression.py:234,
+    used by `BaseModel._search`): a domain false by its constants and `in []` leaves alone
+    matches nothing, and its other leaves are never looked at (not even their fields)."""
+    stack: list[int] = []
+    try:
+        for item in reversed(items):
+            if item in ("&", "|"):
+                first, second = stack.pop(), stack.pop()
+                stack.append(min(first, second) if item == "&" else max(first, second))
+            elif item == "!":
+                stack.append(-stack.pop())
+            elif isinstance(item, Bool):
+                stack.append(1 if item.value else -1)
+            elif isinstance(item, Leaf) and item.op in ("in", "not in") and _empty(item.value):
+                stack.append(-1 if item.op == "in" else 1)
+            else:
+                stack.append(0)
+    except IndexError:
+        return False  # malformed: reported when the tree is built
+    return bool(stack) and min(stack) == -1
+
+
+def _empty(value: Any) -> bool:
+    if isinstance(value, Const):
+        return not value.value
+    return isinstance(value, ListOf) and not value.items
 
 
 def _pop(stack: list[Node]) -> Node:
@@ -362,7 +720,9 @@ def anyfy(leaf: Leaf) -> Node:
     head, dot, rest = leaf.path.partition(".")
     if dot:
         return Leaf(head, "any", anyfy(Leaf(rest, leaf.op, leaf.value)))
-    if leaf.op in ("any", "not any") and not isinstance(leaf.value, Bool | And | Or | Not | Leaf):
+    if leaf.op in ("any", "not any") and not isinstance(
+        leaf.value, Bool | And | Or | Not | Leaf | Cond
+    ):
         raise CompileError(f"{leaf.op} needs a domain", token=leaf.path)
     return leaf
 
@@ -405,10 +765,16 @@ def negate(node: Node) -> Node:
         return conjoin(*(negate(child) for child in node.children))
     if isinstance(node, Not):
         return node.child
+    if isinstance(node, Cond):
+        return cond(node.test, negate(node.then), negate(node.other))
+    if isinstance(node, Exists):
+        return Exists(node.model, node.domain, not node.negated)
     if node.op == "=?":
-        if isinstance(node.value, Const) and not node.value.value:
-            return FALSE
-        return Leaf(node.path, "!=", node.value)
+        # `_tree_not`: FALSE when the value is falsy, else `!=` (decided when planned
+        # for a value known at query time)
+        if isinstance(node.value, Const):
+            return Leaf(node.path, "!=", node.value) if node.value.value else FALSE
+        return cond(node.value, Leaf(node.path, "!=", node.value), FALSE)
     if node.op in NEGATION:
         return Leaf(node.path, NEGATION[node.op], node.value)
     return Not(node)

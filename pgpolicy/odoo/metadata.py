@@ -34,6 +34,7 @@ class Field:
     translate: bool = False
     company_dependent: bool = False
     required: bool = False
+    sanitize: bool = False  # html: values are sanitized before Odoo compares them
 
 
 @dataclass(frozen=True)
@@ -143,8 +144,8 @@ def catalog_from_dict(data: dict[str, Any]) -> Catalog:
 _FIELDS = """
 SELECT model, name, ttype, coalesce(store, false), relation, relation_field, relation_table,
        column1, column2, related, coalesce(translate, false), coalesce(company_dependent, false),
-       coalesce(required, false)
-  FROM ir_model_fields ORDER BY model, name
+       coalesce(required, false), coalesce(sanitize, false)
+  FROM public.ir_model_fields ORDER BY model, name
 """
 _TABLES = """
 SELECT c.relname, array_agg(a.attname::text)
@@ -154,42 +155,42 @@ SELECT c.relname, array_agg(a.attname::text)
  GROUP BY c.relname
 """
 _VIEWS = """
-SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'public' AND c.relkind = 'v' ORDER BY 1
 """
 # PostgreSQL's table inheritance (`ir_act_window` INHERITS `ir_actions`): a query naming the
 # parent reads the children's rows too, under the parent's policies only.
 _PARENTS = """
 SELECT c.relname, p.relname
-  FROM pg_inherits i
-  JOIN pg_class c ON c.oid = i.inhrelid
-  JOIN pg_class p ON p.oid = i.inhparent
-  JOIN pg_namespace cn ON cn.oid = c.relnamespace AND cn.nspname = 'public'
-  JOIN pg_namespace pn ON pn.oid = p.relnamespace AND pn.nspname = 'public'
+  FROM pg_catalog.pg_inherits i
+  JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+  JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+  JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace AND cn.nspname = 'public'
+  JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace AND pn.nspname = 'public'
 """
-_MAIL_THREADS = "SELECT model FROM ir_model WHERE is_mail_thread"
+_MAIL_THREADS = "SELECT model FROM public.ir_model WHERE is_mail_thread"
 _INHERITS = """
 SELECT m.model, p.model, f.name
-  FROM ir_model_inherit i
-  JOIN ir_model m ON m.id = i.model_id
-  JOIN ir_model p ON p.id = i.parent_id
-  JOIN ir_model_fields f ON f.id = i.parent_field_id
+  FROM public.ir_model_inherit i
+  JOIN public.ir_model m ON m.id = i.model_id
+  JOIN public.ir_model p ON p.id = i.parent_id
+  JOIN public.ir_model_fields f ON f.id = i.parent_field_id
 """
 _XML_IDS = """
-SELECT model, res_id, module || '.' || name FROM ir_model_data
+SELECT model, res_id, module || '.' || name FROM public.ir_model_data
  WHERE model IN ('ir.rule', 'ir.model.access', 'res.groups') ORDER BY id
 """
 _RULES = """
 SELECT r.id, r.name, m.model, r.domain_force, r.active, r.perm_read, r.perm_write,
        r.perm_create, r.perm_unlink,
-       coalesce((SELECT array_agg(g.group_id ORDER BY g.group_id) FROM rule_group_rel g
+       coalesce((SELECT array_agg(g.group_id ORDER BY g.group_id) FROM public.rule_group_rel g
                   WHERE g.rule_group_id = r.id), '{}')
-  FROM ir_rule r JOIN ir_model m ON m.id = r.model_id ORDER BY r.id
+  FROM public.ir_rule r JOIN public.ir_model m ON m.id = r.model_id ORDER BY r.id
 """
 _ACCESS = """
 SELECT a.id, m.model, a.group_id, a.active, a.perm_read, a.perm_write, a.perm_create,
        a.perm_unlink
-  FROM ir_model_access a JOIN ir_model m ON m.id = a.model_id ORDER BY a.id
+  FROM public.ir_model_access a JOIN public.ir_model m ON m.id = a.model_id ORDER BY a.id
 """
 
 

@@ -5,11 +5,17 @@ Three sheets, one row per item: `profiles` (name, description, flags, companies,
 locked_fields). Reading builds the same YAML node tree the file format has, with each
 node's line set to its row, so the one validator of `profiles.py` checks both and every
 error names the workbook, the row and the key.
+
+A cell is data, never a formula. A formula saved without its computed value (any tool but
+a spreadsheet application writes them so) reads as empty, and an empty access cell means
+"no restriction": reading refuses every formula, naming its sheet and cell. Writing stores
+a text that starts like a formula (`=`, `+`, `-`, `@`) as text, marked so that a
+spreadsheet application keeps it text when the cell is edited.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -54,28 +60,50 @@ def write_xlsx(profiles: Iterable[Profile], path: Path) -> None:
         sheet.title = title
         sheet.append(list(columns))
     for profile in sorted(profiles, key=lambda p: p.name):
-        data = profile_dict(profile)
-        row: list[Any] = [data.get(c) for c in PROFILE_COLUMNS]
-        row[0] = profile.name
-        row[2:5] = [bool(data.get(c, False)) for c in ("strict", "deny_by_default", "deny_login")]
-        row[5] = ", ".join(str(c) for c in data["companies"]) if "companies" in data else None
-        sheets["profiles"][0].append(row)
-        for kind, key in MEMBER_KINDS.items():
-            for ref in data.get("members", {}).get(key, []):
-                sheets["members"][0].append([profile.name, kind, ref])
-        for model, spec in data.get("models", {}).items():
-            cells: list[Any] = [profile.name, model]
-            cells += [spec.get(mode, True) for mode in FILE_MODES]
-            cells.append(", ".join(spec.get("locked_fields", [])) or None)
-            sheets["models"][0].append(cells)
+        _append_profile(sheets, profile)
+    for sheet, _ in sheets.values():
+        for row in sheet.iter_rows():
+            for cell in row:
+                _keep_text(cell)
     book.save(path)
+
+
+# What a spreadsheet application reads as the start of a formula when a cell is typed in.
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def _keep_text(cell: Any) -> None:
+    """A text starting like a formula stays text: openpyxl would store `=...` as a formula,
+    and a spreadsheet application re-reads `+...`, `-...`, `@...` as one when edited."""
+    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+
+
+def _append_profile(sheets: Mapping[str, tuple[Any, Sequence[str]]], profile: Profile) -> None:
+    """The rows of one profile on the three sheets."""
+    data = profile_dict(profile)
+    row: list[Any] = [data.get(c) for c in PROFILE_COLUMNS]
+    row[0] = profile.name
+    row[2:5] = [bool(data.get(c, False)) for c in ("strict", "deny_by_default", "deny_login")]
+    row[5] = ", ".join(str(c) for c in data["companies"]) if "companies" in data else None
+    sheets["profiles"][0].append(row)
+    for kind, key in MEMBER_KINDS.items():
+        for ref in data.get("members", {}).get(key, []):
+            sheets["members"][0].append([profile.name, kind, ref])
+    for model, spec in data.get("models", {}).items():
+        cells: list[Any] = [profile.name, model]
+        cells += [spec.get(mode, True) for mode in FILE_MODES]
+        cells.append(", ".join(spec.get("locked_fields", [])) or None)
+        sheets["models"][0].append(cells)
 
 
 def read_xlsx(path: Path) -> tuple[Profile, ...]:
     """The profiles of a workbook written by `write_xlsx` (or by hand in its layout)."""
     source = str(path)
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        # data_only=False: a formula comes as a formula, to be refused, not as its cached value
+        book = load_workbook(path, read_only=True, data_only=False)
     except (OSError, ValueError, KeyError) as exc:
         raise PgPolicyError(f"{source}: not a readable .xlsx workbook: {exc}") from exc
     rows = {title: _rows(book, title, columns, source) for title, columns in (
@@ -153,7 +181,17 @@ def _rows(
     if title not in book.sheetnames:
         raise ProfileError(source, 1, title, f"the workbook has no sheet {title!r}")
     sheet = book[title]
-    lines = list(sheet.iter_rows(values_only=True))
+    lines = []
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                raise ProfileError(
+                    source,
+                    cell.row,
+                    f"sheet {title}, cell {cell.coordinate}",
+                    f"a formula ({cell.value}) is not read: write its value instead",
+                )
+        lines.append(tuple(cell.value for cell in row))
     header = [str(c) if c is not None else "" for c in (lines[0] if lines else ())]
     missing = [c for c in columns if c not in header]
     if missing:
