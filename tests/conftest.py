@@ -779,7 +779,17 @@ def owned_template(pg_server: PgServer, shared_dir: Path) -> OwnedTemplate:
 
 @pytest.fixture
 def owned_db(pg_server: PgServer, owned_template: OwnedTemplate) -> Iterator[Database]:
-    """A fresh clone of the enforced Odoo database owned by `odoo_owner`, dropped afterwards."""
+    """A fresh clone of the enforced Odoo database owned by `odoo_owner`, dropped afterwards.
+
+    The clone belongs to `odoo_owner` as the template does (a clone is its creator's): as in
+    production, where Odoo's role owns its database, it may create in schema public after
+    `init` took CREATE there from PUBLIC."""
     db = create_database(pg_server, "owned", template=owned_template.name)
+    with pg_server.admin() as conn:
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                sql.Identifier(db.name), sql.Identifier(owned_template.owner)
+            )
+        )
     yield db
     drop_database(db)

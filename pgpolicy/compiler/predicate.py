@@ -715,7 +715,9 @@ class Compiler:
             f"LEFT JOIN public.{ident(self.table(comodel))} AS {empty} ON FALSE"
         )
         if top and not self.inline:
-            # in a policy, as superuser: the table may be the policy's own (no recursion)
+            # in a policy, as superuser: the table may be the policy's own (no recursion);
+            # without a context it answers nothing (NULL), like every generated function
+            null_row = f"{null_row} WHERE {CONTEXT_CHECK}"
             name = "ids_" + hashlib.sha256(null_row.encode()).hexdigest()[:16]
             function = SudoFunction(name, "boolean", null_row)
             self.functions[name] = function

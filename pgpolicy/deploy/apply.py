@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from pgpolicy.compiler.spec import PolicySet
-from pgpolicy.db import connect
+from pgpolicy.db import connect, pinned_search_path
 from pgpolicy.deploy import ddl
 from pgpolicy.deploy.catalog import (
     Deployed,
@@ -101,7 +101,7 @@ def rendering_drift(
     """
     present = [p for p in desired.policies if (p.table, p.name) in deployed.policies]
     rendered: dict[tuple[str, str], DeployedPolicy] = {}
-    with conn.transaction() as savepoint:
+    with pinned_search_path(conn), conn.transaction() as savepoint:
         conn.execute("SET LOCAL lock_timeout = '5s'")
         for spec in present:
             try:

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from pgpolicy.compiler.predicate import SUDO_SCHEMA
+from pgpolicy.db import pinned_search_path
 
 MANAGED_PREFIX = "pgpolicy_"
 # The policy the runtime's event trigger (runtime 7) puts on a table created after apply:
@@ -132,9 +133,11 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
     each view runs with the invoker's rights."""
     policies: dict[tuple[str, str], DeployedPolicy] = {}
     pending: dict[tuple[str, str], DeployedPolicy] = {}
-    for table, name, command, permissive, roles, using, check, comment, fingerprint in conn.execute(
-        _POLICIES.encode()
-    ):
+    # PostgreSQL renders a table outside the search_path with its schema: renderings (and
+    # their fingerprints) are read under the path they were stamped under, whoever asks.
+    with pinned_search_path(conn):
+        rows = conn.execute(_POLICIES.encode()).fetchall()
+    for table, name, command, permissive, roles, using, check, comment, fingerprint in rows:
         policy = DeployedPolicy(
             table,
             name,
