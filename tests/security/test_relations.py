@@ -250,8 +250,11 @@ def test_a_table_no_model_maps_is_for_the_system_principal(
     """A table the owner made outside Odoo's models: apply protects it; only uid 1 in
     superuser mode (registry loading, install, upgrade) reads or writes it."""
     with psycopg.connect(owned_db.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(OWNER_ROLE)))
+        # made by a superuser (init revokes CREATE on public), then given to the owner role
         conn.execute("CREATE TABLE public.leftover (id integer)")
+        conn.execute(
+            sql.SQL("ALTER TABLE public.leftover OWNER TO {}").format(sql.Identifier(OWNER_ROLE))
+        )
         conn.execute("INSERT INTO public.leftover VALUES (1), (2)")
         conn.execute(
             sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON public.leftover TO {}").format(
