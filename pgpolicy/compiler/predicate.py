@@ -304,9 +304,11 @@ class Compiler:
         if op in ("any", "not any"):
             assert not isinstance(leaf.value, Const | ListOf | Context | Concat | HasGroup)
             return self.any_leaf(fld, model, op, leaf.value, alias, top)
-        if op == "=?" and not isinstance(leaf.value, Const | Static):
-            # `_condition_to_sql`: TRUE when the value is False or None, else `=`, which
-            # with a list is `column = ARRAY[...]` in Odoo 18: PostgreSQL refuses it
+        value = self.resolve(leaf.value)
+        if op == "=?" and isinstance(value, Dynamic):
+            # known at query time only. `_condition_to_sql`: TRUE when the value is False or
+            # None, else `=`, which with a list is `column = ARRAY[...]` in Odoo 18:
+            # PostgreSQL refuses it (a list known now is the static leaf's business)
             if self.is_list(leaf.value):
                 raise CompileError(
                     "=? with a list: Odoo compares it with = and PostgreSQL refuses that",
@@ -314,7 +316,6 @@ class Compiler:
                 )
             equal = Leaf(leaf.path, "=", leaf.value)
             return self.node(Cond(Missing(leaf.value), TRUE, equal), model, alias, top)
-        value = self.resolve(leaf.value)
         if isinstance(value, Dynamic) and value.kind == "boolean":
             # a boolean known at query time: the term with True or with False, as Odoo
             # evaluates it (`= False` on a boolean field also admits NULL)
