@@ -226,6 +226,8 @@ class Compiler:
 
     def leaf(self, leaf: Leaf, model: Model, alias: str, top: bool) -> str:
         fld = self.field(model, leaf.path)
+        if fld.company_dependent and self.catalog.major == 17:
+            self.column_sql(fld, alias)  # refused: see column_sql
         translated = translate_field(self, model, fld, leaf)
         if translated is not None:
             return self.node(translated, model, alias, top)
@@ -456,6 +458,9 @@ class Compiler:
         )
         if fld.type in ("many2one", "integer") or fld.name == "id":
             return self.in_set(column, expanded, top)
+        if fld.type == "many2many" and fld.relation == model.name and self.catalog.major == 17:
+            # 17.0 compares the record's own id with the expanded ids (semantics.md).
+            return self.in_set(f"{alias}.id", expanded, top)
         return (
             self.many2many(fld, "in", expanded, alias, top)
             if fld.type == "many2many"
@@ -514,10 +519,18 @@ class Compiler:
             if value.local_date and fld.type == "datetime":
                 value = local_midnight(value, op)
             return self.dynamic_scalar(fld, op, value, column)
+        if self.catalog.major == 17:
+            return static_leaf_17(fld, op, value.value, column)
         return static_leaf(fld, op, value.value, column)
 
     def column_sql(self, fld: Field, alias: str) -> str:
         column = f"{alias}.{ident(fld.name)}"
+        if fld.company_dependent and self.catalog.major == 17:
+            # 17.0 keeps these values in ir_property rows, not in a column (semantics.md).
+            raise CompileError(
+                f"company-dependent field {fld.name} is stored in ir_property on Odoo 17.0",
+                token=fld.name,
+            )
         if fld.translate:
             # Rules carry no language: compare the en_US source, as Odoo does without `lang`.
             return f"({column}->>'en_US')"
@@ -645,6 +658,78 @@ def static_leaf(fld: Field, op: str, value: Any, column: str) -> str:
     ):
         return f"({sql} OR {column} IS NULL)"
     return sql
+
+
+SQL_OPERATORS_17 = {
+    "=like": "LIKE",
+    "=ilike": "ILIKE",
+    "like": "LIKE",
+    "ilike": "ILIKE",
+    "not like": "NOT LIKE",
+    "not ilike": "NOT ILIKE",
+}
+
+
+def static_leaf_17(fld: Field, op: str, value: Any, column: str) -> str:
+    """SQL for `(field, op, value)` as Odoo 17.0's `expression.__leaf_to_sql` writes it.
+
+    Unlike 18.0 (`static_leaf`): no zero/empty-string equivalents of False for numbers and
+    texts, `like` with an empty pattern matches everything (NULLs included), date strings
+    compared with datetimes are midnight whatever the operator (docs/semantics.md)."""
+    ftype = "id" if fld.name == "id" else fld.type
+    if op == "=?":
+        if value is False or value is None:
+            return "true"
+        op = "="
+    if op in ("in", "not in") and isinstance(value, bool):
+        op = "=" if op == "in" else "!="
+    if op in ("=", "!=") and isinstance(value, tuple | list):
+        op = "in" if op == "=" else "not in"
+    if op in ("in", "not in"):
+        if not isinstance(value, tuple | list):
+            raise CompileError(f"{op} needs a list on Odoo 17.0", token=fld.name)
+        if ftype == "boolean":
+            params: list[Any] = [v for v in (True, False) if v in value]
+            check_null = False in value
+        else:
+            params = [v for v in value if v is not False and v is not None]
+            check_null = len(params) < len(value)
+        if params:
+            sql_op = "IN" if op == "in" else "NOT IN"
+            sql = f"{column} {sql_op} ({', '.join(literal(convert_17(ftype, p)) for p in params)})"
+        else:
+            sql = "false" if op == "in" else "true"
+        if (op == "in" and check_null) or (op == "not in" and not check_null):
+            return f"({sql} OR {column} IS NULL)"
+        if op == "not in" and check_null:
+            return f"({sql} AND {column} IS NOT NULL)"
+        return sql
+    if ftype == "boolean" and op in ("=", "!=") and isinstance(value, bool):
+        truthy = value if op == "=" else not value
+        return f"({column} = true)" if truthy else f"({column} IS NULL OR {column} = false)"
+    if op in ("=", "!=") and (value is False or value is None):
+        return f"{column} IS NULL" if op == "=" else f"{column} IS NOT NULL"
+    need_wildcard = op in ("like", "ilike", "not like", "not ilike")
+    if need_wildcard:
+        right = literal(f"%{value}%" if isinstance(value, str) else f"%{value!s}%")
+    else:
+        right = literal(convert_17(ftype, value))
+    left = f"({column})::text" if op.endswith("like") else column
+    sql = f"({left} {SQL_OPERATORS_17.get(op, op)} {right})"
+    if (need_wildcard and not value) or (value and op in NEGATIVE_OPERATORS):
+        return f"({sql} OR {column} IS NULL)"
+    return sql
+
+
+def convert_17(ftype: str, value: Any) -> Any:
+    """`field.convert_to_column` of 17.0 for a domain value, where it changes the value."""
+    if ftype == "boolean":
+        return bool(value)
+    if ftype == "many2one":
+        return value or None
+    if ftype == "datetime" and isinstance(value, str) and len(value) == 10:
+        return value + " 00:00:00"
+    return value
 
 
 def in_leaf(ftype: str, op: str, values: tuple[Any, ...] | list[Any], column: str) -> str:

@@ -63,7 +63,8 @@ class RuleCombiner:
         """The rule's predicate (cached), or the reason it cannot be compiled."""
         if rule.id not in self._compiled:
             try:
-                predicate = self.compiler.predicate(parse_rule_domain(rule.domain), model)
+                tree = parse_rule_domain(rule.domain, odoo_major=self.catalog.major)
+                predicate = self.compiler.predicate(tree, model)
             except CompileError as exc:
                 error = exc.with_rule(RuleRef("ir.rule", rule.id, rule.xml_id))
                 self.errors.append(error)

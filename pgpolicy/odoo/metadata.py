@@ -15,7 +15,16 @@ from typing import Any
 
 import psycopg
 
+from pgpolicy.errors import PgPolicyError
+
 MODES = ("read", "write", "create", "unlink")
+SUPPORTED_SERIES = ("17.0", "18.0")
+# A catalog saved before the version was read came from an Odoo 18.0 database.
+DEFAULT_SERIES = "18.0"
+
+
+class UnsupportedOdooVersion(PgPolicyError):
+    """The database runs an Odoo series whose semantics pgpolicy does not know."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,18 @@ class Catalog:
     rules: tuple[Rule, ...]
     access: tuple[Access, ...]
     groups: dict[str, int]  # group xml id -> res_groups.id
+    # `ir_module_module.latest_version` of `base` (e.g. "17.0.1.3"); None: unknown (18.0)
+    odoo_version: str | None = None
+
+    @property
+    def series(self) -> str:
+        """The Odoo series whose semantics the compiler follows, e.g. "17.0"."""
+        return series_of(self.odoo_version)
+
+    @property
+    def major(self) -> int:
+        """The series' major number (17, 18): what the compiler branches on."""
+        return int(self.series.split(".")[0])
 
     def model(self, name: str) -> Model:
         try:
@@ -121,7 +142,29 @@ def catalog_from_dict(data: dict[str, Any]) -> Catalog:
         for r in data["rules"]
     )
     access = tuple(Access(**{**a, "modes": tuple(a["modes"])}) for a in data["access"])
-    return Catalog(models=models, rules=rules, access=access, groups=dict(data["groups"]))
+    return Catalog(
+        models=models,
+        rules=rules,
+        access=access,
+        groups=dict(data["groups"]),
+        odoo_version=data.get("odoo_version"),
+    )
+
+
+def series_of(version: str | None) -> str:
+    """The series ("17.0") of a module version ("17.0.1.3"); 18.0 when unknown.
+
+    Fails on a series pgpolicy does not know: its rules would be compiled with another
+    version's semantics."""
+    if version is None:
+        return DEFAULT_SERIES
+    parts = version.split(".")
+    series = ".".join(parts[:2])
+    if len(parts) < 2 or series not in SUPPORTED_SERIES:
+        raise UnsupportedOdooVersion(
+            f"Odoo version {version!r} is not supported (supported: {', '.join(SUPPORTED_SERIES)})"
+        )
+    return series
 
 
 # ---------------------------------------------------------------------------
@@ -132,6 +175,19 @@ SELECT model, name, ttype, coalesce(store, false), relation, relation_field, rel
        column1, column2, related, coalesce(translate, false), coalesce(company_dependent, false),
        coalesce(required, false)
   FROM ir_model_fields ORDER BY model, name
+"""
+# Odoo 17.0 has no ir_model_fields.company_dependent: its company-dependent fields are not
+# stored and keep their values in ir_property. Those with a value there are marked (a
+# non-stored field is refused anyway unless the compiler knows its search).
+_FIELDS_17 = """
+SELECT model, name, ttype, coalesce(store, false), relation, relation_field, relation_table,
+       column1, column2, related, coalesce(translate, false),
+       id IN (SELECT fields_id FROM ir_property WHERE fields_id IS NOT NULL),
+       coalesce(required, false)
+  FROM ir_model_fields ORDER BY model, name
+"""
+_VERSION = """
+SELECT latest_version FROM ir_module_module WHERE name = 'base' AND state = 'installed'
 """
 _TABLES = """
 SELECT c.relname, array_agg(a.attname::text)
@@ -168,8 +224,12 @@ SELECT a.id, m.model, a.group_id, a.active, a.perm_read, a.perm_write, a.perm_cr
 
 def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     """Read the catalog of the Odoo database behind `conn` (read-only queries)."""
+    base = conn.execute(_VERSION).fetchone()
+    version: str | None = base[0] if base else None
+    series_of(version)  # an unsupported version fails here, before anything is compiled
+    fields_query = _FIELDS_17 if version and version.startswith("17.") else _FIELDS
     fields_by_model: dict[str, dict[str, Field]] = {}
-    for row in conn.execute(_FIELDS):
+    for row in conn.execute(fields_query):
         model, name, *spec = row
         fields_by_model.setdefault(model, {})[name] = Field(name, *spec)
     tables = {name: set(columns) for name, columns in conn.execute(_TABLES)}
@@ -222,7 +282,7 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     groups = {
         xml_id: res_id for (model, res_id), xml_id in xml_ids.items() if model == "res.groups"
     }
-    return Catalog(models=models, rules=rules, access=access, groups=groups)
+    return Catalog(models=models, rules=rules, access=access, groups=groups, odoo_version=version)
 
 
 def _modes(*flags: bool | None) -> tuple[str, ...]:
