@@ -550,6 +550,14 @@ def oracle17() -> dict[str, Any]:
 
 
 @pytest.fixture
+def odoo17_db(pg_server: PgServer, odoo17_template: str) -> Iterator[Database]:
+    """A fresh clone of the Odoo 17.0 database for this test, dropped afterwards."""
+    db = create_database(pg_server, "odoo17", template=odoo17_template)
+    yield db
+    drop_database(db)
+
+
+@pytest.fixture
 def odoo_db(pg_server: PgServer, odoo_template: str) -> Iterator[Database]:
     """A fresh clone of the Odoo database for this test, dropped afterwards."""
     db = create_database(pg_server, "odoo", template=odoo_template)

@@ -674,8 +674,8 @@ def static_leaf_17(fld: Field, op: str, value: Any, column: str) -> str:
     """SQL for `(field, op, value)` as Odoo 17.0's `expression.__leaf_to_sql` writes it.
 
     Unlike 18.0 (`static_leaf`): no zero/empty-string equivalents of False for numbers and
-    texts, `like` with an empty pattern matches everything (NULLs included), date strings
-    compared with datetimes are midnight whatever the operator (docs/semantics.md)."""
+    texts, `like` with an empty pattern matches everything (NULLs included), `not like`
+    with one only NULLs (docs/semantics.md, "Odoo versions")."""
     ftype = "id" if fld.name == "id" else fld.type
     if op == "=?":
         if value is False or value is None:
@@ -712,6 +712,8 @@ def static_leaf_17(fld: Field, op: str, value: Any, column: str) -> str:
     need_wildcard = op in ("like", "ilike", "not like", "not ilike")
     if need_wildcard:
         right = literal(f"%{value}%" if isinstance(value, str) else f"%{value!s}%")
+    elif ftype in ("date", "datetime") and isinstance(value, str):
+        right = literal(date_value(ftype, op, value))
     else:
         right = literal(convert_17(ftype, value))
     left = f"({column})::text" if op.endswith("like") else column
@@ -727,8 +729,6 @@ def convert_17(ftype: str, value: Any) -> Any:
         return bool(value)
     if ftype == "many2one":
         return value or None
-    if ftype == "datetime" and isinstance(value, str) and len(value) == 10:
-        return value + " 00:00:00"
     return value
 
 
@@ -756,7 +756,8 @@ def in_leaf(ftype: str, op: str, values: tuple[Any, ...] | list[Any], column: st
 
 
 def like_leaf(ftype: str, op: str, value: Any, column: str) -> str:
-    if not value:
+    wildcard = not op.startswith("=")
+    if wildcard and not value:
         return "false" if op in NEGATIVE_OPERATORS else "true"
     if ftype not in CHAR_TYPES:
         column = f"({column})::text"
@@ -770,7 +771,10 @@ def like_leaf(ftype: str, op: str, value: Any, column: str) -> str:
         "=ilike": "ILIKE",
     }[op]
     sql = f"{column} {sql_op} {literal(pattern)}"
-    return f"({sql} OR {column} IS NULL)" if op in NEGATIVE_OPERATORS else sql
+    # `=like ''` is no wildcard: it matches empty strings, and NULL as Odoo's False
+    if bool(value) == (op in NEGATIVE_OPERATORS):
+        return f"({sql} OR {column} IS NULL)"
+    return sql
 
 
 def date_value(ftype: str, op: str, value: str) -> str:

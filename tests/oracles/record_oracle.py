@@ -272,6 +272,52 @@ def oracle(env: Any, database: str, logins: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+# Domains whose SQL differs between Odoo versions (docs/semantics.md, "Odoo versions"):
+# each is searched as the oracle searches (sudo, active_test=False) and kept with its ids.
+PROBES: tuple[tuple[str, str], ...] = (
+    ("res.partner", "[('parent_id', '=', 0)]"),
+    ("res.partner", "[('color', '=', False)]"),
+    ("res.partner", "[('color', '!=', False)]"),
+    ("res.partner", "[('color', 'in', [False, 3])]"),
+    ("res.partner", "[('color', 'not in', [False, 3])]"),
+    ("res.partner", "[('color', '=', 0)]"),
+    ("res.partner", "[('color', '>=', 0)]"),
+    ("res.partner", "[('color', '<', 1)]"),
+    ("res.partner", "[('ref', '=', '')]"),
+    ("res.partner", "[('ref', 'in', ['', False])]"),
+    ("res.partner", "[('email', 'like', '')]"),
+    ("res.partner", "[('email', 'not like', '')]"),
+    ("res.partner", "[('email', 'not ilike', '')]"),
+    ("res.partner", "[('email', '=like', '')]"),
+    ("res.partner", "['!', ('parent_id', '=?', 10)]"),
+    ("res.partner", "['!', ('parent_id', '=?', False)]"),
+    ("res.partner", "['!', ('parent_id.name', '=', 'Deco Addict')]"),
+    ("res.partner", "[('parent_id.name', '!=', 'Deco Addict')]"),
+    ("res.partner", "[('is_company', 'in', [True])]"),
+    ("res.partner", "[('is_company', 'not in', [False])]"),
+    ("res.partner", "[('partner_latitude', '=', False)]"),
+    ("account.move.line", "[('balance', '=', False)]"),
+    ("account.move.line", "[('balance', '<=', 0)]"),
+    ("account.move.line", "[('balance', 'in', [0, 240])]"),
+    ("sale.order", "[('date_order', '>', '{day}')]"),
+    ("sale.order", "[('date_order', '<=', '{day}')]"),
+    ("sale.order", "[('create_date', '>', '{day}')]"),
+)
+
+
+def probes(env: Any) -> dict[str, Any]:
+    """Each probe domain's ids, searched as the oracle searches."""
+    env.cr.execute("SELECT max(create_date)::date::text FROM sale_order")
+    day = env.cr.fetchone()[0]
+    rows = []
+    for model, text in PROBES:
+        domain_text = text.format(day=day)
+        domain = eval(domain_text)  # the literals above
+        ids = env[model].sudo().with_context(active_test=False).search(domain, order="id").ids
+        rows.append({"model": model, "domain": domain_text, "ids": ids})
+    return {"probes": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--odoo-src", required=True)
@@ -281,6 +327,7 @@ def main() -> None:
     parser.add_argument("--db-user", default="odoo")
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--users", default=",".join(USERS))
+    parser.add_argument("--probes-only", action="store_true", help="write probes.json only")
     opts = parser.parse_args()
     sys.path.insert(0, opts.odoo_src)
     import odoo
@@ -296,11 +343,11 @@ def main() -> None:
     opts.out.mkdir(parents=True, exist_ok=True)
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        outputs = {
-            "rules.json": rules_json(env, opts.database),
-            "acl.json": acl_json(env, opts.database),
-            "oracle.json": oracle(env, opts.database, tuple(opts.users.split(","))),
-        }
+        outputs = {"probes.json": {"database": opts.database, **probes(env)}}
+        if not opts.probes_only:
+            outputs["rules.json"] = rules_json(env, opts.database)
+            outputs["acl.json"] = acl_json(env, opts.database)
+            outputs["oracle.json"] = oracle(env, opts.database, tuple(opts.users.split(",")))
         cr.rollback()  # the recording changes nothing
     for name, data in outputs.items():
         (opts.out / name).write_text(json.dumps(data, indent=1) + "\n")
