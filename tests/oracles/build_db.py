@@ -18,6 +18,7 @@ builds every supported version; the few differences of Odoo's API are named belo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,8 @@ def odoo_args(opts: argparse.Namespace) -> list[str]:
 def install(opts: argparse.Namespace) -> None:
     """The modules with demo data, in a new database (odoo-bin's own installer)."""
     argv = [sys.executable, f"{opts.odoo_src}/odoo-bin", *odoo_args(opts)]
+    if "--with-demo" in Path(opts.odoo_src, "odoo", "tools", "config.py").read_text():
+        argv.append("--with-demo")  # 19.0 loads demo data only when asked
     for modules in (MODULES, SAME_AS_18):
         present = [m for m in modules.split(",") if Path(opts.odoo_src, "addons", m).is_dir()]
         run = [*argv, "-i", ",".join(present), "--stop-after-init", "--log-level=warn"]
@@ -234,6 +237,22 @@ def build(env: Any) -> None:
     )
 
 
+def load_odoo(src: str) -> Any:
+    """The `odoo` package of the tree `src`, initialised: 19.0 made `odoo` a namespace package
+    that `odoo.init` sets up; 17.0 and 18.0 set themselves up on import."""
+    sys.path.insert(0, src)
+    import odoo
+
+    with contextlib.suppress(ImportError):
+        import odoo.init
+    import odoo.api
+    import odoo.modules.registry
+    import odoo.release
+    import odoo.tools
+
+    return odoo
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--odoo-src", required=True)
@@ -245,13 +264,12 @@ def main() -> None:
     opts = parser.parse_args()
     if opts.install:
         install(opts)
-    sys.path.insert(0, opts.odoo_src)
-    import odoo
+    odoo = load_odoo(opts.odoo_src)
 
     odoo.tools.config.parse_config(odoo_args(opts))
     registry = odoo.modules.registry.Registry(opts.database)
     with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        env = odoo.api.Environment(cr, 1, {})  # the superuser
         build(env)
         env.flush_all()
     print(f"built {opts.database}")

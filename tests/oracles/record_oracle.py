@@ -22,6 +22,7 @@ Odoo's API differs it says so. It is a tool for maintainers, never imported by t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import sys
@@ -48,8 +49,11 @@ def user_groups(user: Any) -> Any:
 
 
 def domain_list(domain: Any) -> list[Any]:
-    """A domain in list form: 19.0's `Domain` objects iterate as their prefix list."""
-    return domain if isinstance(domain, list) else list(domain)
+    """A domain in list form: 19.0's `Domain` objects iterate as their prefix list, the
+    always-true one as `[(1, '=', 1)]`, kept as `[]` like the lists of 17.0 and 18.0."""
+    if isinstance(domain, list):
+        return domain
+    return [] if domain.is_true() else list(domain)
 
 
 def xml_id(record: Any) -> str | None:
@@ -318,6 +322,22 @@ def probes(env: Any) -> dict[str, Any]:
     return {"probes": rows}
 
 
+def load_odoo(src: str) -> Any:
+    """The `odoo` package of the tree `src`, initialised: 19.0 made `odoo` a namespace package
+    that `odoo.init` sets up; 17.0 and 18.0 set themselves up on import."""
+    sys.path.insert(0, src)
+    import odoo
+
+    with contextlib.suppress(ImportError):
+        import odoo.init
+    import odoo.api
+    import odoo.modules.registry
+    import odoo.release
+    import odoo.tools
+
+    return odoo
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--odoo-src", required=True)
@@ -329,8 +349,7 @@ def main() -> None:
     parser.add_argument("--users", default=",".join(USERS))
     parser.add_argument("--probes-only", action="store_true", help="write probes.json only")
     opts = parser.parse_args()
-    sys.path.insert(0, opts.odoo_src)
-    import odoo
+    odoo = load_odoo(opts.odoo_src)
 
     odoo.tools.config.parse_config(
         [
@@ -342,7 +361,7 @@ def main() -> None:
     registry = odoo.modules.registry.Registry(opts.database)
     opts.out.mkdir(parents=True, exist_ok=True)
     with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        env = odoo.api.Environment(cr, 1, {})  # the superuser
         outputs = {"probes.json": {"database": opts.database, **probes(env)}}
         if not opts.probes_only:
             outputs["rules.json"] = rules_json(env, opts.database)
