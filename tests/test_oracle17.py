@@ -18,6 +18,9 @@ from pgpolicy.odoo.metadata import read_catalog
 from tests.conftest import Database, use_planner
 from tests.test_oracle import compare_with_oracle
 
+# One worker restores the 17.0 database (per server), not every worker.
+pytestmark = pytest.mark.xdist_group("odoo17")
+
 
 def test_the_catalog_says_17(enforced17_db: Database) -> None:
     with psycopg.connect(enforced17_db.dsn) as conn:

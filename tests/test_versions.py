@@ -25,6 +25,8 @@ from pgpolicy.odoo.metadata import Catalog, UnsupportedOdooVersion, read_catalog
 from tests.conftest import REPO_ROOT, Database
 
 DATA = REPO_ROOT / "tests" / "data"
+# One worker restores the 17.0 database (per server), not every worker.
+pytestmark = pytest.mark.xdist_group("odoo17")
 OTHER = {17: "18.0.1.3", 18: "17.0.1.3"}
 
 
