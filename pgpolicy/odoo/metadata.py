@@ -222,10 +222,19 @@ SELECT a.id, m.model, a.group_id, a.active, a.perm_read, a.perm_write, a.perm_cr
 """
 
 
+def read_version(conn: psycopg.Connection[Any]) -> str | None:
+    """`base`'s installed version, or None where the database has no module table (an
+    Odoo-shaped sample such as the demo's: read as 18.0)."""
+    exists = conn.execute("SELECT to_regclass('public.ir_module_module') IS NOT NULL").fetchone()
+    if not (exists and exists[0]):
+        return None
+    base = conn.execute(_VERSION).fetchone()
+    return str(base[0]) if base and base[0] else None
+
+
 def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     """Read the catalog of the Odoo database behind `conn` (read-only queries)."""
-    base = conn.execute(_VERSION).fetchone()
-    version: str | None = base[0] if base else None
+    version = read_version(conn)
     series_of(version)  # an unsupported version fails here, before anything is compiled
     fields_query = _FIELDS_17 if version and version.startswith("17.") else _FIELDS
     fields_by_model: dict[str, dict[str, Field]] = {}
