@@ -79,7 +79,7 @@ def test_version_detection() -> None:
     assert series_of("17.0.1.3") == "17.0"
     assert series_of("18.0.1.3") == "18.0"
     assert series_of(None) == "18.0"  # a catalog saved before versions were read
-    for unknown in ("16.0.1.3", "saas~17.2.1.0", "19"):
+    for unknown in ("16.0.1.3", "saas~17.2.1.0", "19.0.1.3", "19"):
         with pytest.raises(UnsupportedOdooVersion, match="not supported"):
             series_of(unknown)
 

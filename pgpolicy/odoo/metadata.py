@@ -170,10 +170,11 @@ def series_of(version: str | None) -> str:
 # ---------------------------------------------------------------------------
 # Reading a live database
 
+# `translate` is a boolean up to 18.0, the kind of translation (`standard`, …) from 19.0.
 _FIELDS = """
 SELECT model, name, ttype, coalesce(store, false), relation, relation_field, relation_table,
-       column1, column2, related, coalesce(translate, false), coalesce(company_dependent, false),
-       coalesce(required, false)
+       column1, column2, related, coalesce(translate::text NOT IN ('', 'false'), false),
+       coalesce(company_dependent, false), coalesce(required, false)
   FROM ir_model_fields ORDER BY model, name
 """
 # Odoo 17.0 has no ir_model_fields.company_dependent: its company-dependent fields are not
@@ -181,7 +182,7 @@ SELECT model, name, ttype, coalesce(store, false), relation, relation_field, rel
 # non-stored field is refused anyway unless the compiler knows its search).
 _FIELDS_17 = """
 SELECT model, name, ttype, coalesce(store, false), relation, relation_field, relation_table,
-       column1, column2, related, coalesce(translate, false),
+       column1, column2, related, coalesce(translate::text NOT IN ('', 'false'), false),
        id IN (SELECT fields_id FROM ir_property WHERE fields_id IS NOT NULL),
        coalesce(required, false)
   FROM ir_model_fields ORDER BY model, name
