@@ -227,7 +227,7 @@ class PgServer:
     bindir: Path
     rundir: Path
     superuser: str = SUPERUSER
-    _template: str | None = field(default=None, repr=False)
+    _templates: dict[str, str] = field(default_factory=dict, repr=False)
     _app_role: str | None = field(default=None, repr=False)
     start_seconds: float | None = None
     restore_seconds: float | None = None
@@ -321,31 +321,31 @@ class PgServer:
             )  # fmt: skip
         shutil.rmtree(self.rundir, ignore_errors=True)
 
-    def odoo_template(self, dump: Path) -> str:
+    def odoo_template(self, dump: Path, name: str = TEMPLATE_DB) -> str:
         """The Odoo database, restored from `dump` on first use, as a template for clones."""
-        if self._template is None:
+        if name not in self._templates:
             started = time.monotonic()
             with self.admin() as conn:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             run(
                 [
                     str(self.bindir / "pg_restore"), "--no-owner", "--no-privileges",
                     "--exit-on-error", "--jobs", str(RESTORE_JOBS),
-                    "--dbname", self.dsn(TEMPLATE_DB), str(dump),
+                    "--dbname", self.dsn(name), str(dump),
                 ],
                 f"pg_restore of {dump} into PostgreSQL {self.version}",
             )  # fmt: skip
-            with psycopg.connect(self.dsn(TEMPLATE_DB), autocommit=True) as conn:
+            with psycopg.connect(self.dsn(name), autocommit=True) as conn:
                 conn.execute("ANALYZE")  # clones inherit the statistics
             with self.admin() as conn:
                 # Nobody connects to the template, so cloning it never waits or fails.
                 conn.execute(
                     sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
-                    .format(sql.Identifier(TEMPLATE_DB))
+                    .format(sql.Identifier(name))
                 )  # fmt: skip
-            self.restore_seconds = time.monotonic() - started
-            self._template = TEMPLATE_DB
-        return self._template
+            self.restore_seconds = (self.restore_seconds or 0) + time.monotonic() - started
+            self._templates[name] = name
+        return self._templates[name]
 
     def app_role(self) -> str:
         """The application's login role: no superuser, no BYPASSRLS, created on first use."""
@@ -533,6 +533,31 @@ def odoo_template(pg_server: PgServer, shared_dir: Path) -> str:
     return pg_server.odoo_template(dump)
 
 
+ODOO17_DATA = REPO_ROOT / "tests" / "data" / "odoo17"
+
+
+@pytest.fixture(scope="session")
+def odoo17_template(pg_server: PgServer) -> str:
+    """The real Odoo 17.0 database (tests/data/odoo17), restored once per server."""
+    return pg_server.odoo_template(ODOO17_DATA / "odoo17.dump", "odoo17_template")
+
+
+@pytest.fixture(scope="session")
+def oracle17() -> dict[str, Any]:
+    """What Odoo 17.0's ORM allows on that database, with its access rights (`acls`)."""
+    data: dict[str, Any] = json.loads((ODOO17_DATA / "oracle.json").read_text())
+    data["acls"] = json.loads((ODOO17_DATA / "acl.json").read_text())["acls"]
+    return data
+
+
+@pytest.fixture
+def odoo17_db(pg_server: PgServer, odoo17_template: str) -> Iterator[Database]:
+    """A fresh clone of the Odoo 17.0 database for this test, dropped afterwards."""
+    db = create_database(pg_server, "odoo17", template=odoo17_template)
+    yield db
+    drop_database(db)
+
+
 @pytest.fixture
 def odoo_db(pg_server: PgServer, odoo_template: str) -> Iterator[Database]:
     """A fresh clone of the Odoo database for this test, dropped afterwards."""
@@ -602,29 +627,45 @@ class EnforcedTemplate:
     policy_set: PolicySet
 
 
-_enforced_templates: dict[int, EnforcedTemplate] = {}
+_enforced_templates: dict[tuple[int, str], EnforcedTemplate] = {}
+
+
+def enforced_template_of(server: PgServer, template: str) -> EnforcedTemplate:
+    """`template` enforced once per server, itself a template (see `enforced_template`)."""
+    key = (server.version, template)
+    if key not in _enforced_templates:
+        db = create_database(server, template.replace("_template", "_enforced"), template)
+        policy_set = enforce(db.dsn, server.app_role())
+        with server.admin() as conn:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+                .format(sql.Identifier(db.name))
+            )  # fmt: skip
+        _enforced_templates[key] = EnforcedTemplate(db.name, policy_set)
+    return _enforced_templates[key]
 
 
 @pytest.fixture(scope="session")
 def enforced_template(pg_server: PgServer, odoo_template: str) -> EnforcedTemplate:
     """The Odoo database enforced once per server, as a template for the tests that start
     from a deployed policy set (applying some 5,000 policies is most of such a test's cost)."""
-    if pg_server.version not in _enforced_templates:
-        db = create_database(pg_server, "odoo18_enforced", template=odoo_template)
-        policy_set = enforce(db.dsn, pg_server.app_role())
-        with pg_server.admin() as conn:
-            conn.execute(
-                sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
-                .format(sql.Identifier(db.name))
-            )  # fmt: skip
-        _enforced_templates[pg_server.version] = EnforcedTemplate(db.name, policy_set)
-    return _enforced_templates[pg_server.version]
+    return enforced_template_of(pg_server, odoo_template)
 
 
 @pytest.fixture
 def enforced_db(pg_server: PgServer, enforced_template: EnforcedTemplate) -> Iterator[Database]:
     """A fresh clone of the enforced Odoo database for this test, dropped afterwards."""
     db = create_database(pg_server, "enforced", template=enforced_template.name)
+    yield db
+    drop_database(db)
+
+
+@pytest.fixture
+def enforced17_db(pg_server: PgServer, odoo17_template: str) -> Iterator[Database]:
+    """A fresh clone of the enforced Odoo 17.0 database for this test, dropped afterwards."""
+    db = create_database(
+        pg_server, "enforced17", template=enforced_template_of(pg_server, odoo17_template).name
+    )
     yield db
     drop_database(db)
 

@@ -40,26 +40,23 @@ def allowed_ids(oracle: dict[str, Any], login: str, model: str) -> list[int]:
     return ids
 
 
-@pytest.mark.parametrize("planner", ["sql", "c"])
-def test_policies_match_the_oracle(
-    enforced_db: Database,
+def compare_with_oracle(
+    db: Database,
     app_role: str,
     app_dsn: Callable[[Any], str],
     assert_rls_effective: Callable[..., None],
     oracle: dict[str, Any],
-    planner: str,
-    request: pytest.FixtureRequest,
-) -> None:
-    """With either implementation of the plan-time functions (pgpolicy planner on|off)."""
-    use_planner(request, enforced_db, planner)
+) -> tuple[int, list[str]]:
+    """Every (user, model, mode) of `oracle` asked of PostgreSQL as the app role on `db`:
+    the number of combinations and those that differ."""
     acls = oracle["acls"]
     tables = sorted({info["table"] for info in oracle["models"].values()})
-    with psycopg.connect(enforced_db.dsn, autocommit=True) as superuser:
+    with psycopg.connect(db.dsn, autocommit=True) as superuser:
         probe.install(superuser, tables, app_role)
 
     mismatches: list[str] = []
     combos = 0
-    with psycopg.connect(app_dsn(enforced_db)) as app:
+    with psycopg.connect(app_dsn(db)) as app:
         assert_rls_effective(app, tables)
         for login, user in oracle["users"].items():
             groups = set(user["group_ids"])
@@ -88,6 +85,24 @@ def test_policies_match_the_oracle(
                         mismatches.append(
                             f"{login} {model} {mode}: missing {missing} extra {extra}"
                         )
+    return combos, mismatches
+
+
+@pytest.mark.parametrize("planner", ["sql", "c"])
+def test_policies_match_the_oracle(
+    enforced_db: Database,
+    app_role: str,
+    app_dsn: Callable[[Any], str],
+    assert_rls_effective: Callable[..., None],
+    oracle: dict[str, Any],
+    planner: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    """With either implementation of the plan-time functions (pgpolicy planner on|off)."""
+    use_planner(request, enforced_db, planner)
+    combos, mismatches = compare_with_oracle(
+        enforced_db, app_role, app_dsn, assert_rls_effective, oracle
+    )
     assert combos == 3968
     assert not mismatches, f"{len(mismatches)} of {combos} differ:\n" + "\n".join(mismatches)
 

@@ -284,6 +284,8 @@ class Compiler:
     def leaf(self, leaf: Leaf, model: Model, alias: str, top: bool) -> str:
         """One leaf, following `expression.parse` (odoo/osv/expression.py) branch by branch."""
         fld = self.field(model, leaf.path)
+        if fld.company_dependent and self.catalog.major == 17:
+            self.column_sql(fld, model, alias)  # refused: see column_sql
         translated = translate_field(self, model, fld, leaf)
         if translated is not None:
             return self.node(translated, model, alias, top)
@@ -856,6 +858,9 @@ class Compiler:
         )
         if fld.type in ("many2one", "integer") or fld.name == "id" or column.endswith(".id"):
             return self.in_set(column, expanded, top)
+        if fld.type == "many2many" and fld.relation == model.name and self.catalog.major == 17:
+            # 17.0 compares the record's own id with the expanded ids (semantics.md).
+            return self.in_set(f"{alias}.id", expanded, top)
         return (
             self.many2many(fld, model, "in", expanded, alias, top)
             if fld.type == "many2many"
@@ -922,6 +927,8 @@ class Compiler:
             if value.kind == "text":
                 value = typed_text(fld, op, value)
             return self.dynamic_scalar(fld, op, value, column)
+        if self.catalog.major == 17:
+            return static_leaf_17(fld, op, value.value, column)
         if fld.company_dependent:
             check_company_dependent(fld, op, value.value)
         return static_leaf(fld, op, value.value, column)
@@ -929,6 +936,12 @@ class Compiler:
     def column_sql(self, fld: Field, model: Model, alias: str) -> str:
         """The field's value as SQL (`BaseModel._field_to_sql`, odoo/models.py:2903)."""
         column = f"{alias}.{ident(fld.name)}"
+        if fld.company_dependent and self.catalog.major == 17:
+            # 17.0 keeps these values in ir_property rows, not in a column (semantics.md).
+            raise CompileError(
+                f"company-dependent field {fld.name} is stored in ir_property on Odoo 17.0",
+                token=fld.name,
+            )
         if fld.translate:
             # Rules carry no language: compare the en_US source, as Odoo does without `lang`.
             return f"({column}->>'en_US')"
@@ -1133,6 +1146,83 @@ SQL_OPERATORS = {
     "ilike": "ILIKE",
     "not ilike": "NOT ILIKE",
 }
+SQL_OPERATORS_17 = {
+    "=like": "LIKE",
+    "=ilike": "ILIKE",
+    "like": "LIKE",
+    "ilike": "ILIKE",
+    "not like": "NOT LIKE",
+    "not ilike": "NOT ILIKE",
+}
+
+
+def static_leaf_17(fld: Field, op: str, value: Any, column: str) -> str:
+    """SQL for `(field, op, value)` as Odoo 17.0's `expression.__leaf_to_sql` writes it.
+
+    Unlike 18.0 (`static_leaf`): no zero/empty-string equivalents of False for numbers and
+    texts, `like` with an empty pattern matches everything (NULLs included), `not like`
+    with one only NULLs (docs/semantics.md, "Odoo versions")."""
+    ftype = "id" if fld.name == "id" else fld.type
+    if op == "=?":
+        if value is False or value is None:
+            return "true"
+        op = "="
+    if op in ("in", "not in") and isinstance(value, bool):
+        op = "=" if op == "in" else "!="
+    if op in ("=", "!=") and isinstance(value, tuple | list):
+        op = "in" if op == "=" else "not in"
+    if op in ("in", "not in"):
+        if not isinstance(value, tuple | list):
+            raise CompileError(f"{op} needs a list on Odoo 17.0", token=fld.name)
+        if ftype == "boolean":
+            params: list[Any] = [v for v in (True, False) if v in value]
+            check_null = False in value
+        else:
+            params = [v for v in value if v is not False and v is not None]
+            check_null = len(params) < len(value)
+        if params:
+            sql_op = "IN" if op == "in" else "NOT IN"
+            sql = f"{column} {sql_op} ({', '.join(literal(convert_17(ftype, p)) for p in params)})"
+        else:
+            sql = "false" if op == "in" else "true"
+        if (op == "in" and check_null) or (op == "not in" and not check_null):
+            return f"({sql} OR {column} IS NULL)"
+        if op == "not in" and check_null:
+            return f"({sql} AND {column} IS NOT NULL)"
+        return sql
+    if ftype == "boolean" and op in ("=", "!=") and isinstance(value, bool):
+        truthy = value if op == "=" else not value
+        return f"({column} = true)" if truthy else f"({column} IS NULL OR {column} = false)"
+    if op in ("=", "!=") and (value is False or value is None):
+        return f"{column} IS NULL" if op == "=" else f"{column} IS NOT NULL"
+    need_wildcard = op in ("like", "ilike", "not like", "not ilike")
+    if need_wildcard:
+        right = literal(f"%{value}%" if isinstance(value, str) else f"%{value!s}%")
+    elif ftype in ("date", "datetime") and isinstance(value, str):
+        right = literal(date_value(ftype, op, value))
+    else:
+        right = literal(convert_17(ftype, value))
+    left = f"({column})::text" if op.endswith("like") else column
+    sql = f"({left} {SQL_OPERATORS_17.get(op, op)} {right})"
+    if (need_wildcard and not value) or (value and op in NEGATIVE_OPERATORS):
+        return f"({sql} OR {column} IS NULL)"
+    return sql
+
+
+def date_value(ftype: str, op: str, value: str) -> str:
+    """A date string compared with a datetime is padded (expression.py's `__leaf_to_sql`)."""
+    if ftype == "datetime" and len(value) == 10:
+        return value + (" 23:59:59" if op in (">", "<=") else " 00:00:00")
+    return value
+
+
+def convert_17(ftype: str, value: Any) -> Any:
+    """`field.convert_to_column` of 17.0 for a domain value, where it changes the value."""
+    if ftype == "boolean":
+        return bool(value)
+    if ftype == "many2one":
+        return value or None
+    return value
 
 
 def in_leaf(

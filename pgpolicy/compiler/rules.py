@@ -72,7 +72,9 @@ class RuleCombiner:
                     raise CompileError(
                         f"PostgreSQL rejects its compiled predicate: {self.rejected[rule.id]}"
                     )
-                predicate = self.compiler.predicate(parse_rule_domain(rule.domain), model)
+                predicate = self.compiler.predicate(
+                    parse_rule_domain(rule.domain, odoo_major=self.catalog.major), model
+                )
             except CompileError as exc:
                 error = exc.with_rule(ref)
                 self.errors.append(error)

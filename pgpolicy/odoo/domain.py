@@ -244,10 +244,11 @@ DATE_PLACEHOLDERS = (
 )
 
 
-def parse_rule_domain(text: str | None, placeholders: bool = False) -> Node:
+def parse_rule_domain(text: str | None, placeholders: bool = False, odoo_major: int = 18) -> Node:
     """Parse `domain_force` source into a normalized tree (`[]`/empty → TRUE).
 
     With `placeholders` (profile domains), `__uid__`, `__today__`, ... are accepted too.
+    `odoo_major` is the Odoo version whose normalisation applies (`negate`).
     """
     source = (text or "").strip()
     if not source:
@@ -263,13 +264,14 @@ def parse_rule_domain(text: str | None, placeholders: bool = False) -> Node:
         raise CompileError(
             f"syntax error: {exc.msg}", position=f"line {exc.lineno}, column {exc.offset}"
         ) from exc
-    return _Reader(source, placeholders).domain(tree.body)
+    return _Reader(source, placeholders, odoo_major).domain(tree.body)
 
 
 @dataclass
 class _Reader:
     source: str
     placeholders: bool = False
+    odoo_major: int = 18
 
     def fail(self, node: ast.AST, reason: str) -> CompileError:
         segment = ast.get_source_segment(self.source, node) or type(node).__name__
@@ -282,7 +284,7 @@ class _Reader:
         if found is not None:
             test, then, other = found
             return cond(self.value(test), self.domain(then), self.domain(other))
-        return build_tree(self.domain_items(node))
+        return build_tree(self.domain_items(node), self.odoo_major)
 
     def domain_items(self, node: ast.expr) -> list[str | Node]:
         if isinstance(node, ast.List | ast.Tuple):
@@ -661,14 +663,14 @@ def _substitute(value: Value, old: IfElse, new: Value) -> Value:
 # Prefix notation → tree, with Odoo's normalisation
 
 
-def build_tree(items: Sequence[str | Node]) -> Node:
+def build_tree(items: Sequence[str | Node], odoo_major: int = 18) -> Node:
     """Odoo's prefix domain (implicit '&' between terms) as a tree, negations pushed down."""
     if not items:
         return TRUE
     stack: list[Node] = []
     for item in reversed(items):
         if item == "!":
-            stack.append(negate(_pop(stack)))
+            stack.append(negate(_pop(stack), odoo_major))
         elif item in ("&", "|"):
             first, second = _pop(stack), _pop(stack)
             stack.append(conjoin(first, second) if item == "&" else disjoin(first, second))
@@ -757,20 +759,25 @@ def disjoin(*nodes: Node) -> Node:
     return children[0] if len(children) == 1 else Or(tuple(children))
 
 
-def negate(node: Node) -> Node:
-    """Push a negation down as `_tree_not` does."""
+def negate(node: Node, odoo_major: int = 18) -> Node:
+    """Push a negation down as `_tree_not` does.
+
+    Odoo 18 rewrites `=?` before negating it; Odoo 17 keeps `NOT (=?)` (docs/semantics.md,
+    "Odoo versions")."""
     if isinstance(node, Bool):
         return Bool(not node.value)
     if isinstance(node, And):
-        return disjoin(*(negate(child) for child in node.children))
+        return disjoin(*(negate(child, odoo_major) for child in node.children))
     if isinstance(node, Or):
-        return conjoin(*(negate(child) for child in node.children))
+        return conjoin(*(negate(child, odoo_major) for child in node.children))
     if isinstance(node, Not):
         return node.child
     if isinstance(node, Cond):
-        return cond(node.test, negate(node.then), negate(node.other))
+        return cond(node.test, negate(node.then, odoo_major), negate(node.other, odoo_major))
     if isinstance(node, Exists):
         return Exists(node.model, node.domain, not node.negated)
+    if node.op == "=?" and odoo_major == 17:
+        return Not(node)
     if node.op == "=?":
         # `_tree_not`: FALSE when the value is falsy, else `!=` (decided when planned
         # for a value known at query time)

@@ -15,7 +15,16 @@ from typing import Any
 
 import psycopg
 
+from pgpolicy.errors import PgPolicyError
+
 MODES = ("read", "write", "create", "unlink")
+SUPPORTED_SERIES = ("17.0", "18.0")
+# A catalog saved before the version was read came from an Odoo 18.0 database.
+DEFAULT_SERIES = "18.0"
+
+
+class UnsupportedOdooVersion(PgPolicyError):
+    """The database runs an Odoo series whose semantics pgpolicy does not know."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,18 @@ class Catalog:
     tables: tuple[str, ...] = ()  # tables and partitioned tables
     views: tuple[str, ...] = ()
     parents: dict[str, str] = field(default_factory=dict)  # child table -> parent (INHERITS)
+    # `ir_module_module.latest_version` of `base` (e.g. "17.0.1.3"); None: unknown (18.0)
+    odoo_version: str | None = None
+
+    @property
+    def series(self) -> str:
+        """The Odoo series whose semantics the compiler follows, e.g. "17.0"."""
+        return series_of(self.odoo_version)
+
+    @property
+    def major(self) -> int:
+        """The series' major number (17, 18): what the compiler branches on."""
+        return int(self.series.split(".")[0])
 
     def model(self, name: str) -> Model:
         try:
@@ -135,17 +156,48 @@ def catalog_from_dict(data: dict[str, Any]) -> Catalog:
         tables=tuple(data.get("tables", ())),
         views=tuple(data.get("views", ())),
         parents=dict(data.get("parents", {})),
+        odoo_version=data.get("odoo_version"),
     )
+
+
+def series_of(version: str | None) -> str:
+    """The series ("17.0") of a module version ("17.0.1.3"); 18.0 when unknown.
+
+    Fails on a series pgpolicy does not know: its rules would be compiled with another
+    version's semantics."""
+    if version is None:
+        return DEFAULT_SERIES
+    parts = version.split(".")
+    series = ".".join(parts[:2])
+    if len(parts) < 2 or series not in SUPPORTED_SERIES:
+        raise UnsupportedOdooVersion(
+            f"Odoo version {version!r} is not supported (supported: {', '.join(SUPPORTED_SERIES)})"
+        )
+    return series
 
 
 # ---------------------------------------------------------------------------
 # Reading a live database
 
+# `translate` is a boolean up to 18.0, the kind of translation (`standard`, …) from 19.0.
 _FIELDS = """
 SELECT model, name, ttype, coalesce(store, false), relation, relation_field, relation_table,
-       column1, column2, related, coalesce(translate, false), coalesce(company_dependent, false),
+       column1, column2, related, coalesce(translate::text NOT IN ('', 'false'), false),
+       coalesce(company_dependent, false), coalesce(required, false), coalesce(sanitize, false)
+  FROM public.ir_model_fields ORDER BY model, name
+"""
+# Odoo 17.0 has no ir_model_fields.company_dependent: its company-dependent fields are not
+# stored and keep their values in ir_property. Those with a value there are marked (a
+# non-stored field is refused anyway unless the compiler knows its search).
+_FIELDS_17 = """
+SELECT model, name, ttype, coalesce(store, false), relation, relation_field, relation_table,
+       column1, column2, related, coalesce(translate::text NOT IN ('', 'false'), false),
+       id IN (SELECT fields_id FROM public.ir_property WHERE fields_id IS NOT NULL),
        coalesce(required, false), coalesce(sanitize, false)
   FROM public.ir_model_fields ORDER BY model, name
+"""
+_VERSION = """
+SELECT latest_version FROM public.ir_module_module WHERE name = 'base' AND state = 'installed'
 """
 _TABLES = """
 SELECT c.relname, array_agg(a.attname::text)
@@ -194,10 +246,23 @@ SELECT a.id, m.model, a.group_id, a.active, a.perm_read, a.perm_write, a.perm_cr
 """
 
 
+def read_version(conn: psycopg.Connection[Any]) -> str | None:
+    """`base`'s installed version, or None where the database has no module table (an
+    Odoo-shaped sample such as the demo's: read as 18.0)."""
+    exists = conn.execute("SELECT to_regclass('public.ir_module_module') IS NOT NULL").fetchone()
+    if not (exists and exists[0]):
+        return None
+    base = conn.execute(_VERSION).fetchone()
+    return str(base[0]) if base and base[0] else None
+
+
 def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     """Read the catalog of the Odoo database behind `conn` (read-only queries)."""
+    version = read_version(conn)
+    series_of(version)  # an unsupported version fails here, before anything is compiled
+    fields_query = _FIELDS_17 if version and version.startswith("17.") else _FIELDS
     fields_by_model: dict[str, dict[str, Field]] = {}
-    for row in conn.execute(_FIELDS):
+    for row in conn.execute(fields_query):
         model, name, *spec = row
         fields_by_model.setdefault(model, {})[name] = Field(name, *spec)
     tables = {name: set(columns) for name, columns in conn.execute(_TABLES)}
@@ -259,6 +324,7 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         tables=tuple(sorted(tables)),
         views=tuple(name for (name,) in conn.execute(_VIEWS)),
         parents=parents,
+        odoo_version=version,
     )
 
 
