@@ -19,9 +19,10 @@ from tests.conftest import Database, EnforcedTemplate
 
 # A record rule on sale.order for the group "User: Own Documents Only", as Odoo stores one.
 ADD_RULE = """
-INSERT INTO ir_rule (name, model_id, domain_force, active, perm_read, perm_write,
-                     perm_create, perm_unlink)
-SELECT %s, m.id, %s, true, true, true, true, true FROM ir_model m WHERE m.model = 'sale.order'
+INSERT INTO public.ir_rule (name, model_id, domain_force, active, perm_read, perm_write,
+                            perm_create, perm_unlink)
+SELECT %s, m.id, %s, true, true, true, true, true
+  FROM public.ir_model m WHERE m.model = 'sale.order'
 RETURNING id
 """
 
