@@ -124,7 +124,10 @@ def lock_policy(
                 check = "false"  # fail closed: members may not update the table at all
             else:
                 check = (
-                    f"pgpolicy.check_locked({literal(model.table)}::regclass, {literal(name)}, "
+                    # the table named with its schema: the policy is parsed with search_path
+                    # pinned to pg_catalog (pgpolicy.db)
+                    f"pgpolicy.check_locked({literal('public.' + ident(model.table))}::regclass, "
+                    f"{literal(name)}, "
                     f"{table}.id, {table}.{ident(name)}, {literal(profile.name)}, "
                     f"{literal(model.name)})"
                 )

@@ -21,13 +21,14 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from pgpolicy.cli import cli
+from pgpolicy.db import connect
 from tests.conftest import Database, PgServer, use_planner
 from tests.security.test_values import add_rule
 from tests.test_migrations import alembic, dba_project, pgpolicy_revision
 
 TRAP_LOG = """
 CREATE SCHEMA trap;
-CREATE TABLE trap.calls (what text, caller text);
+CREATE TABLE trap.calls (what text, caller text, query text);
 GRANT USAGE ON SCHEMA trap TO PUBLIC;
 GRANT SELECT, INSERT ON trap.calls TO PUBLIC;
 GRANT CREATE ON SCHEMA public TO PUBLIC;
@@ -38,7 +39,7 @@ GRANT CREATE ON SCHEMA public TO PUBLIC;
 TRAPS = """
 CREATE FUNCTION public.trap_escalate(what text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO trap.calls VALUES (what, current_user::text);
+    INSERT INTO trap.calls VALUES (what, current_user::text, pg_catalog.current_query());
     IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
        AND NOT (SELECT r.rolbypassrls FROM pg_catalog.pg_roles r WHERE r.rolname = '{app}')
     THEN
@@ -147,16 +148,15 @@ def test_objects_the_app_role_plants_in_public_never_run_as_the_dba(
     # comparing a varchar column (which the planted `=` would capture in CREATE POLICY)
     project = dba_project(tmp_path / "dba", odoo_db, app_role)
     assert "No new upgrade operations" in alembic(project, "check").stdout
-    with psycopg.connect(dsn) as conn:
-        # the test's own insert, pinned as pgpolicy pins its sessions: a superuser's plain
-        # `ir_model.model = 'sale.order'` would run the planted `=` itself
-        conn.execute("SET search_path = pg_catalog, pg_temp")
+    with connect(dsn) as conn:  # this session too resolves names in pg_catalog only
         add_rule(conn, "a varchar comparison", "[('name', '!=', 'S00001')]")
+        conn.commit()
     pgpolicy_revision(project, odoo_db, app_role, "one more rule")
     alembic(project, "upgrade", "head")
     alembic(project, "check")
 
-    assert scalar(dsn, calls) == 0, "a planted function ran in a DBA's command"
+    ran = scalar(dsn, "SELECT array_agg(DISTINCT left(query, 300)) FROM trap.calls")
+    assert scalar(dsn, calls) == 0, f"a planted function ran in a DBA's command: {ran}"
     assert scalar(dsn, "SELECT rolbypassrls FROM pg_roles WHERE rolname = %s", app_role) is False
     assert scalar(dsn, FOREIGN_DEPENDENCIES) == 0
     assert "revoked CREATE on schema public from PUBLIC" in init
