@@ -922,6 +922,7 @@ def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == {
         "before": "8", "after": "8", "changed": False, "roles": [app_role], "granted": [],
+        "revoked_public_create": [],
     }  # fmt: skip
 
 
