@@ -35,6 +35,8 @@ class Field:
     company_dependent: bool = False
     required: bool = False
     sanitize: bool = False  # html: values are sanitized before Odoo compares them
+    # `groups=` of the field (ir_model_fields_group_rel): only members of one of them read it
+    groups: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,10 @@ def catalog_from_dict(data: dict[str, Any]) -> Catalog:
         name: Model(
             name=m["name"],
             table=m["table"],
-            fields={f: Field(**spec) for f, spec in m["fields"].items()},
+            fields={
+                f: Field(**{**spec, "groups": tuple(spec.get("groups", ()))})
+                for f, spec in m["fields"].items()
+            },
             inherits=dict(m["inherits"]),
             parent_path=m["parent_path"],
             mail_thread=m.get("mail_thread", False),
@@ -146,6 +151,11 @@ SELECT model, name, ttype, coalesce(store, false), relation, relation_field, rel
        column1, column2, related, coalesce(translate, false), coalesce(company_dependent, false),
        coalesce(required, false), coalesce(sanitize, false)
   FROM public.ir_model_fields ORDER BY model, name
+"""
+_FIELD_GROUPS = """
+SELECT f.model, f.name, array_agg(r.group_id ORDER BY r.group_id)
+  FROM public.ir_model_fields_group_rel r JOIN public.ir_model_fields f ON f.id = r.field_id
+ GROUP BY f.model, f.name
 """
 _TABLES = """
 SELECT c.relname, array_agg(a.attname::text)
@@ -194,12 +204,23 @@ SELECT a.id, m.model, a.group_id, a.active, a.perm_read, a.perm_write, a.perm_cr
 """
 
 
+def _field_groups(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], tuple[int, ...]]:
+    """The `groups=` of each field restricted by some (model, field -> group ids); none
+    in a database without ir_model_fields_group_rel."""
+    exists = conn.execute("SELECT to_regclass('public.ir_model_fields_group_rel')").fetchone()
+    if exists is None or exists[0] is None:
+        return {}
+    return {(model, name): tuple(groups) for model, name, groups in conn.execute(_FIELD_GROUPS)}
+
+
 def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     """Read the catalog of the Odoo database behind `conn` (read-only queries)."""
     fields_by_model: dict[str, dict[str, Field]] = {}
+    field_groups = _field_groups(conn)
     for row in conn.execute(_FIELDS):
         model, name, *spec = row
-        fields_by_model.setdefault(model, {})[name] = Field(name, *spec)
+        groups = field_groups.get((model, name), ())
+        fields_by_model.setdefault(model, {})[name] = Field(name, *spec, groups=groups)
     tables = {name: set(columns) for name, columns in conn.execute(_TABLES)}
     parents = {child: parent for child, parent in conn.execute(_PARENTS)}
     inherits: dict[str, dict[str, str]] = {}
