@@ -9,7 +9,7 @@ offline.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -219,8 +219,10 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     field_groups = _field_groups(conn)
     for row in conn.execute(_FIELDS):
         model, name, *spec = row
-        groups = field_groups.get((model, name), ())
-        fields_by_model.setdefault(model, {})[name] = Field(name, *spec, groups=groups)
+        restricted_to = field_groups.get((model, name), ())
+        fields_by_model.setdefault(model, {})[name] = replace(
+            Field(name, *spec), groups=restricted_to
+        )
     tables = {name: set(columns) for name, columns in conn.execute(_TABLES)}
     parents = {child: parent for child, parent in conn.execute(_PARENTS)}
     inherits: dict[str, dict[str, str]] = {}
