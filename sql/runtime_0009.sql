@@ -232,12 +232,12 @@ BEGIN
     END LOOP;
 END
 $refuse$;
-GRANT EXECUTE ON FUNCTION pgpolicy.refuse_analyst(text) TO PUBLIC;
 
--- The readers (SECURITY INVOKER SQL, inlined into plans) call these: every role may; each
--- tells only the calling session's own mapping.
-GRANT EXECUTE ON FUNCTION pgpolicy.analyst_session(), pgpolicy.analyst_uid(),
-    pgpolicy.analyst_company_ids() TO PUBLIC;
+-- The readers (SECURITY INVOKER SQL, inlined into plans) call these: granted with the other
+-- readers by pgpolicy init to the app roles, and by pgpolicy analyst add to the analysts.
+REVOKE ALL ON FUNCTION pgpolicy.analyst_session() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgpolicy.analyst_uid() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgpolicy.analyst_company_ids() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION pgpolicy.version() RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE

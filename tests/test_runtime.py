@@ -67,6 +67,9 @@ CALLS = {
     "forget_context_plans()": "SELECT pgpolicy.forget_context_plans()",
     "sealed_context()": "SELECT pgpolicy.sealed_context()",
     "pending_count()": "SELECT pgpolicy.pending_count()",
+    "analyst_session()": "SELECT pgpolicy.analyst_session()",
+    "analyst_uid()": "SELECT pgpolicy.analyst_uid()",
+    "analyst_company_ids()": "SELECT pgpolicy.analyst_company_ids()",
 }
 RUNTIME_FUNCTIONS = {
     "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids", "context_key",
@@ -78,12 +81,13 @@ RUNTIME_FUNCTIONS = {
     "forget_context_plans", "planner",
     "sealed_context", "context_seal", "context_message", "context_part",
     "pending_count", "protect_new_relations", "is_app_role",
+    "analyst_session", "analyst_uid", "analyst_company_ids", "refuse_analyst",
 }  # fmt: skip
 # Called only from inside the runtime (as its owner), never granted.
 INTERNAL_FUNCTIONS = {
     "provenance_of", "member_profiles", "profiles_of", "audit_profile_change", "planner",
     "context_seal", "context_message", "context_part",
-    "protect_new_relations", "is_app_role",
+    "protect_new_relations", "is_app_role", "refuse_analyst",
 }  # fmt: skip
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
 INITPLAN_PARAM = r"(?:\$\d+|\(InitPlan \d+\)\.col1)"
@@ -394,6 +398,11 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
     assert flags["protect_new_relations"][:4] == ("v", "u", True, pinned)
     assert flags["pending_count"][:4] == ("s", "u", True, pinned)
     assert flags["is_app_role"][:4] == ("s", "u", False, pinned)
+    # Runtime 9: the analyst readers read the mapping, readable by its owner only.
+    for name in ("analyst_session", "analyst_uid"):
+        assert flags[name] == ("s", "s", True, pinned, "sql"), name
+    assert flags["analyst_company_ids"] == ("s", "s", True, pinned, "plpgsql")
+    assert flags["refuse_analyst"][:4] == ("s", "u", True, pinned)
 
 
 def test_the_design_reasoning_is_in_the_catalog(runtime_db: Any) -> None:
@@ -998,7 +1007,7 @@ def test_the_downgrade_of_runtime_6_restores_runtime_5_exactly(
     signatures = [
         "set_context(integer, integer[], boolean)" if s.startswith("set_context(") else s
         for s in runtime.PUBLIC_FUNCTIONS
-        if s not in ("sealed_context()", "pending_count()")
+        if s not in ("sealed_context()", "pending_count()") and not s.startswith("analyst_")
     ]
     with superuser(odoo_db) as conn:
         role = sql.Identifier(app_role)
