@@ -1,5 +1,6 @@
 -- The plan-time functions in SQL (PL/pgSQL): pgpolicy's default, as the runtime's head
--- revision defines them (uid() and context_key() read the sealed context, runtime_0006.sql).
+-- revision defines them (uid() and context_key() read the sealed context, runtime_0006.sql;
+-- an analyst session's context comes from its mapping, runtime_0009.sql).
 -- `pgpolicy planner off` runs this file to put them back in place of the C ones
 -- (sql/planned_c.sql). CREATE OR
 -- REPLACE keeps each function's identity, so the policies calling them, their comments and
@@ -9,7 +10,8 @@
 CREATE OR REPLACE FUNCTION pgpolicy.uid() RETURNS integer
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    SELECT CASE WHEN pgpolicy.sealed_context() IS NOT NULL
+    SELECT CASE WHEN pgpolicy.analyst_session() THEN pgpolicy.analyst_uid()
+                WHEN pgpolicy.sealed_context() IS NOT NULL
                 THEN current_setting('pgpolicy.uid', true)::integer END
 $$;
 
@@ -17,7 +19,7 @@ CREATE OR REPLACE FUNCTION pgpolicy.su() RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT coalesce(current_setting('pgpolicy.su', true) = 'true'
-                    AND pgpolicy.uid() IS NOT NULL, false)
+                    AND NOT pgpolicy.analyst_session() AND pgpolicy.uid() IS NOT NULL, false)
 $$;
 
 CREATE OR REPLACE FUNCTION pgpolicy.context_key() RETURNS text
@@ -63,7 +65,7 @@ CREATE OR REPLACE FUNCTION pgpolicy.planned_shadow() RETURNS boolean
     AS $$
 BEGIN
     RETURN coalesce(current_setting('pgpolicy.shadow', true) = 'true'
-                    AND pgpolicy.uid() IS NOT NULL, false);
+                    AND NOT pgpolicy.analyst_session() AND pgpolicy.uid() IS NOT NULL, false);
 END
 $$;
 

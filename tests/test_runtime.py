@@ -67,6 +67,9 @@ CALLS = {
     "forget_context_plans()": "SELECT pgpolicy.forget_context_plans()",
     "sealed_context()": "SELECT pgpolicy.sealed_context()",
     "pending_count()": "SELECT pgpolicy.pending_count()",
+    "analyst_session()": "SELECT pgpolicy.analyst_session()",
+    "analyst_uid()": "SELECT pgpolicy.analyst_uid()",
+    "analyst_company_ids()": "SELECT pgpolicy.analyst_company_ids()",
 }
 RUNTIME_FUNCTIONS = {
     "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids", "context_key",
@@ -78,12 +81,13 @@ RUNTIME_FUNCTIONS = {
     "forget_context_plans", "planner",
     "sealed_context", "context_seal", "context_message", "context_part",
     "pending_count", "protect_new_relations", "is_app_role",
+    "analyst_session", "analyst_uid", "analyst_company_ids", "refuse_analyst",
 }  # fmt: skip
 # Called only from inside the runtime (as its owner), never granted.
 INTERNAL_FUNCTIONS = {
     "provenance_of", "member_profiles", "profiles_of", "audit_profile_change", "planner",
     "context_seal", "context_message", "context_part",
-    "protect_new_relations", "is_app_role",
+    "protect_new_relations", "is_app_role", "refuse_analyst",
 }  # fmt: skip
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
 INITPLAN_PARAM = r"(?:\$\d+|\(InitPlan \d+\)\.col1)"
@@ -247,21 +251,21 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
         assert traces(conn) == {}
 
     first = runtime.install(odoo_db.dsn, [app_role])
-    assert (first.before, first.after, first.granted) == (None, "8", (app_role,))
-    assert first.summary() == f"installed the pgpolicy runtime, version 8; granted to {app_role}"
+    assert (first.before, first.after, first.granted) == (None, "9", (app_role,))
+    assert first.summary() == f"installed the pgpolicy runtime, version 9; granted to {app_role}"
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "8"
+        assert runtime.installed_version(conn) == "9"
         snapshot = catalog_snapshot(conn)
 
     second = runtime.install(odoo_db.dsn, [app_role])
-    assert (second.before, second.after, second.changed, second.granted) == ("8", "8", False, ())
+    assert (second.before, second.after, second.changed, second.granted) == ("9", "9", False, ())
     assert second.summary() == (
-        f"runtime at version 8, nothing to do; grants unchanged for {app_role}"
+        f"runtime at version 9, nothing to do; grants unchanged for {app_role}"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
 
-    assert runtime.uninstall(odoo_db.dsn) == "8"
+    assert runtime.uninstall(odoo_db.dsn) == "9"
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
         assert runtime.installed_version(conn) is None
@@ -271,9 +275,9 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
 def test_installs_before_odoo_creates_its_tables(empty_db: Any, app_role: str) -> None:
     """A new database gets the runtime first, then `odoo -i base` creates the tables."""
     result = runtime.install(empty_db.dsn, [app_role])
-    assert result.after == "8"
+    assert result.after == "9"
     with superuser(empty_db) as conn:
-        assert scalar(conn, "SELECT pgpolicy.version()") == "8"
+        assert scalar(conn, "SELECT pgpolicy.version()") == "9"
         assert scalar(conn, "SELECT pgpolicy.uid()") is None
     runtime.uninstall(empty_db.dsn)
     with superuser(empty_db) as conn:
@@ -288,7 +292,7 @@ def test_a_new_app_role_is_granted_on_a_second_run(
     result = runtime.install(odoo_db.dsn, [app_role, other, app_role])
     assert (result.changed, result.roles, result.granted) == (False, (app_role, other), (other,))
     assert result.summary() == (
-        f"runtime at version 8, nothing to do; granted to {other}; grants unchanged for {app_role}"
+        f"runtime at version 9, nothing to do; granted to {other}; grants unchanged for {app_role}"
     )
 
 
@@ -310,9 +314,9 @@ def test_alembic_command_line_upgrade_and_downgrade(odoo_db: Any, tmp_path: Path
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
     run("upgrade", "head")
-    assert "0008 (head)" in run("current").stdout
+    assert "0009 (head)" in run("current").stdout
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "8"
+        assert runtime.installed_version(conn) == "9"
         assert scalar(conn, "SELECT to_regclass('pgpolicy.alembic_version')::text") == (
             "pgpolicy.alembic_version"
         )
@@ -325,7 +329,7 @@ def test_downgrade_is_refused_while_policies_call_the_runtime(protected_db: Any)
     with pytest.raises(PgPolicyError, match="policies still use the runtime"):
         runtime.uninstall(protected_db.dsn)
     with superuser(protected_db) as conn:
-        assert runtime.installed_version(conn) == "8"
+        assert runtime.installed_version(conn) == "9"
         conn.execute("DROP POLICY test_context ON sale_order")
         conn.execute("DROP POLICY test_rule ON sale_order")
     runtime.uninstall(protected_db.dsn)
@@ -394,6 +398,11 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
     assert flags["protect_new_relations"][:4] == ("v", "u", True, pinned)
     assert flags["pending_count"][:4] == ("s", "u", True, pinned)
     assert flags["is_app_role"][:4] == ("s", "u", False, pinned)
+    # Runtime 9: the analyst readers read the mapping, readable by its owner only.
+    for name in ("analyst_session", "analyst_uid"):
+        assert flags[name] == ("s", "s", True, pinned, "sql"), name
+    assert flags["analyst_company_ids"] == ("s", "s", True, pinned, "plpgsql")
+    assert flags["refuse_analyst"][:4] == ("s", "u", True, pinned)
 
 
 def test_the_design_reasoning_is_in_the_catalog(runtime_db: Any) -> None:
@@ -904,14 +913,14 @@ def pgpolicy_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
 def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     first = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f"installed the pgpolicy runtime, version 8; granted to {app_role}\n"
+    assert first.stdout == f"installed the pgpolicy runtime, version 9; granted to {app_role}\n"
     with superuser(odoo_db) as conn:
         snapshot = catalog_snapshot(conn)
 
     second = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert second.returncode == 0, second.stderr
     assert second.stdout == (
-        f"runtime at version 8, nothing to do; grants unchanged for {app_role}\n"
+        f"runtime at version 9, nothing to do; grants unchanged for {app_role}\n"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
@@ -921,7 +930,7 @@ def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     )
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == {
-        "before": "8", "after": "8", "changed": False, "roles": [app_role], "granted": [],
+        "before": "9", "after": "9", "changed": False, "roles": [app_role], "granted": [],
         "revoked_public_create": [],
     }  # fmt: skip
 
@@ -999,7 +1008,7 @@ def test_the_downgrade_of_runtime_6_restores_runtime_5_exactly(
     signatures = [
         "set_context(integer, integer[], boolean)" if s.startswith("set_context(") else s
         for s in runtime.PUBLIC_FUNCTIONS
-        if s not in ("sealed_context()", "pending_count()")
+        if s not in ("sealed_context()", "pending_count()") and not s.startswith("analyst_")
     ]
     with superuser(odoo_db) as conn:
         role = sql.Identifier(app_role)

@@ -14,7 +14,7 @@ from pgpolicy.alembic_plugin.render import IMPORT_LINE, MYPY_LINE, register_rend
 from pgpolicy.db import pinned_search_path
 from pgpolicy.deploy.apply import plan_for
 from pgpolicy.deploy.catalog import read_deployed
-from pgpolicy.deploy.policy_set import build_policy_set
+from pgpolicy.deploy.policy_set import build_policy_set, policy_roles
 from pgpolicy.deploy.validate import checked_policy_set
 from pgpolicy.odoo.metadata import read_catalog
 from pgpolicy.profiles.store import read_profiles
@@ -86,7 +86,7 @@ def compare_policies(autogen_context: Any, upgrade_ops: Any) -> None:
         )
         deployed = read_deployed(conn)
         plan = plan_for(conn, policy_set, roles, deep=deep, deployed=deployed)
-    operations = plan_operations(plan, deployed, policy_set, roles)
+    operations = plan_operations(plan, deployed, policy_set, sorted(policy_roles(roles)))
     if operations:
         autogen_context.imports.update((MYPY_LINE, IMPORT_LINE))
     upgrade_ops.ops.extend(operations)

@@ -32,7 +32,7 @@ from pgpolicy.db import connect
 from pgpolicy.deploy.apply import plan_for
 from pgpolicy.deploy.catalog import read_deployed
 from pgpolicy.deploy.plan import Plan
-from pgpolicy.deploy.policy_set import build_policy_set
+from pgpolicy.deploy.policy_set import build_policy_set, policy_roles
 from pgpolicy.deploy.validate import rejections
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.odoo.metadata import read_catalog
@@ -125,7 +125,7 @@ def write_revision(
         deployed = read_deployed(conn)
         plan = plan_for(conn, policy_set, roles, deployed=deployed)
         database = conn.info.dbname
-    operations = plan_operations(plan, deployed, policy_set, roles)
+    operations = plan_operations(plan, deployed, policy_set, sorted(policy_roles(roles)))
     errors = tuple(" ".join(str(e).split()) for e in policy_set.errors)
     if not operations:
         return Revision(None, None, None, plan, 0, errors)

@@ -3,7 +3,7 @@
 Exit codes: 0 ok, 1 error, 2 usage error (and, for `plan --detailed-exitcode`,
 changes pending). One module per command group, each only handling arguments and
 output: `compile`, `deploy` (init, plan, apply, status, planner, like-leakproof,
-revision), `audit` (explain, who-can), `profiles` (profile, check).
+revision), `audit` (explain, who-can), `profiles` (profile, check), `analysts` (analyst).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import psycopg
 
 from pgpolicy import __version__
 from pgpolicy.cli import audit, deploy
+from pgpolicy.cli.analysts import analyst_group
 from pgpolicy.cli.compile import compile_command
 from pgpolicy.cli.options import Settings
 from pgpolicy.cli.profiles import check_command, profile_group
@@ -101,5 +102,6 @@ for _command in (
     demo_command,
     profile_group,
     check_command,
+    analyst_group,
 ):
     cli.add_command(_command)

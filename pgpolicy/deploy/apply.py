@@ -18,6 +18,7 @@ from psycopg import sql
 from pgpolicy.compiler.spec import PolicySet
 from pgpolicy.db import connect, pinned_search_path
 from pgpolicy.deploy import ddl
+from pgpolicy.deploy.analysts import sync_privileges
 from pgpolicy.deploy.catalog import (
     Deployed,
     DeployedPolicy,
@@ -169,7 +170,8 @@ def apply_policy_set(
 ) -> Plan:
     """Deploy `policy_set` in one transaction; nothing is kept on error or dry run.
 
-    The app roles also get their privileges on Odoo's tables and sequences (`grants`), and
+    The app roles also get their privileges on Odoo's tables and sequences (`grants`), the
+    analyst logins theirs (`analysts.sync_privileges`: the field groups may have changed), and
     the relations created since the last apply stop being pending (`settle_pending`)."""
     with connect(dsn) as conn:
         conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
@@ -180,6 +182,7 @@ def apply_policy_set(
         plan = plan_for(conn, policy_set, roles, deep=deep, deployed=deployed)
         count = execute_plan(conn, plan, lock_timeout)
         grant_app_roles(conn, roles)
+        sync_privileges(conn)
         settle_pending(conn, deployed.pending_relations)
         if dry_run:
             conn.rollback()

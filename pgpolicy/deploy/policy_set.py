@@ -13,6 +13,15 @@ from pgpolicy.odoo.metadata import Catalog
 from pgpolicy.profiles.model import Profile
 from pgpolicy.profiles.policy import profile_policies, unknown_models
 
+# The group role of the analyst logins (runtime 9, `pgpolicy analyst add`): every policy is
+# created TO it as well as TO the app roles, so that its members read under the policies.
+ANALYST_GROUP = "pgpolicy_analysts"
+
+
+def policy_roles(roles: Sequence[str]) -> tuple[str, ...]:
+    """The roles policies are created TO: the app roles, then the analysts' group."""
+    return tuple(dict.fromkeys([*roles, ANALYST_GROUP]))
+
 
 def build_policy_set(
     catalog: Catalog,
@@ -26,8 +35,11 @@ def build_policy_set(
     querying role's rights.
 
     `rejected`: rules whose compiled predicate PostgreSQL refused, with its message
-    (`pgpolicy.deploy.validate.checked_policy_set`): they fail closed."""
-    builder = RuleCombiner(catalog, tuple(roles), rejected=rejected or {})
+    (`pgpolicy.deploy.validate.checked_policy_set`): they fail closed.
+
+    Policies and generated functions are for the app roles and the analysts' group
+    (`policy_roles`)."""
+    builder = RuleCombiner(catalog, policy_roles(roles), rejected=rejected or {})
     builder.errors.extend(unknown_models(catalog, profiles))
     tables: list[TableSpec] = []
     policies: list[PolicySpec] = []

@@ -67,6 +67,10 @@ PUBLIC_FUNCTIONS = (
     "sealed_context()",
     # revision 0007: relations created after apply
     "pending_count()",
+    # revision 0009: analyst logins (uid() and the company readers call them)
+    "analyst_session()",
+    "analyst_uid()",
+    "analyst_company_ids()",
 )
 
 

@@ -9,7 +9,7 @@ offline.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ class Field:
     company_dependent: bool = False
     required: bool = False
     sanitize: bool = False  # html: values are sanitized before Odoo compares them
+    # `groups=` of the field (ir_model_fields_group_rel): only members of one of them read it
+    groups: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,10 @@ def catalog_from_dict(data: dict[str, Any]) -> Catalog:
         name: Model(
             name=m["name"],
             table=m["table"],
-            fields={f: Field(**spec) for f, spec in m["fields"].items()},
+            fields={
+                f: Field(**{**spec, "groups": tuple(spec.get("groups", ()))})
+                for f, spec in m["fields"].items()
+            },
             inherits=dict(m["inherits"]),
             parent_path=m["parent_path"],
             mail_thread=m.get("mail_thread", False),
@@ -199,6 +204,11 @@ SELECT model, name, ttype, coalesce(store, false), relation, relation_field, rel
 _VERSION = """
 SELECT latest_version FROM public.ir_module_module WHERE name = 'base' AND state = 'installed'
 """
+_FIELD_GROUPS = """
+SELECT f.model, f.name, array_agg(r.group_id ORDER BY r.group_id)
+  FROM public.ir_model_fields_group_rel r JOIN public.ir_model_fields f ON f.id = r.field_id
+ GROUP BY f.model, f.name
+"""
 _TABLES = """
 SELECT c.relname, array_agg(a.attname::text)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
@@ -256,15 +266,28 @@ def read_version(conn: psycopg.Connection[Any]) -> str | None:
     return str(base[0]) if base and base[0] else None
 
 
+def _field_groups(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], tuple[int, ...]]:
+    """The `groups=` of each field restricted by some (model, field -> group ids); none
+    in a database without ir_model_fields_group_rel."""
+    exists = conn.execute("SELECT to_regclass('public.ir_model_fields_group_rel')").fetchone()
+    if exists is None or exists[0] is None:
+        return {}
+    return {(model, name): tuple(groups) for model, name, groups in conn.execute(_FIELD_GROUPS)}
+
+
 def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     """Read the catalog of the Odoo database behind `conn` (read-only queries)."""
     version = read_version(conn)
     series_of(version)  # an unsupported version fails here, before anything is compiled
     fields_query = _FIELDS_17 if version and version.startswith("17.") else _FIELDS
     fields_by_model: dict[str, dict[str, Field]] = {}
+    field_groups = _field_groups(conn)
     for row in conn.execute(fields_query):
         model, name, *spec = row
-        fields_by_model.setdefault(model, {})[name] = Field(name, *spec)
+        restricted_to = field_groups.get((model, name), ())
+        fields_by_model.setdefault(model, {})[name] = replace(
+            Field(name, *spec), groups=restricted_to
+        )
     tables = {name: set(columns) for name, columns in conn.execute(_TABLES)}
     parents = {child: parent for child, parent in conn.execute(_PARENTS)}
     inherits: dict[str, dict[str, str]] = {}

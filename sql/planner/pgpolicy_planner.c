@@ -292,6 +292,56 @@ ask_sealed_context(void)
 }
 
 /*
+ * A function of the runtime without arguments, asked through the function manager (no
+ * privilege check); *isnull when it returns NULL or does not exist (runtime before 9).
+ */
+static Datum
+ask_runtime(const char *name, bool *isnull)
+{
+	Oid			function = LookupFuncName(list_make2(makeString("pgpolicy"),
+													 makeString(pstrdup(name))),
+										  0, NULL, true);
+	FmgrInfo	flinfo;
+	Datum		result;
+
+	LOCAL_FCINFO(fcinfo, 0);
+
+	*isnull = true;
+	if (!OidIsValid(function))
+		return (Datum) 0;
+	fmgr_info(function, &flinfo);
+	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, NULL, NULL);
+	result = FunctionCallInvoke(fcinfo);
+	*isnull = fcinfo->isnull;
+	return result;
+}
+
+/*
+ * Whether session_user is an analyst login (runtime 9): its context is the mapping's, read
+ * by the SQL readers of sql/runtime_0009.sql; the settings count for nothing.
+ */
+static TimestampTz analyst_checked_at = 0;	/* the transaction the answer is for */
+static Oid	analyst_checked_for = InvalidOid;	/* and the session user */
+static bool analyst_answer = false;
+
+static bool
+analyst_session(void)
+{
+	bool		isnull;
+	Datum		answer;
+
+	/* asked once per transaction: the mapping changes count from the next one */
+	if (analyst_checked_at != 0 && analyst_checked_at == GetCurrentTransactionStartTimestamp()
+		&& analyst_checked_for == GetSessionUserId())
+		return analyst_answer;
+	answer = ask_runtime("analyst_session", &isnull);
+	analyst_answer = !isnull && DatumGetBool(answer);
+	analyst_checked_at = GetCurrentTransactionStartTimestamp();
+	analyst_checked_for = GetSessionUserId();
+	return analyst_answer;
+}
+
+/*
  * The sealed text of the context, or NULL when the settings were not written by
  * set_context() in this transaction.
  */
@@ -329,6 +379,13 @@ context_uid(void)
 	const char *companies = setting("pgpolicy.company_ids");
 	const char *su = setting("pgpolicy.su");
 
+	if (analyst_session())
+	{
+		bool		isnull;
+		Datum		analyst_uid = ask_runtime("analyst_uid", &isnull);
+
+		return isnull ? 0 : DatumGetInt32(analyst_uid);
+	}
 	if (uid == NULL || companies == NULL || su == NULL)
 		return 0;
 	if (sealed_message() == NULL)
@@ -347,7 +404,8 @@ setting_is_true(const char *name)
 {
 	const char *value = setting(name);
 
-	return value != NULL && strcmp(value, "true") == 0;
+	/* su and shadow: never for an analyst, whatever its settings say */
+	return value != NULL && strcmp(value, "true") == 0 && !analyst_session();
 }
 
 PG_FUNCTION_INFO_V1(pgpolicy_planned_uid);
@@ -395,6 +453,13 @@ context_key(void)
 
 	if (context_uid() == 0)
 		return NULL;
+	if (analyst_session())
+	{
+		bool		isnull;
+		Datum		key = ask_runtime("sealed_context", &isnull);
+
+		return isnull ? NULL : DatumGetTextPCopy(key);
+	}
 	message = sealed_message();
 	return message == NULL ? NULL : cstring_to_text(message);
 }
@@ -578,6 +643,8 @@ read_company_ids(Oid self, bool *isnull)
 	*isnull = true;
 	if (uid == 0)
 		return (Datum) 0;
+	if (analyst_session())
+		return ask_runtime("analyst_company_ids", isnull);
 	allowed = owner_query(self, &allowed_companies_plan,
 						  "SELECT pg_catalog.array_agg(c.id ORDER BY c.sequence, c.name, c.id) "
 						  "FROM public.res_company_users_rel r "
@@ -620,7 +687,7 @@ read_company_id(Oid self, bool *isnull)
 	int32	   *items;
 	int			count;
 
-	if (given != NULL && strcmp(given, "default") == 0)
+	if (given != NULL && strcmp(given, "default") == 0 && !analyst_session())
 		return owner_query(self, &main_company_plan,
 						   "SELECT u.company_id FROM public.res_users u "
 						   "WHERE u.id OPERATOR(pg_catalog.=) $1",

@@ -1,0 +1,37 @@
+"""pgpolicy runtime 9: analyst logins, whose context comes from a mapping in the database.
+
+Revision ID: 0009
+Revises: 0008
+
+The SQL lives in sql/: runtime_0009.sql (the mapping, the group role pgpolicy_analysts,
+the readers that derive an analyst session's context from the mapping, set_context and
+set_profiles refusing it). When the SQL plan-time functions are in place, uid(), su() and
+planned_shadow() of sql/planned_sql.sql are installed too; the C library reads only sealed
+contexts, so under it an analyst session sees nothing. The downgrade puts back version 8's
+SQL functions (planned_sql_0008.sql) when they are in place, then runs
+runtime_0009_drop.sql.
+"""
+
+from alembic import op
+from pgpolicy.deploy.runtime import execute_sql_file
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def _sql_planner() -> bool:
+    return op.get_bind().exec_driver_sql("SELECT pgpolicy.planner()").scalar() == "sql"
+
+
+def upgrade() -> None:
+    execute_sql_file(op.get_bind(), "runtime_0009.sql")
+    if _sql_planner():
+        execute_sql_file(op.get_bind(), "planned_sql.sql")
+
+
+def downgrade() -> None:
+    if _sql_planner():
+        execute_sql_file(op.get_bind(), "planned_sql_0008.sql")
+    execute_sql_file(op.get_bind(), "runtime_0009_drop.sql")
