@@ -671,6 +671,20 @@ def enforced17_db(pg_server: PgServer, odoo17_template: str) -> Iterator[Databas
 
 
 @pytest.fixture
+def clone(pg_server: PgServer, odoo_template: str) -> Iterator[Callable[..., Database]]:
+    """`clone(template=Odoo's)`: one more fresh copy of a database, dropped after the test."""
+    made: list[Database] = []
+
+    def make(template: str = odoo_template) -> Database:
+        made.append(create_database(pg_server, "odoo", template=template))
+        return made[-1]
+
+    yield make
+    for db in made:
+        drop_database(db)
+
+
+@pytest.fixture
 def app_dsn(app_role: str) -> Callable[[Database], str]:
     """`app_dsn(db)`: conninfo connecting to `db` as the app role."""
 

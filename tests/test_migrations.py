@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import redirect_stdout
 from io import StringIO
 from pathlib import Path
@@ -58,8 +58,6 @@ from tests.conftest import (
     EnforcedTemplate,
     PgServer,
     clean_env,
-    create_database,
-    drop_database,
 )
 
 POLICIES = """
@@ -189,20 +187,6 @@ def pgpolicy_revision(project: Path, db: Database, app_role: str, message: str) 
 def upgrade_body(revision: Path) -> str:
     text = revision.read_text()
     return text[text.index("def upgrade()") : text.index("def downgrade()")]
-
-
-@pytest.fixture
-def clone(pg_server: PgServer, odoo_template: str) -> Iterator[Callable[..., Database]]:
-    """`clone(template=Odoo's)`: one more fresh copy of a database, dropped after the test."""
-    made: list[Database] = []
-
-    def make(template: str = odoo_template) -> Database:
-        made.append(create_database(pg_server, "odoo", template=template))
-        return made[-1]
-
-    yield make
-    for db in made:
-        drop_database(db)
 
 
 # ---- tests -----------------------------------------------------------------------------------

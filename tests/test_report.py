@@ -15,15 +15,7 @@ from pgpolicy.audit.explain import user_by_id
 from pgpolicy.cli import cli
 from tests.conftest import Database, deploy_profiles
 from tests.test_oracle import MODES, acl_allows
-
-PROFILE = """
-profiles:
-  - name: big-orders
-    members: {logins: [salesmgr_ab]}
-    models:
-      sale.order:
-        read: "[('amount_total', '>', 1000)]"
-"""
+from tests.test_profiles import BIG
 
 
 def run(*args: str) -> str:
@@ -88,7 +80,7 @@ def test_since_shows_a_profile_change(enforced_db: Database, app_role: str, tmp_
     before = tmp_path / "before.json"
     run("--dsn", enforced_db.dsn, "report", "--format", "json", "--model", "sale.order",
         "-o", str(before))  # fmt: skip
-    deploy_profiles(enforced_db.dsn, app_role, PROFILE)
+    deploy_profiles(enforced_db.dsn, app_role, BIG)
 
     data = report(enforced_db, "--model", "sale.order", "--since", str(before))
     changes = data["changes"]

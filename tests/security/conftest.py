@@ -94,3 +94,11 @@ def uid_of(oracle: dict[str, Any]) -> Callable[[str], tuple[int, list[int]]]:
         return int(user["id"]), list(user["allowed_company_ids"])
 
     return of
+
+
+@pytest.fixture(params=["sql", "c"], ids=lambda planner: f"planner-{planner}")
+def db(request: pytest.FixtureRequest, owned_db: Database) -> Database:
+    """The Odoo database owned by a non-superuser and enforced (`owned_db`), with either
+    implementation of the plan-time functions."""
+    use_planner(request, owned_db, request.param)
+    return owned_db

@@ -23,7 +23,7 @@ from pgpolicy.deploy.apply import apply_policy_set
 from pgpolicy.deploy.health import health
 from pgpolicy.deploy.policy_set import build_policy_set
 from pgpolicy.odoo.metadata import read_catalog
-from tests.conftest import OWNER_ROLE, Database, check_rls_effective, clean_env, use_planner
+from tests.conftest import OWNER_ROLE, Database, check_rls_effective, clean_env
 
 SALESMAN = 15  # salesman_a: Sales / User own documents, company 1
 ADMIN = 2  # Access Rights and Settings
@@ -44,13 +44,6 @@ SELECT format('%%I.%%I', n.nspname, c.relname)
    AND NOT (c.relkind = 'v' AND 'security_invoker=true' = ANY(coalesce(c.reloptions, '{}')))
  ORDER BY 1
 """
-
-
-@pytest.fixture(params=["sql", "c"], ids=lambda planner: f"planner-{planner}")
-def db(request: pytest.FixtureRequest, owned_db: Database) -> Database:
-    """The owned, enforced Odoo database with either implementation of the plan-time functions."""
-    use_planner(request, owned_db, request.param)
-    return owned_db
 
 
 @contextmanager

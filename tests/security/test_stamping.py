@@ -30,11 +30,13 @@ from tests.conftest import (
     EnforcedTemplate,
     PgServer,
     clean_env,
-    create_database,
-    drop_database,
 )
 from tests.security.test_values import add_rule
-from tests.test_migrations import alembic, dba_project, pgpolicy_revision
+from tests.test_migrations import (
+    alembic,
+    dba_project,
+    pgpolicy_revision,
+)
 
 # Closes the dollar-quoted DO block stamping used, then runs as whoever runs the script.
 ESCAPE = "$pgpolicy$; ROLLBACK; ALTER ROLE {app} BYPASSRLS; DO $pgpolicy$ BEGIN"
@@ -111,19 +113,6 @@ def _no_bypassrls_left(pg_server: PgServer, app_role: str) -> Iterator[None]:
         conn.execute(sql.SQL("ALTER ROLE {} NOBYPASSRLS").format(sql.Identifier(app_role)))
 
 
-@pytest.fixture
-def clones(pg_server: PgServer) -> Iterator[Callable[[str], Database]]:
-    made: list[Database] = []
-
-    def make(template: str) -> Database:
-        made.append(create_database(pg_server, "stamp", template=template))
-        return made[-1]
-
-    yield make
-    for db in made:
-        drop_database(db)
-
-
 def test_a_rule_holding_the_dollar_quote_deploys_with_its_provenance_intact(
     enforced_db: Database,
     app_role: str,
@@ -151,7 +140,7 @@ def test_a_rule_holding_the_dollar_quote_deploys_with_its_provenance_intact(
 def test_the_offline_migration_script_keeps_the_text_quoted_and_stops_at_an_error(
     enforced_db: Database,
     enforced_template: EnforcedTemplate,
-    clones: Callable[[str], Database],
+    clone: Callable[..., Database],
     pg_server: PgServer,
     app_role: str,
     tmp_path: Path,
@@ -163,7 +152,7 @@ def test_the_offline_migration_script_keeps_the_text_quoted_and_stops_at_an_erro
     assert "\\set ON_ERROR_STOP on" in script and "BEGIN;" in script
 
     # the script as written, by plain psql: it runs, and the provenance is intact
-    target = clones(enforced_template.name)
+    target = clone(enforced_template.name)
     assert hostile_rules(target.dsn, app_role)[:2] == (compiles, fails)
     (tmp_path / "upgrade.sql").write_text(script)
     done = psql(pg_server, target, tmp_path / "upgrade.sql")
@@ -173,7 +162,7 @@ def test_the_offline_migration_script_keeps_the_text_quoted_and_stops_at_an_erro
     assert found[compiles] and found[fails]
 
     # a statement failing in the middle: nothing after it runs
-    target = clones(enforced_template.name)
+    target = clone(enforced_template.name)
     hostile_rules(target.dsn, app_role)
     before = policies(target.dsn)
     marker = f'ALTER ROLE "{app_role}" BYPASSRLS;\nCREATE TABLE public.ran_after_error ();'

@@ -23,7 +23,7 @@ from pgpolicy.db import connect
 from pgpolicy.deploy.apply import apply_policy_set, plan_for
 from pgpolicy.deploy.catalog import read_deployed
 from pgpolicy.deploy.health import health
-from tests.conftest import Database, check_rls_effective, use_planner
+from tests.conftest import Database, check_rls_effective
 
 SALESMAN = 15
 HR_OFFICER = 19
@@ -35,12 +35,6 @@ VIEWS = {
     "report_project_task_user": ["project_task"],
     "hr_leave_report": ["hr_leave", "hr_leave_allocation"],
 }
-
-
-@pytest.fixture(params=["sql", "c"], ids=lambda planner: f"planner-{planner}")
-def db(request: pytest.FixtureRequest, owned_db: Database) -> Database:
-    use_planner(request, owned_db, request.param)
-    return owned_db
 
 
 @contextmanager
