@@ -8,13 +8,16 @@ Each test runs with either implementation of the plan-time functions (`planner`)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from psycopg import sql
 
+from pgpolicy.cli import cli
 from pgpolicy.deploy import analysts
 from tests import probe
 from tests.conftest import Database
@@ -229,3 +232,32 @@ def test_a_field_restricted_to_groups_is_readable_by_their_members_only(
         )
         analysts.add(admin, analyst, LOGIN, oracle["users"][LOGIN]["allowed_company_ids"])
     conn.execute("SELECT client_order_ref FROM public.sale_order")
+
+
+def test_explain_shows_the_columns_the_analyst_may_not_read(
+    secured_db: Database, analyst: str
+) -> None:
+    """explain names the user's analyst logins and the columns they may not read, and those
+    are exactly the columns PostgreSQL refuses the login (and no other)."""
+    result = CliRunner().invoke(
+        cli, ["--dsn", secured_db.dsn, "--format", "json", "explain", "--user", LOGIN,
+              "--model", "res.users"]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    explained = json.loads(result.output)
+    assert explained["analyst_logins"] == [analyst]
+    refused = superuser_scalar(
+        secured_db,
+        "SELECT array_agg(attname::text ORDER BY attname) FROM pg_attribute"
+        " WHERE attrelid = 'public.res_users'::regclass AND attnum > 0 AND NOT attisdropped"
+        " AND NOT has_column_privilege(%s, attrelid, attnum, 'SELECT')",
+        [analyst],
+    )
+    assert "password" in refused and "login" not in refused
+    assert explained["hidden_columns"] == refused
+    text = (
+        CliRunner()
+        .invoke(cli, ["--dsn", secured_db.dsn, "explain", "--user", LOGIN, "--model", "res.users"])
+        .output
+    )
+    assert f"analyst logins of this user: {analyst}; columns they may not read" in text
