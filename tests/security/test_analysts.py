@@ -9,6 +9,7 @@ Each test runs with either implementation of the plan-time functions (`planner`)
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,7 +21,7 @@ from psycopg import sql
 from pgpolicy.cli import cli
 from pgpolicy.deploy import analysts
 from tests import probe
-from tests.conftest import Database
+from tests.conftest import Database, clean_env
 from tests.security.conftest import PROTECTED
 from tests.test_oracle import allowed_ids
 
@@ -261,3 +262,36 @@ def test_explain_shows_the_columns_the_analyst_may_not_read(
         .output
     )
     assert f"analyst logins of this user: {analyst}; columns they may not read" in text
+
+
+def test_psql_as_the_analyst_reads_the_users_rows(
+    secured_db: Database, analyst: str, oracle: dict[str, Any]
+) -> None:
+    """The client an analyst actually uses: psql (the server's own), one session, no
+    set_context; a SET and a set_config in between change nothing."""
+    expected = allowed_ids(oracle, LOGIN, "sale.order")
+    query = "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM public.sale_order;"
+    script = "\n".join(
+        [
+            query,
+            "SET pgpolicy.uid = '1';",
+            "SELECT set_config('pgpolicy.su', 'true', false) IS NOT NULL;",
+            query,
+            "SELECT count(*) FROM public.sale_order;",
+        ]
+    )
+    server = secured_db.server
+    done = subprocess.run(
+        [str(server.bindir / "psql"), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+         "-h", str(server.host), "-p", str(server.port), "-U", analyst, "-d", secured_db.name],
+        input=script, capture_output=True, text=True, env=clean_env(), timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    first, changed, second, count = done.stdout.split("\n")[:4]
+    ids = [int(i) for i in first.split(",") if i]
+    assert ids == expected and second == first and changed == "t"
+    assert (
+        int(count)
+        == len(expected)
+        < superuser_scalar(secured_db, "SELECT count(*) FROM public.sale_order")
+    )
