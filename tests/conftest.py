@@ -558,6 +558,26 @@ def odoo17_db(pg_server: PgServer, odoo17_template: str) -> Iterator[Database]:
     drop_database(db)
 
 
+SECOND_DATA = REPO_ROOT / "tests" / "data" / "second"
+
+
+@pytest.fixture(scope="session")
+def second_template(pg_server: PgServer) -> str:
+    """The second Odoo 18 database (tests/data/second: more modules, exotic rules, a
+    company hierarchy), restored once per server."""
+    return pg_server.odoo_template(SECOND_DATA / "second.dump", "second_template")
+
+
+@pytest.fixture(scope="session")
+def oracle_second() -> dict[str, Any]:
+    """What Odoo 18's ORM allows on the second database, with its access rights (`acls`)
+    and rules (`rules`)."""
+    data: dict[str, Any] = json.loads((SECOND_DATA / "oracle.json").read_text())
+    data["acls"] = json.loads((SECOND_DATA / "acl.json").read_text())["acls"]
+    data["rules"] = json.loads((SECOND_DATA / "rules.json").read_text())["rules"]
+    return data
+
+
 @pytest.fixture
 def odoo_db(pg_server: PgServer, odoo_template: str) -> Iterator[Database]:
     """A fresh clone of the Odoo database for this test, dropped afterwards."""
@@ -593,14 +613,16 @@ def grant_app(app_role: str) -> Callable[[Database], None]:
     return lambda db: grant_app_role(db.dsn, app_role)
 
 
-def enforce(dsn: str, app_role: str) -> PolicySet:
+def enforce(dsn: str, app_role: str, *, refusals: bool = False) -> PolicySet:
     """What a DBA does on an Odoo database: install the runtime, grant the app role, and
-    apply the policies compiled from the database's own rules and access rights."""
+    apply the policies compiled from the database's own rules and access rights.
+    `refusals`: rules the compiler refuses fail closed (they are in `errors`, for the
+    caller to check); otherwise there must be none."""
     runtime.install(dsn, [app_role])
     grant_app_role(dsn, app_role)
     with psycopg.connect(dsn) as conn:
         policy_set = build_policy_set(read_catalog(conn), [app_role])
-    assert not policy_set.errors, [str(e) for e in policy_set.errors]
+    assert refusals or not policy_set.errors, [str(e) for e in policy_set.errors]
     apply_policy_set(dsn, policy_set, [app_role])
     if os.environ.get("PGPOLICY_TEST_PLANNER") == "c":
         set_planner(dsn, "c")
@@ -630,12 +652,14 @@ class EnforcedTemplate:
 _enforced_templates: dict[tuple[int, str], EnforcedTemplate] = {}
 
 
-def enforced_template_of(server: PgServer, template: str) -> EnforcedTemplate:
+def enforced_template_of(
+    server: PgServer, template: str, *, refusals: bool = False
+) -> EnforcedTemplate:
     """`template` enforced once per server, itself a template (see `enforced_template`)."""
     key = (server.version, template)
     if key not in _enforced_templates:
         db = create_database(server, template.replace("_template", "_enforced"), template)
-        policy_set = enforce(db.dsn, server.app_role())
+        policy_set = enforce(db.dsn, server.app_role(), refusals=refusals)
         with server.admin() as conn:
             conn.execute(
                 sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")

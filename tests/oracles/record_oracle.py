@@ -3,7 +3,10 @@
 Run with the Python of the Odoo installation that made the database (it imports Odoo):
 
     python record_oracle.py --odoo-src ODOO_TREE --database NAME --db-host SOCKET_DIR \
-        --db-port PORT --db-user ROLE --out DIR [--users login,login]
+        --db-port PORT --db-user ROLE --out DIR [--users login,login] [--second]
+
+`--second`: the second database's users too (`build_db.SECOND_ALLOWED`), each request
+with the companies named there.
 
 For each user U, each model M with an active record rule and a table of its own, and each
 mode m (read, write, create, unlink):
@@ -111,9 +114,25 @@ def acl_json(env: Any, database: str) -> dict[str, Any]:
     return {"database": database, "count": len(rows), "acls": rows}
 
 
+# login -> the names of the companies its requests allow, where they are not all of the
+# user's companies with its main one first (the second database's users, build_db.py)
+ALLOWED: dict[str, tuple[str, ...]] = {}
+
+
+def allowed_companies(env: Any, user: Any) -> list[int]:
+    """The companies of a request of `user`: `ALLOWED`'s if named there, else its own
+    companies, its main one first."""
+    if user.login in ALLOWED:
+        names = ALLOWED[user.login]
+        found = env["res.company"].search([("name", "in", names)])
+        by_name = {c.name: c.id for c in found}
+        return [by_name[name] for name in names]
+    return [user.company_id.id] + [c for c in user.company_ids.ids if c != user.company_id.id]
+
+
 def user_env(env: Any, user: Any) -> Any:
-    """The environment of a request of `user` in its own companies, its main one first."""
-    companies = [user.company_id.id] + [c for c in user.company_ids.ids if c != user.company_id.id]
+    """The environment of a request of `user` (`allowed_companies`)."""
+    companies = allowed_companies(env, user)
     return env(user=user.id, context={"allowed_company_ids": companies, "active_test": False})
 
 
@@ -348,7 +367,19 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--users", default=",".join(USERS))
     parser.add_argument("--probes-only", action="store_true", help="write probes.json only")
+    parser.add_argument(
+        "--second",
+        action="store_true",
+        help="the second database (tests/data/second/): its users too, with their companies",
+    )
     opts = parser.parse_args()
+    if opts.second:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from build_db import SECOND_ALLOWED
+
+        ALLOWED.update(SECOND_ALLOWED)
+        if opts.users == ",".join(USERS):
+            opts.users = ",".join((*USERS, *SECOND_ALLOWED))
     odoo = load_odoo(opts.odoo_src)
 
     odoo.tools.config.parse_config(
