@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from pgpolicy.compiler.predicate import SUDO_SCHEMA
+from pgpolicy.compiler.search import SEARCH_SCHEMA
 from pgpolicy.db import pinned_search_path
 
 MANAGED_PREFIX = "pgpolicy_"
@@ -81,6 +82,8 @@ class Deployed:
     # generated sudo function name -> its result type (integer[] for sets of ids; boolean
     # and jsonb for the few that compute a value)
     function_returns: dict[str, str] = field(default_factory=dict)
+    # name-search functions (`compiler.search`): name -> body; None: no such schema
+    searches: dict[str, str] | None = None
 
 
 def parse_comment(comment: str | None) -> dict[str, Any] | None:
@@ -168,6 +171,7 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
         "WHERE p.polname NOT LIKE 'pgpolicy\\_%'"
     )
     sudo_schema = schema.fetchone() is not None
+    searches = read_searches(conn)
     foreign_tables = frozenset(name for (name,) in foreign)
     return Deployed(
         policies,
@@ -179,7 +183,15 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
         read_pending_relations(conn),
         views={name: invoker for name, invoker in conn.execute(_VIEWS)},
         function_returns=returns,
+        searches=searches,
     )
+
+
+def read_searches(conn: psycopg.Connection[Any]) -> dict[str, str] | None:
+    """The name-search functions deployed (name -> body), or None without their schema."""
+    if conn.execute("SELECT to_regnamespace(%s)", [SEARCH_SCHEMA]).fetchone() == (None,):
+        return None
+    return {name: body for name, body, _ in conn.execute(_FUNCTIONS, [SEARCH_SCHEMA])}
 
 
 def read_pending_relations(conn: psycopg.Connection[Any]) -> tuple[PendingRelation, ...]:
