@@ -275,3 +275,99 @@ def test_apply_keeps_them_in_sync(enforced_db: Database, app_role: str) -> None:
         plan = plan_for(conn, fewer, [app_role])
         dropped = policy_set.searches[0].name
         assert [(c.action, c.name) for c in plan.changes] == [("drop_search", dropped)]
+
+
+def plan_indexes(plan: Any) -> set[str]:
+    """The indexes an EXPLAIN (FORMAT JSON) plan scans."""
+    found: set[str] = set()
+    pending = [plan[0]["Plan"]]
+    while pending:
+        node = pending.pop()
+        if "Index Name" in node:
+            found.add(node["Index Name"])
+        pending.extend(node.get("Plans", []))
+    return found
+
+
+def test_the_search_uses_the_index(
+    enforced_db: Database, app: psycopg.Connection[Any], searches: dict[str, SearchFunction]
+) -> None:
+    """On a scaled table with a trigram index, the function's query is planned with the index,
+    where the same ILIKE through the policies is not (it is not LEAKPROOF)."""
+    function = searches["res_partner"]
+    with psycopg.connect(enforced_db.dsn, autocommit=True) as superuser:
+        columns = [
+            name
+            for (name,) in superuser.execute(
+                "SELECT attname FROM pg_attribute WHERE attrelid = 'public.res_partner'::regclass "
+                "AND attnum > 0 AND NOT attisdropped AND attname NOT IN ('id', 'complete_name') "
+                "ORDER BY attnum"
+            )
+        ]
+        listed = sql.SQL(", ").join(map(sql.Identifier, columns))
+        superuser.execute(
+            sql.SQL(
+                "INSERT INTO public.res_partner ({columns}, complete_name) "
+                "SELECT {columns}, format('Scaled partner %s', g) FROM public.res_partner, "
+                "generate_series(1, 400) AS g WHERE res_partner.id = 3"
+            ).format(columns=listed)
+        )
+        superuser.execute(
+            sql.SQL("INSERT INTO public.res_partner ({columns}, complete_name) "
+                    "SELECT {columns}, complete_name || g FROM public.res_partner, "
+                    "generate_series(1, 200) AS g").format(columns=listed)
+        )  # fmt: skip
+        superuser.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        superuser.execute(
+            "CREATE INDEX res_partner_complete_name_trgm ON public.res_partner "
+            "USING gin (complete_name gin_trgm_ops)"
+        )
+        superuser.execute("ANALYZE public.res_partner")
+        count = superuser.execute("SELECT count(*) FROM public.res_partner").fetchone()
+        assert count is not None and count[0] > 10000
+
+        # the function's own query, planned as the function plans it: as its owner, with the
+        # arguments as constants, under the caller's context
+        superuser.execute("BEGIN")
+        superuser.execute("SELECT pgpolicy.set_context(15, ARRAY[1], false)")
+        superuser.execute(
+            sql.SQL("PREPARE search(text, text[], integer) AS {}").format(sql.SQL(function.query()))
+        )
+        plan = superuser.execute(
+            "EXPLAIN (FORMAT JSON) EXECUTE search('%Scaled partner 123%', '{complete_name}', NULL)"
+        ).fetchone()
+        assert plan is not None
+        assert "res_partner_complete_name_trgm" in plan_indexes(plan[0]), plan[0]
+        superuser.execute("ROLLBACK")
+
+        # and the plan the function itself runs, as auto_explain reports it
+        notices: list[str] = []
+        superuser.add_notice_handler(lambda notice: notices.append(notice.message_primary or ""))
+        superuser.execute("LOAD 'auto_explain'")
+        for setting in ("log_min_duration = 0", "log_nested_statements = on", "log_level = notice",
+                        "log_format = json"):  # fmt: skip
+            superuser.execute(f"SET auto_explain.{setting}")
+        superuser.execute("BEGIN")
+        superuser.execute("SELECT pgpolicy.set_context(15, ARRAY[1], false)")
+        found = superuser.execute(
+            "SELECT count(*) FROM pgpolicy_search.res_partner('%Scaled partner 123%', "
+            "ARRAY['complete_name'])"
+        ).fetchone()
+        superuser.execute("ROLLBACK")
+        assert found is not None and found[0] > 0
+        searched = [n for n in notices if "ILIKE" in n and "Scaled partner 123" in n]
+        assert searched, notices
+        body_plan = json.loads(searched[0][searched[0].index("{") :])
+        assert "res_partner_complete_name_trgm" in plan_indexes([body_plan]), body_plan
+
+    pattern = "%Scaled partner 123%"
+    app.execute("SELECT pgpolicy.set_context(15, ARRAY[1], false)")
+    got = function_ids(app, "res_partner", pattern, fields=["complete_name"])
+    through_rls = ids(app, matching(function, pattern, ("complete_name",)))
+    assert got == through_rls and got
+    rls_plan = app.execute(
+        sql.SQL("EXPLAIN (FORMAT JSON) {}").format(matching(function, pattern, ("complete_name",)))
+    ).fetchone()
+    assert rls_plan is not None
+    assert "res_partner_complete_name_trgm" not in plan_indexes(rls_plan[0])
+    app.rollback()
