@@ -17,7 +17,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgpolicy.compiler.search import SEARCH_SCHEMA, SearchFunction
+from pgpolicy.compiler.search import SEARCH_SCHEMA, SearchFunction, read_predicate
+from pgpolicy.compiler.spec import PolicySpec, Provenance
 from pgpolicy.deploy.apply import apply_policy_set, plan_for
 from pgpolicy.deploy.policy_set import build_policy_set
 from pgpolicy.odoo.metadata import read_catalog
@@ -68,6 +69,27 @@ def app(
     with psycopg.connect(app_dsn(enforced_db)) as conn:
         assert_rls_effective(conn, ["sale_order", "res_partner", "crm_lead"])
         yield conn
+
+
+def test_the_read_predicate_combines_policies_as_postgresql_does() -> None:
+    """Restrictive SELECT/ALL policies AND-ed with the OR of the permissive ones; the other
+    commands' policies left out; no permissive policy: nothing."""
+
+    def policy(name: str, command: str, permissive: bool, using: str | None) -> PolicySpec:
+        return PolicySpec("t", name, command, permissive, ("app",), using, None,
+                          Provenance("rule"))  # fmt: skip
+
+    policies = [
+        policy("gate", "ALL", False, "g"),
+        policy("acl", "SELECT", False, "a"),
+        policy("mine", "SELECT", True, "x = 1"),
+        policy("theirs", "SELECT", True, "y = 2"),
+        policy("write", "UPDATE", False, "w"),
+        policy("create", "INSERT", True, None),
+    ]
+    assert read_predicate(policies) == "(g) AND (a) AND ((x = 1) OR (y = 2))"
+    assert read_predicate(policies[:2]) == "(g) AND (a) AND false"
+    assert read_predicate([]) == "false"
 
 
 def test_the_searchable_tables(searches: dict[str, SearchFunction]) -> None:

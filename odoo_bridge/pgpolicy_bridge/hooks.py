@@ -4,6 +4,7 @@ Every decision is made by `lib.bridge.Bridge`; this module only finds, in Odoo,
 the cursor, the environment, the call and the cron job it needs to ask about.
 """
 
+import functools
 import logging
 import os
 import sys
@@ -286,6 +287,7 @@ def _route_name_search(bridge):
     database's name-search functions, where one exists (lib/search.py decides)."""
     original = odoo.models.BaseModel._search_display_name
 
+    @functools.wraps(original)  # keeps `@api.model`
     def _search_display_name(self, operator, value):
         cr = self.env.cr
         if bridge.databases.get(cr.dbname) and self._table and not self._abstract:

@@ -163,19 +163,24 @@ def create_search_function(function: SearchFunction, roles: Sequence[str]) -> li
     owner (the deploying role, who reads past row-level security) and applies the read
     predicate itself; `search_path` pinned; EXECUTE for the app roles only (an analyst
     login may not read every column it could search)."""
-    name = sql.Identifier(SEARCH_SCHEMA, function.name)
+    return search_function_from(function.name, function.body, function.comment, roles)
+
+
+def search_function_from(
+    name: str, body: str, comment: str, roles: Sequence[str]
+) -> list[sql.Composed]:
+    """`create_search_function` from its parts (a migration restores a deployed body)."""
+    function = search_function_id(name)
     return [
         sql.SQL(
             "CREATE OR REPLACE FUNCTION {name}(pattern text, fields text[] DEFAULT NULL, "
             "max_rows integer DEFAULT NULL) RETURNS SETOF integer LANGUAGE plpgsql "
             "SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS {body}"
-        ).format(name=name, body=sql.Literal(function.body)),
-        sql.SQL("COMMENT ON FUNCTION {} IS {}").format(
-            search_function_id(function.name), sql.Literal(function.comment)
-        ),
-        sql.SQL("REVOKE ALL ON FUNCTION {} FROM PUBLIC").format(search_function_id(function.name)),
+        ).format(name=sql.Identifier(SEARCH_SCHEMA, name), body=sql.Literal(body)),
+        sql.SQL("COMMENT ON FUNCTION {} IS {}").format(function, sql.Literal(comment)),
+        sql.SQL("REVOKE ALL ON FUNCTION {} FROM PUBLIC").format(function),
         sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(
-            search_function_id(function.name), sql.SQL(", ").join(map(sql.Identifier, roles))
+            function, sql.SQL(", ").join(map(sql.Identifier, roles))
         ),
     ]
 
