@@ -84,7 +84,8 @@ SELECT p.proname, p.prosrc, p.proacl::text, pg_get_function_result(p.oid), p.pro
 """
 SUDO_SCHEMA = "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgpolicy_sudo'"
 SEARCHES = """
-SELECT p.proname, p.prosrc, p.proacl::text, obj_description(p.oid, 'pg_proc'), p.proconfig
+SELECT p.proname, p.prosrc, p.proacl::text, obj_description(p.oid, 'pg_proc'),
+       p.proconfig::text
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = 'pgpolicy_search'
  ORDER BY 1
@@ -274,8 +275,9 @@ def test_downgrade_puts_back_exactly_what_was_deployed(
         conn.execute(
             "CREATE OR REPLACE FUNCTION pgpolicy_search.sale_order(pattern text, fields text[] "
             "DEFAULT NULL, max_rows integer DEFAULT NULL) RETURNS SETOF integer "
-            "LANGUAGE plpgsql SECURITY DEFINER AS 'BEGIN RETURN; END'"
-        )  # a name-search function edited by hand
+            "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp "
+            "AS 'BEGIN RETURN; END'"
+        )  # a name-search function's body edited by hand
     before = snapshot(enforced_db.dsn)
 
     with psycopg.connect(enforced_db.dsn) as conn:
