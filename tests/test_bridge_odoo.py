@@ -222,6 +222,34 @@ def test_the_pooled_connection_carries_no_context_into_the_next_request(
         )
 
 
+NAME_FIELDS = {
+    "crm.lead": ["name"],
+    "res.partner": ["complete_name", "email", "ref", "vat", "company_registry"],
+}
+
+
+def test_name_search_goes_through_the_search_function(odoo: tuple[OdooServer, str]) -> None:
+    """`name_search` of crm.lead and res.partner runs through `pgpolicy_search.<table>`
+    (the display-name search becomes `id IN (...)`) and answers what a search on the name
+    fields answers, in the same order, for a salesman and a multi-company manager."""
+    for login, chosen in (("salesman_a", [1]), ("salesmgr_ab", [1, 2])):
+        user = session(odoo, login)
+        for model, fields in NAME_FIELDS.items():
+            for value in ("a", "Azure", "lead", "@", "zz-none", "%", "_"):
+                domain = user.call("pgpolicy.bridge.probe", "display_name_domain", model, value,
+                                   companies=chosen)  # fmt: skip
+                assert domain[0][:2] == ["id", "in"], (model, value, domain)
+                found = user.call(model, "name_search", value, limit=50, companies=chosen)
+                leaves = ["|"] * (len(fields) - 1) + [[f, "ilike", value] for f in fields]
+                expected = user.call(model, "search", leaves, limit=50, companies=chosen)
+                assert [record_id for record_id, _ in found] == expected, (login, model, value)
+    # not routed: a model whose display-name search is its own (res.users), an empty value
+    admin = session(odoo, "admin")
+    for model, value in (("res.users", "a"), ("crm.lead", "")):
+        domain = admin.call("pgpolicy.bridge.probe", "display_name_domain", model, value)
+        assert not domain or domain[0][:2] != ["id", "in"], (model, value, domain)
+
+
 def test_a_salesman_creates_edits_and_confirms_a_quotation(
     odoo: tuple[OdooServer, str], oracle: dict[str, Any]
 ) -> None:

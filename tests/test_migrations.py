@@ -83,6 +83,13 @@ SELECT p.proname, p.prosrc, p.proacl::text, pg_get_function_result(p.oid), p.pro
  ORDER BY 1
 """
 SUDO_SCHEMA = "SELECT count(*) FROM pg_namespace WHERE nspname = 'pgpolicy_sudo'"
+SEARCHES = """
+SELECT p.proname, p.prosrc, p.proacl::text, obj_description(p.oid, 'pg_proc'),
+       p.proconfig::text
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname = 'pgpolicy_search'
+ ORDER BY 1
+"""
 
 
 def snapshot(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -95,6 +102,7 @@ def snapshot(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
                 ("tables", TABLES),
                 ("functions", FUNCTIONS),
                 ("schema", SUDO_SCHEMA),
+                ("searches", SEARCHES),
             ]
         }
 
@@ -263,6 +271,13 @@ def test_downgrade_puts_back_exactly_what_was_deployed(
             "LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER "
             "SET search_path = pg_catalog, pg_temp AS $$SELECT '{}'::integer[]$$"
         )  # a body edited by hand
+        conn.execute("DROP FUNCTION pgpolicy_search.crm_lead(text, text[], integer)")
+        conn.execute(
+            "CREATE OR REPLACE FUNCTION pgpolicy_search.sale_order(pattern text, fields text[] "
+            "DEFAULT NULL, max_rows integer DEFAULT NULL) RETURNS SETOF integer "
+            "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp "
+            "AS 'BEGIN RETURN; END'"
+        )  # a name-search function's body edited by hand
     before = snapshot(enforced_db.dsn)
 
     with psycopg.connect(enforced_db.dsn) as conn:
@@ -271,7 +286,7 @@ def test_downgrade_puts_back_exactly_what_was_deployed(
         operations = plan_operations(plan, read_deployed(conn), policy_set)
     kinds = {change.action for change in plan.changes}
     assert {"create", "replace", "drop", "enable_rls", "force_rls"} <= kinds
-    assert {"create_function", "drop_function"} <= kinds
+    assert {"create_function", "drop_function", "create_search"} <= kinds
     # the operations run exactly the plan's statements (each create stamps its own comment)
     stamp = re.compile(r"^DO '")
     ours = [s.as_string(None) for o in operations for s in o.statements()]

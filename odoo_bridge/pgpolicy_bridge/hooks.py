@@ -4,6 +4,7 @@ Every decision is made by `lib.bridge.Bridge`; this module only finds, in Odoo,
 the cursor, the environment, the call and the cron job it needs to ask about.
 """
 
+import functools
 import logging
 import os
 import sys
@@ -27,6 +28,7 @@ from .lib.context import (
 from .lib.health import log_lines, role_health
 from .lib.login import login_allowed
 from .lib.origin import TRUST_ODOO, OriginRules
+from .lib.search import NameSearch, routed_fields
 
 _logger = logging.getLogger(__name__)
 IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
@@ -34,6 +36,9 @@ IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 BRIDGE = None  # the Bridge, once post_load has run
 MAINTENANCE = None  # whether the process was started with -i / -u (post_load)
 PUBLIC_USERS = {}  # database name → uid of base.public_user, read at registry load
+NAME_SEARCH = NameSearch()  # the name-search functions of each database (lib/search.py)
+# Its statements count as the ORM's: they run with the superuser mode of the ORM's own.
+NAME_SEARCH_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib", "search.py")
 
 
 def state_of(cr):
@@ -142,6 +147,7 @@ def post_load():
         for path in (config.get("pgpolicy_bridge_orm_paths") or "").split(",")
         if path.strip()
     ]
+    extra.append(NAME_SEARCH_FILE)
     bridge = Bridge(
         OriginRules.for_odoo(
             os.path.dirname(odoo.__file__),
@@ -221,6 +227,7 @@ def post_load():
         def wrapped(cls, *args, **kwargs):
             with bridge.system():
                 registry = original(cls, *args, **kwargs)
+                NAME_SEARCH.forget(registry.db_name)
                 try:
                     with registry.cursor() as cr:
                         remember_public_user(api.Environment(cr, odoo.SUPERUSER_ID, {}))
@@ -264,6 +271,8 @@ def post_load():
     _wrap_classmethod(ir_cron, "_process_jobs", process_jobs)
     _wrap_classmethod(ir_cron, "_process_job", process_job)
 
+    _route_name_search(bridge)
+
     BRIDGE = bridge
     _logger.info(
         "pgpolicy bridge loaded: every transaction carries pgpolicy.set_context%s",
@@ -271,6 +280,35 @@ def post_load():
         if bridge.shadow
         else "",
     )
+
+
+def _route_name_search(bridge):
+    """Odoo's default display-name search (`name_search`, many2one dropdowns) through the
+    database's name-search functions, where one exists (lib/search.py decides)."""
+    original = odoo.models.BaseModel._search_display_name
+
+    @functools.wraps(original)  # keeps `@api.model`
+    def _search_display_name(self, operator, value):
+        cr = self.env.cr
+        if bridge.databases.get(cr.dbname) and self._table and not self._abstract:
+            functions = NAME_SEARCH.functions(cr.dbname, cr)
+            fields = routed_fields(
+                functions.get(self._table),
+                self._name,
+                operator,
+                value,
+                self._rec_names_search or ([self._rec_name] if self._rec_name else []),
+                type(self)._search_display_name is _search_display_name,
+                self.env.registry.has_unaccent,
+            )
+            if fields is not None:
+                self.flush_model(fields)
+                domain = NAME_SEARCH.search(cr, self._table, fields, value)
+                if domain is not None:
+                    return domain
+        return original(self, operator, value)
+
+    odoo.models.BaseModel._search_display_name = _search_display_name
 
 
 def _log_shadow_reports(notices):

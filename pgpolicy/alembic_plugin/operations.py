@@ -20,11 +20,13 @@ from alembic.operations import MigrateOperation, Operations
 from psycopg import sql
 
 from pgpolicy.compiler.predicate import SUDO_SCHEMA, SudoFunction
+from pgpolicy.compiler.search import SEARCH_SCHEMA
 from pgpolicy.compiler.spec import PolicySet, PolicySpec, Provenance
 from pgpolicy.db import PIN_SEARCH_PATH, RESTORE_SEARCH_PATH, SAVE_SEARCH_PATH
 from pgpolicy.deploy import ddl
 from pgpolicy.deploy.catalog import Deployed, DeployedPolicy
 from pgpolicy.deploy.plan import Plan, roles_of
+from pgpolicy.deploy.policy_set import ANALYST_GROUP
 from pgpolicy.errors import PgPolicyError
 
 FUNCTION_RETURNS = "integer[]"  # what generated sudo functions return but a few (compiler)
@@ -504,6 +506,129 @@ class DropSudoFunctionOp(PolicyOperation):
         return ("drop_sudo_function", self.name, self.reason)
 
 
+@Operations.register_operation("create_search_schema")
+@dataclass
+class CreateSearchSchemaOp(PolicyOperation):
+    """The schema of the name-search functions, usable by the app roles only."""
+
+    roles: tuple[str, ...]
+    reason: str | None = None
+
+    @classmethod
+    def create_search_schema(cls, operations: Operations, roles: Sequence[str]) -> None:
+        """Create the schema of the name-search functions; the app roles may use it."""
+        operations.invoke(cls(tuple(roles)))
+
+    def statements(self) -> list[sql.Composable]:
+        return list(ddl.search_schema(self.roles))
+
+    def reverse(self) -> DropSearchSchemaOp:
+        return DropSearchSchemaOp(self.roles)
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("create_search_schema", SEARCH_SCHEMA, self.reason)
+
+
+@Operations.register_operation("drop_search_schema")
+@dataclass
+class DropSearchSchemaOp(PolicyOperation):
+    """Drop the (empty) schema of the name-search functions."""
+
+    roles: tuple[str, ...] = ()
+    reason: str | None = None
+
+    @classmethod
+    def drop_search_schema(cls, operations: Operations, roles: Sequence[str] = ()) -> None:
+        """Drop the schema of the name-search functions; it must be empty."""
+        operations.invoke(cls(tuple(roles)))
+
+    def statements(self) -> list[sql.Composable]:
+        return [ddl.drop_search_schema()]
+
+    def reverse(self) -> CreateSearchSchemaOp:
+        return CreateSearchSchemaOp(self.roles)
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("drop_search_schema", SEARCH_SCHEMA, self.reason)
+
+
+@Operations.register_operation("create_search_function")
+@dataclass
+class CreateSearchFunctionOp(PolicyOperation):
+    """CREATE OR REPLACE one name-search function (`replaces`: the body it had, if any)."""
+
+    name: str
+    body: str
+    comment: str
+    roles: tuple[str, ...]
+    replaces: str | None = None
+    replaces_comment: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def create_search_function(
+        cls,
+        operations: Operations,
+        name: str,
+        body: str,
+        comment: str,
+        roles: Sequence[str],
+        replaces: str | None = None,
+        replaces_comment: str | None = None,
+    ) -> None:
+        """Create (or replace) the name-search function `pgpolicy_search.<name>`."""
+        operations.invoke(cls(name, body, comment, tuple(roles), replaces, replaces_comment))
+
+    def statements(self) -> list[sql.Composable]:
+        return list(ddl.search_function_from(self.name, self.body, self.comment, self.roles))
+
+    def reverse(self) -> PolicyOperation:
+        if self.replaces is not None:
+            return CreateSearchFunctionOp(
+                self.name, self.replaces, self.replaces_comment or "", self.roles, self.body,
+                self.comment,
+            )  # fmt: skip
+        return DropSearchFunctionOp(self.name, self.body, self.comment, self.roles)
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("create_search_function", self.name, self.reason)
+
+
+@Operations.register_operation("drop_search_function")
+@dataclass
+class DropSearchFunctionOp(PolicyOperation):
+    """DROP one name-search function; carries its body when it is to be reversible."""
+
+    name: str
+    body: str | None = None
+    comment: str = ""
+    roles: tuple[str, ...] = ()
+    reason: str | None = None
+
+    @classmethod
+    def drop_search_function(
+        cls,
+        operations: Operations,
+        name: str,
+        body: str | None = None,
+        comment: str = "",
+        roles: Sequence[str] = (),
+    ) -> None:
+        """Drop the name-search function `pgpolicy_search.<name>`."""
+        operations.invoke(cls(name, body, comment, tuple(roles)))
+
+    def statements(self) -> list[sql.Composable]:
+        return [ddl.drop_search_function(self.name)]
+
+    def reverse(self) -> CreateSearchFunctionOp:
+        if self.body is None:
+            raise PgPolicyError(f"cannot reverse dropping search function {self.name}: no body")
+        return CreateSearchFunctionOp(self.name, self.body, self.comment, self.roles)
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return ("drop_search_function", self.name, self.reason)
+
+
 OPERATIONS: tuple[type[PolicyOperation], ...] = (
     CreatePolicyOp,
     DropPolicyOp,
@@ -517,6 +642,10 @@ OPERATIONS: tuple[type[PolicyOperation], ...] = (
     DropSudoSchemaOp,
     CreateSudoFunctionOp,
     DropSudoFunctionOp,
+    CreateSearchSchemaOp,
+    DropSearchSchemaOp,
+    CreateSearchFunctionOp,
+    DropSearchFunctionOp,
 )
 
 
@@ -623,6 +752,8 @@ def plan_operations(
             last.append(DropSudoFunctionOp(name, body, roles, returns, reason=reason))
         elif action == "drop_schema":
             last.append(DropSudoSchemaOp(roles, reason=reason))
+        elif action.endswith(("_search_schema", "_search")):
+            last.append(search_operation(change.action, name, reason, deployed, desired, roles))
         elif action != "comment":  # each create stamps its own policy
             raise PgPolicyError(f"no migration operation for plan action {action!r}")
     for table, switches in rls.items():
@@ -633,6 +764,30 @@ def plan_operations(
         else:
             tables[table].append(ForceRlsOp(table, reason="an app role owns the table"))
     return [*first, *(op for table in sorted(tables) for op in tables[table]), *last]
+
+
+def search_operation(
+    action: str,
+    name: str,
+    reason: str,
+    deployed: Deployed,
+    desired: PolicySet,
+    roles: Sequence[str],
+) -> PolicyOperation:
+    """The operation of a name-search change of the plan (`plan.search_changes`)."""
+    callers = tuple(r for r in roles if r != ANALYST_GROUP)
+    if action == "create_search_schema":
+        return CreateSearchSchemaOp(callers, reason=reason)
+    if action == "drop_search_schema":
+        return DropSearchSchemaOp(callers, reason=reason)
+    old_body = (deployed.searches or {}).get(name)
+    old_comment = deployed.search_comments.get(name)
+    if action == "drop_search":
+        return DropSearchFunctionOp(name, old_body, old_comment or "", callers, reason=reason)
+    function = next(f for f in desired.searches if f.name == name)
+    return CreateSearchFunctionOp(
+        name, function.body, function.comment, callers, old_body, old_comment, reason=reason
+    )
 
 
 def reverse_operations(operations: Sequence[PolicyOperation]) -> list[PolicyOperation]:

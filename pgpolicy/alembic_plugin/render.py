@@ -9,10 +9,14 @@ from pgpolicy.alembic_plugin.operations import (
     FUNCTION_RETURNS,
     OPERATIONS,
     CreatePolicyOp,
+    CreateSearchFunctionOp,
+    CreateSearchSchemaOp,
     CreateSudoFunctionOp,
     CreateSudoSchemaOp,
     DisableRlsOp,
     DropPolicyOp,
+    DropSearchFunctionOp,
+    DropSearchSchemaOp,
     DropSudoFunctionOp,
     DropSudoSchemaOp,
     EnableRlsOp,
@@ -121,6 +125,17 @@ def _render(o: PolicyOperation) -> str:
         return call("op.create_sudo_function", [py(o.name)], kwargs)
     if isinstance(o, DropSudoFunctionOp):
         return f"op.drop_sudo_function({py(o.name)})"
+    if isinstance(o, CreateSearchSchemaOp):
+        return f"op.create_search_schema(roles={py(list(o.roles))})"
+    if isinstance(o, DropSearchSchemaOp):
+        return "op.drop_search_schema()"
+    if isinstance(o, CreateSearchFunctionOp):
+        kwargs = [("body", py(o.body)), ("comment", py(o.comment)), ("roles", py(list(o.roles)))]
+        if o.replaces is not None:
+            kwargs += [("replaces", py(o.replaces)), ("replaces_comment", py(o.replaces_comment))]
+        return call("op.create_search_function", [py(o.name)], kwargs)
+    if isinstance(o, DropSearchFunctionOp):
+        return f"op.drop_search_function({py(o.name)})"
     raise TypeError(f"no renderer for {type(o).__name__}")
 
 

@@ -11,6 +11,7 @@ from sqlglot.errors import SqlglotError
 from pgpolicy.compiler.spec import PolicySet
 from pgpolicy.deploy import ddl
 from pgpolicy.deploy.plan import Plan
+from pgpolicy.deploy.policy_set import ANALYST_GROUP
 
 
 def pretty_sql(predicate: str) -> str:
@@ -49,6 +50,12 @@ def policy_set_sql(policy_set: PolicySet) -> str:
             f"rules {list(policy.provenance.rule_ids)}".rstrip()
         )
         lines += [s.as_string(None) + ";" for s in ddl.create_policy_only(policy)]
+    callers = [r for r in roles if r != ANALYST_GROUP]
+    if policy_set.searches:
+        lines.append("-- name-search functions (docs/bridge.md, Name search)")
+        lines += [s.as_string(None) + ";" for s in ddl.search_schema(callers)]
+    for search in policy_set.searches:
+        lines += [s.as_string(None) + ";" for s in ddl.create_search_function(search, callers)]
     for error in policy_set.errors:
         lines.append(f"-- COMPILE ERROR (access denied for it): {comment_text(str(error))}")
     lines.extend(SCRIPT_TAIL)

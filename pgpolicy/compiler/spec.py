@@ -13,6 +13,7 @@ from typing import Any
 
 from pgpolicy import __version__
 from pgpolicy.compiler.predicate import SudoFunction
+from pgpolicy.compiler.search import SearchFunction
 from pgpolicy.errors import CompileError
 
 COMMANDS = {"read": "SELECT", "write": "UPDATE", "create": "INSERT", "unlink": "DELETE"}
@@ -112,3 +113,4 @@ class PolicySet:
     errors: tuple[CompileError, ...] = ()
     views: tuple[str, ...] = ()  # views to run with the querying role's rights (invoker)
     checks: tuple[RuleCheck, ...] = ()
+    searches: tuple[SearchFunction, ...] = ()  # name-search functions (`compiler.search`)

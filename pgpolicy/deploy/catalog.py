@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from pgpolicy.compiler.predicate import SUDO_SCHEMA
+from pgpolicy.compiler.search import SEARCH_SCHEMA
 from pgpolicy.db import pinned_search_path
 
 MANAGED_PREFIX = "pgpolicy_"
@@ -81,6 +82,9 @@ class Deployed:
     # generated sudo function name -> its result type (integer[] for sets of ids; boolean
     # and jsonb for the few that compute a value)
     function_returns: dict[str, str] = field(default_factory=dict)
+    # name-search functions (`compiler.search`): name -> body; None: no such schema
+    searches: dict[str, str] | None = None
+    search_comments: dict[str, str] = field(default_factory=dict)  # name -> its comment
 
 
 def parse_comment(comment: str | None) -> dict[str, Any] | None:
@@ -168,6 +172,7 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
         "WHERE p.polname NOT LIKE 'pgpolicy\\_%'"
     )
     sudo_schema = schema.fetchone() is not None
+    searches, search_comments = read_searches(conn)
     foreign_tables = frozenset(name for (name,) in foreign)
     return Deployed(
         policies,
@@ -179,7 +184,24 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
         read_pending_relations(conn),
         views={name: invoker for name, invoker in conn.execute(_VIEWS)},
         function_returns=returns,
+        searches=searches,
+        search_comments=search_comments,
     )
+
+
+def read_searches(
+    conn: psycopg.Connection[Any],
+) -> tuple[dict[str, str] | None, dict[str, str]]:
+    """The name-search functions deployed: name -> body (None without their schema), and
+    name -> comment."""
+    if conn.execute("SELECT to_regnamespace(%s)", [SEARCH_SCHEMA]).fetchone() == (None,):
+        return None, {}
+    rows = conn.execute(
+        "SELECT p.proname, p.prosrc, coalesce(obj_description(p.oid, 'pg_proc'), '') "
+        "FROM pg_proc p WHERE p.pronamespace = to_regnamespace(%s)",
+        [SEARCH_SCHEMA],
+    ).fetchall()
+    return {name: body for name, body, _ in rows}, {name: comment for name, _, comment in rows}
 
 
 def read_pending_relations(conn: psycopg.Connection[Any]) -> tuple[PendingRelation, ...]:

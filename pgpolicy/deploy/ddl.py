@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from psycopg import sql
 
 from pgpolicy.compiler.predicate import SUDO_SCHEMA, SudoFunction
+from pgpolicy.compiler.search import ARGUMENTS, SEARCH_SCHEMA, SearchFunction
 from pgpolicy.compiler.spec import PolicySpec
 from pgpolicy.deploy.catalog import FINGERPRINT
 
@@ -138,3 +139,55 @@ def drop_sudo_schema() -> sql.Composed:
 
 def drop_function(name: str) -> sql.Composed:
     return sql.SQL("DROP FUNCTION IF EXISTS {}()").format(sql.Identifier(SUDO_SCHEMA, name))
+
+
+def search_schema(roles: Sequence[str]) -> list[sql.Composed]:
+    """The schema of the name-search functions: usable by the app roles only."""
+    schema = sql.Identifier(SEARCH_SCHEMA)
+    return [
+        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema),
+        sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(schema),
+        sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
+            schema, sql.SQL(", ").join(map(sql.Identifier, roles))
+        ),
+    ]
+
+
+def search_function_id(name: str) -> sql.Composed:
+    """`pgpolicy_search.<name>(text, text[], integer)`, as DDL names it."""
+    return sql.SQL("{}({})").format(sql.Identifier(SEARCH_SCHEMA, name), sql.SQL(ARGUMENTS))
+
+
+def create_search_function(function: SearchFunction, roles: Sequence[str]) -> list[sql.Composed]:
+    """A name-search function (`compiler.search`): SECURITY DEFINER, so it reads as its
+    owner (the deploying role, who reads past row-level security) and applies the read
+    predicate itself; `search_path` pinned; EXECUTE for the app roles only (an analyst
+    login may not read every column it could search)."""
+    return search_function_from(function.name, function.body, function.comment, roles)
+
+
+def search_function_from(
+    name: str, body: str, comment: str, roles: Sequence[str]
+) -> list[sql.Composed]:
+    """`create_search_function` from its parts (a migration restores a deployed body)."""
+    function = search_function_id(name)
+    return [
+        sql.SQL(
+            "CREATE OR REPLACE FUNCTION {name}(pattern text, fields text[] DEFAULT NULL, "
+            "max_rows integer DEFAULT NULL) RETURNS SETOF integer LANGUAGE plpgsql "
+            "SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS {body}"
+        ).format(name=sql.Identifier(SEARCH_SCHEMA, name), body=sql.Literal(body)),
+        sql.SQL("COMMENT ON FUNCTION {} IS {}").format(function, sql.Literal(comment)),
+        sql.SQL("REVOKE ALL ON FUNCTION {} FROM PUBLIC").format(function),
+        sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(
+            function, sql.SQL(", ").join(map(sql.Identifier, roles))
+        ),
+    ]
+
+
+def drop_search_function(name: str) -> sql.Composed:
+    return sql.SQL("DROP FUNCTION IF EXISTS {}").format(search_function_id(name))
+
+
+def drop_search_schema() -> sql.Composed:
+    return sql.SQL("DROP SCHEMA IF EXISTS {}").format(sql.Identifier(SEARCH_SCHEMA))

@@ -15,9 +15,11 @@ from typing import Any
 from psycopg import sql
 
 from pgpolicy.compiler.predicate import SUDO_SCHEMA
+from pgpolicy.compiler.search import SEARCH_SCHEMA
 from pgpolicy.compiler.spec import PolicySet, PolicySpec
 from pgpolicy.deploy import ddl
 from pgpolicy.deploy.catalog import Deployed, DeployedPolicy
+from pgpolicy.deploy.policy_set import ANALYST_GROUP
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,38 @@ def diff(
                 (ddl.drop_sudo_schema(),),
             )
         )
-    return Plan(tuple(functions + drops + creates + stamps + tables + views + stale))
+    searches = search_changes(desired, deployed)
+    return Plan(tuple(functions + drops + creates + stamps + tables + views + searches + stale))
+
+
+def search_changes(desired: PolicySet, deployed: Deployed) -> list[Change]:
+    """Create, replace or drop the name-search functions (`compiler.search`): after the
+    policies and generated functions they repeat and call, before stale ones are dropped."""
+    changes: list[Change] = []
+    current = deployed.searches
+    roles = tuple(r for r in roles_of(desired) if r != ANALYST_GROUP)
+    if desired.searches and current is None:
+        statements = tuple(ddl.search_schema(roles))
+        changes.append(
+            Change("create_search_schema", None, SEARCH_SCHEMA, "none", "new", statements)
+        )
+    for function in desired.searches:
+        body = (current or {}).get(function.name)
+        if body != function.body:
+            why = "new" if body is None else "source changed or body edited by hand"
+            statements = tuple(ddl.create_search_function(function, roles))
+            changes.append(
+                Change("create_search", function.table, function.name, "none", why, statements)
+            )
+    wanted = {f.name for f in desired.searches}
+    for name in sorted(set(current or {}) - wanted):
+        statements = (ddl.drop_search_function(name),)
+        changes.append(Change("drop_search", None, name, "none", "no longer used", statements))
+    if current is not None and not desired.searches:
+        why = "no search function left"
+        statements = (ddl.drop_search_schema(),)
+        changes.append(Change("drop_search_schema", None, SEARCH_SCHEMA, "none", why, statements))
+    return changes
 
 
 def callers_first(bodies: dict[str, str]) -> list[str]:

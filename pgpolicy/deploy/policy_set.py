@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from pgpolicy.compiler.relations import RelationPolicies, relation_tables, unmapped_tables
 from pgpolicy.compiler.rules import RuleCombiner, protected_models
+from pgpolicy.compiler.search import search_functions
 from pgpolicy.compiler.spec import PolicySet, PolicySpec, TableSpec
 from pgpolicy.odoo.metadata import Catalog
 from pgpolicy.profiles.model import Profile
@@ -38,7 +39,7 @@ def build_policy_set(
     (`pgpolicy.deploy.validate.checked_policy_set`): they fail closed.
 
     Policies and generated functions are for the app roles and the analysts' group
-    (`policy_roles`)."""
+    (`policy_roles`); the name-search functions (`compiler.search`), for the app roles only."""
     builder = RuleCombiner(catalog, policy_roles(roles), rejected=rejected or {})
     builder.errors.extend(unknown_models(catalog, profiles))
     tables: list[TableSpec] = []
@@ -65,6 +66,9 @@ def build_policy_set(
         tuple(builder.errors),
         checks=tuple(builder.checks),
         views=catalog.views,
+        searches=search_functions(
+            catalog, [(t.table, t.model) for t in tables if not t.unmapped], policies
+        ),
     )
 
 
@@ -92,4 +96,5 @@ def within_reach(
         policy_set,
         tables=tuple(t for t in policy_set.tables if t.table not in left_out),
         policies=tuple(p for p in policy_set.policies if p.table not in left_out),
+        searches=tuple(f for f in policy_set.searches if f.table not in left_out),
     )

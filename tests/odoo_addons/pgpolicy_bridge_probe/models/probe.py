@@ -49,3 +49,8 @@ class PgpolicyBridgeProbe(models.AbstractModel):
             )
             setting, uid, orders, partners = fresh._obj.fetchone()
         return {"setting": setting, "uid": uid, "sale_orders": orders, "partners": partners}
+
+    @api.model
+    def display_name_domain(self, model, value):
+        """The domain Odoo's display-name search makes of `(display_name, ilike, value)`."""
+        return self.env[model]._search_display_name("ilike", value)
