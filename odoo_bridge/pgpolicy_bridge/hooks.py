@@ -264,6 +264,11 @@ def post_load():
     _wrap_classmethod(ir_cron, "_process_jobs", process_jobs)
     _wrap_classmethod(ir_cron, "_process_job", process_job)
 
+    # Odoo's standard sequences under a role that may not do DDL: runtime 10's functions.
+    from .sequences import route_sequences
+
+    route_sequences()
+
     BRIDGE = bridge
     _logger.info(
         "pgpolicy bridge loaded: every transaction carries pgpolicy.set_context%s",
