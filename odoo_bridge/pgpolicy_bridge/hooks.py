@@ -96,13 +96,21 @@ def remember_public_user(env):
 
 
 def maintenance_run():
-    """Whether this process installs or upgrades modules (`-i`, `-u`): the owner role's work.
+    """Whether this process installs or upgrades modules (`-i`, `-u`), or is `odoo-bin shell`:
+    the owner role's work.
 
     Read when the process starts (`post_load`): Odoo empties `init` and `update` once the
     modules are loaded, before the `_register_hook` that reports the role's state."""
     if MAINTENANCE is not None:
         return MAINTENANCE
-    return bool(config.get("init") or config.get("update"))
+    return bool(config.get("init") or config.get("update")) or odoo_command(sys.argv) == "shell"
+
+
+def odoo_command(argv):
+    """The odoo-bin subcommand of this process (`server` when none is given): `shell` is
+    the owner role's other tool for schema changes (docs/bridge.md, Runtime DDL)."""
+    args = argv[1:]
+    return args[0] if args and not args[0].startswith("-") else "server"
 
 
 def report_health(cr):
@@ -136,7 +144,9 @@ def post_load():
     global BRIDGE, MAINTENANCE
     if BRIDGE is not None:
         return
-    MAINTENANCE = bool(config.get("init") or config.get("update"))
+    MAINTENANCE = bool(config.get("init") or config.get("update")) or (
+        odoo_command(sys.argv) == "shell"
+    )
     extra = [
         path.strip()
         for path in (config.get("pgpolicy_bridge_orm_paths") or "").split(",")

@@ -51,6 +51,20 @@ class IrModuleModule(models.Model):
         refuse_unless_allowed(self.env, f"{verb} module(s) {_names(self.mapped('name'))}")
         return super()._button_immediate_function(function)
 
+    # Scheduling too (the install then happens at "Apply scheduled upgrades", or at the
+    # owner's next run): refused under the serving role, so nothing is left half-done.
+    def button_install(self):
+        refuse_unless_allowed(self.env, f"installing module(s) {_names(self.mapped('name'))}")
+        return super().button_install()
+
+    def button_upgrade(self):
+        refuse_unless_allowed(self.env, f"upgrading module(s) {_names(self.mapped('name'))}")
+        return super().button_upgrade()
+
+    def button_uninstall(self):
+        refuse_unless_allowed(self.env, f"uninstalling module(s) {_names(self.mapped('name'))}")
+        return super().button_uninstall()
+
 
 class BaseModuleUpgrade(models.TransientModel):
     _inherit = "base.module.upgrade"
