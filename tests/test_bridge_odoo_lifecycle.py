@@ -349,8 +349,23 @@ PHASES = ("install", "serve", "shell-x", "serve-x", "upgrade-views", "serve-view
           "install-module", "uninstall-module", "serve-after")  # fmt: skip
 
 
-def test_no_log_has_an_error(life: Life) -> None:
+RULES_CHANGED = "changed since the last `pgpolicy apply`, whose policies still hold"
+RELATIONS_PENDING = "relation(s) created since the last `pgpolicy apply` admit only the system"
+
+
+def test_the_logs_remind_to_apply_and_have_no_error(life: Life) -> None:
+    """Every schema change by the owner role ends with the bridge's reminder to apply (new
+    relations, changed rules: runtime 10's digest); once applied, the serving Odoo is
+    silent. No log of any phase has an ERROR line."""
     for phase in PHASES:
         log = life.server.log_text(phase)
         assert log, phase
         assert log_problems(log) == [], phase
+    for phase in ("shell-x", "install-module"):
+        log = life.server.log_text(phase)
+        assert RULES_CHANGED in log and RELATIONS_PENDING in log, phase
+    assert RELATIONS_PENDING in life.server.log_text("upgrade-views")  # the view, recreated
+    assert RULES_CHANGED in life.server.log_text("uninstall-module")  # its rules are gone
+    for phase in ("serve", "serve-x", "serve-views", "serve-after"):
+        log = life.server.log_text(phase)
+        assert RULES_CHANGED not in log and RELATIONS_PENDING not in log, phase

@@ -79,6 +79,7 @@ CALLS = {
         "SELECT pgpolicy.odoo_sequence_alter('ir_sequence_9999', 1, 1)"
     ),
     "odoo_sequence_drop(text[])": "SELECT pgpolicy.odoo_sequence_drop('{}')",
+    "odoo_rules_changed()": "SELECT pgpolicy.odoo_rules_changed()",
 }
 RUNTIME_FUNCTIONS = {
     "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids", "context_key",
@@ -92,14 +93,14 @@ RUNTIME_FUNCTIONS = {
     "pending_count", "protect_new_relations", "is_app_role",
     "analyst_session", "analyst_uid", "analyst_company_ids", "refuse_analyst",
     "odoo_sequence_create", "odoo_sequence_alter", "odoo_sequence_drop", "odoo_sequence_ids",
-    "odoo_sequence_row",
+    "odoo_sequence_row", "odoo_rules_fingerprint", "record_applied_rules", "odoo_rules_changed",
 }  # fmt: skip
 # Called only from inside the runtime (as its owner), never granted.
 INTERNAL_FUNCTIONS = {
     "provenance_of", "member_profiles", "profiles_of", "audit_profile_change", "planner",
     "context_seal", "context_message", "context_part",
     "protect_new_relations", "is_app_role", "refuse_analyst",
-    "odoo_sequence_ids", "odoo_sequence_row",
+    "odoo_sequence_ids", "odoo_sequence_row", "odoo_rules_fingerprint", "record_applied_rules",
 }  # fmt: skip
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
 INITPLAN_PARAM = r"(?:\$\d+|\(InitPlan \d+\)\.col1)"
@@ -420,6 +421,9 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
         assert flags[name] == ("v", "u", True, pinned, "plpgsql"), name
     assert flags["odoo_sequence_ids"] == ("i", "u", False, pinned, "plpgsql")
     assert flags["odoo_sequence_row"] == ("s", "u", False, pinned, "plpgsql")
+    for name in ("odoo_rules_fingerprint", "odoo_rules_changed"):
+        assert flags[name] == ("s", "u", True, pinned, "sql"), name
+    assert flags["record_applied_rules"] == ("v", "u", True, pinned, "sql")
 
 
 def test_the_design_reasoning_is_in_the_catalog(runtime_db: Any) -> None:
@@ -1026,7 +1030,7 @@ def test_the_downgrade_of_runtime_6_restores_runtime_5_exactly(
         "set_context(integer, integer[], boolean)" if s.startswith("set_context(") else s
         for s in runtime.PUBLIC_FUNCTIONS
         if s not in ("sealed_context()", "pending_count()")
-        and not s.startswith(("analyst_", "odoo_sequence_"))
+        and not s.startswith(("analyst_", "odoo_sequence_", "odoo_rules_"))
     ]
     with superuser(odoo_db) as conn:
         role = sql.Identifier(app_role)

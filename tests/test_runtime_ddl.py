@@ -1,4 +1,5 @@
-"""Runtime DDL of a serving Odoo (runtime 10 and the bridge's `lib/ddl.py`), without Odoo.
+"""Runtime DDL of a serving Odoo (runtime 10 and the bridge's `lib/ddl.py`), and the bridge's
+reminder that `pgpolicy apply` is due, without Odoo.
 
 Odoo's standard sequences (`ir.sequence`: a new warehouse, a new company) are made,
 altered and dropped for the serving role by SECURITY DEFINER functions that do only what
@@ -17,6 +18,10 @@ import pytest
 from psycopg import sql
 
 from odoo_bridge.pgpolicy_bridge.lib import ddl
+from odoo_bridge.pgpolicy_bridge.lib.health import RoleHealth, log_lines, role_health
+from pgpolicy.deploy.apply import apply_policy_set
+from pgpolicy.deploy.policy_set import build_policy_set
+from pgpolicy.odoo.metadata import read_catalog
 from tests.conftest import Database, OwnedTemplate
 
 SEQ = 9001  # an ir.sequence id no Odoo record has
@@ -119,3 +124,39 @@ def test_schema_changes_are_refused_under_the_serving_role_with_the_supported_pa
         assert not ddl.routes_sequences(owner.cursor())  # the owner runs Odoo's own DDL
     with psycopg.connect(owned_db.dsn) as superuser:
         assert ddl.refusal_for(superuser.cursor(), "x") is None
+
+
+def test_the_bridge_reminds_to_apply_after_the_rules_change(
+    enforced_db: Database, app_dsn: Callable[[Database], str], app_role: str
+) -> None:
+    """`apply` records a digest of Odoo's rules, access rights, models and fields; the
+    bridge's health compares it at each registry load and logs a WARNING to apply while
+    they differ: a rule edited, an access right added, a rewrite to the same values not."""
+
+    def health() -> RoleHealth:
+        with psycopg.connect(app_dsn(enforced_db)) as app:
+            return role_health(app.cursor())
+
+    def reminded() -> bool:
+        return any("changed since the last `pgpolicy apply`" in m for _, m in
+                   log_lines(health(), maintenance=False))  # fmt: skip
+
+    assert health().rules_changed is False and not reminded()
+    changes = (
+        "UPDATE ir_rule SET domain_force = domain_force WHERE id = 1",  # same values
+        "UPDATE ir_rule SET active = NOT active WHERE id = 1",
+        "UPDATE ir_rule SET active = NOT active WHERE id = 1",  # back as it was
+        "UPDATE ir_model_access SET perm_unlink = NOT perm_unlink WHERE id = "
+        "(SELECT min(id) FROM ir_model_access)",
+    )
+    seen = []
+    with psycopg.connect(enforced_db.dsn, autocommit=True) as conn:
+        for change in changes:
+            conn.execute(change)
+            seen.append(health().rules_changed)
+    assert seen == [False, True, False, True]
+    assert reminded()
+    with psycopg.connect(enforced_db.dsn) as conn:
+        policy_set = build_policy_set(read_catalog(conn), [app_role])
+    apply_policy_set(enforced_db.dsn, policy_set, [app_role])
+    assert health().rules_changed is False and not reminded()

@@ -75,6 +75,8 @@ PUBLIC_FUNCTIONS = (
     "odoo_sequence_create(text, bigint, bigint)",
     "odoo_sequence_alter(text, bigint, bigint)",
     "odoo_sequence_drop(text[])",
+    # revision 0010: whether the rules changed since the last apply (the bridge's reminder)
+    "odoo_rules_changed()",
 )
 
 
