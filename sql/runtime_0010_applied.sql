@@ -13,7 +13,7 @@ SET LOCAL check_function_bodies = off;
 
 CREATE TABLE pgpolicy.applied_rules (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-    fingerprint text NOT NULL,
+    fingerprint text,  -- NULL: the database lacks a table or column it is made from
     applied_at timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE pgpolicy.applied_rules IS
@@ -21,10 +21,11 @@ COMMENT ON TABLE pgpolicy.applied_rules IS
 REVOKE ALL ON pgpolicy.applied_rules FROM PUBLIC;
 
 CREATE FUNCTION pgpolicy.odoo_rules_fingerprint() RETURNS text
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
-    SELECT md5(concat_ws('|',
+BEGIN
+    RETURN md5(concat_ws('|',
         (SELECT string_agg(concat_ws(',', r.id, r.model_id, r.domain_force, r.active,
                                      r.perm_read, r.perm_write, r.perm_create, r.perm_unlink),
                            ';' ORDER BY r.id) FROM public.ir_rule r),
@@ -37,7 +38,10 @@ CREATE FUNCTION pgpolicy.odoo_rules_fingerprint() RETURNS text
            FROM public.ir_model m),
         (SELECT string_agg(concat_ws(',', f.id, f.model, f.name, f.ttype, f.relation,
                                      f.relation_table, f.store), ';' ORDER BY f.id)
-           FROM public.ir_model_fields f)))
+           FROM public.ir_model_fields f)));
+EXCEPTION WHEN undefined_table OR undefined_column THEN
+    RETURN NULL;  -- not an Odoo schema this digest knows: no reminder, never a failed apply
+END
 $$;
 COMMENT ON FUNCTION pgpolicy.odoo_rules_fingerprint() IS
     'Digest of what the compiled policies are made from: rules and their groups, access '
@@ -57,7 +61,8 @@ CREATE FUNCTION pgpolicy.odoo_rules_changed() RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
-    SELECT a.fingerprint <> pgpolicy.odoo_rules_fingerprint() FROM pgpolicy.applied_rules a
+    SELECT a.fingerprint IS NOT NULL AND a.fingerprint <> pgpolicy.odoo_rules_fingerprint()
+      FROM pgpolicy.applied_rules a
 $$;
 COMMENT ON FUNCTION pgpolicy.odoo_rules_changed() IS
     'Whether Odoo''s rules, access rights, models or fields changed since the last pgpolicy '

@@ -85,7 +85,8 @@ def pg_ctl(server: PgServer, datadir: Path, *args: str) -> None:
 def wait_for_replay(pair: Pair) -> None:
     """Until the standby has replayed everything the primary has written so far."""
     with psycopg.connect(pair.dsn(False), autocommit=True) as primary:
-        target = primary.execute("SELECT pg_current_wal_lsn()").fetchone()
+        # Inserted, not only written: the test servers commit asynchronously.
+        target = primary.execute("SELECT pg_current_wal_insert_lsn()").fetchone()
     deadline = time.monotonic() + 120
     with psycopg.connect(pair.dsn(True), autocommit=True) as standby:
         while time.monotonic() < deadline:

@@ -421,8 +421,8 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
         assert flags[name] == ("v", "u", True, pinned, "plpgsql"), name
     assert flags["odoo_sequence_ids"] == ("i", "u", False, pinned, "plpgsql")
     assert flags["odoo_sequence_row"] == ("s", "u", False, pinned, "plpgsql")
-    for name in ("odoo_rules_fingerprint", "odoo_rules_changed"):
-        assert flags[name] == ("s", "u", True, pinned, "sql"), name
+    assert flags["odoo_rules_fingerprint"] == ("s", "u", True, pinned, "plpgsql")
+    assert flags["odoo_rules_changed"] == ("s", "u", True, pinned, "sql")
     assert flags["record_applied_rules"] == ("v", "u", True, pinned, "sql")
 
 
