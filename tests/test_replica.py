@@ -40,9 +40,11 @@ from tests.conftest import (
     install_planner,
     run,
 )
+from tests.odoo_run import OdooServer, OdooSession, log_problems, odoo_paths, prepare_database
 from tests.test_bridge import BridgedCursor, orm_file_rules, user
 from tests.test_oracle import allowed_ids
 
+OWNER = "odoo_owner"  # runs `-i` (Odoo refuses to connect as `postgres`)
 REPLICATION = {"wal_level": "replica", "max_wal_senders": "4", "hot_standby": "on"}
 CASES = [
     ("salesman_a", "sale.order", "sale_order"),
@@ -200,3 +202,45 @@ def test_on_the_standby_no_context_and_a_forged_one_read_nothing(pair: Pair) -> 
             assert cursor.ids("sale_order")
             with pytest.raises(psycopg.errors.InsufficientPrivilege, match="is locked"):
                 conn.execute("SELECT pgpolicy.set_context(2, '{1}', true)")
+
+
+@pytest.mark.skipif(
+    odoo_paths() is None,
+    reason="set PGPOLICY_ODOO_SRC (an Odoo 18 tree) and PGPOLICY_ODOO_PYTHON to run Odoo",
+)
+@pytest.mark.xdist_group("odoo")
+def test_odoo_serves_read_only_requests_from_the_standby(
+    pair: Pair, oracle: dict[str, Any], tmp_path: Path
+) -> None:
+    """Odoo 18 with `db_replica_host` / `db_replica_port` at the standby, the bridge loaded,
+    serving as the app role: raw SQL in a read-only request (`@api.readonly`) runs on the
+    standby and returns the oracle's ids, as the same request on the primary does; no
+    ERROR, and no retry on the primary (Odoo retries a read-only request that tried to
+    write on a read/write cursor, with a WARNING)."""
+    if pair.primary.version != 15:
+        pytest.skip("the Odoo scenarios run once, on PostgreSQL 15")
+    paths = odoo_paths()
+    assert paths is not None
+    src, python = paths
+    prepare_database(pair.dsn(False), pair.app_role, OWNER, python)
+    server = OdooServer(src, python, pair.primary.host, pair.primary.port, pair.dbname, tmp_path)
+    try:
+        server.run_once("install", OWNER, "-i", "pgpolicy_bridge,pgpolicy_bridge_probe")
+        wait_for_replay(pair)
+        server.start(pair.app_role, "--db_replica_host", pair.primary.host,
+                     "--db_replica_port", str(pair.standby_port))  # fmt: skip
+        for login, model, table in CASES:
+            session = OdooSession(server).login(login)
+            companies = oracle["users"][login]["allowed_company_ids"]
+            replica = session.call("pgpolicy.bridge.probe", "readonly_ids", table,
+                                   companies=companies)  # fmt: skip
+            assert replica["in_recovery"] is True, login  # served by the standby
+            assert replica["ids"] == allowed_ids(oracle, login, model), login
+            primary = session.call("pgpolicy.bridge.probe", "raw_ids", table,
+                                   companies=companies)  # fmt: skip
+            assert primary == replica["ids"], login
+        log = server.log_text()
+        assert log_problems(log) == []
+        assert "retrying with a read/write cursor" not in log
+    finally:
+        server.stop()

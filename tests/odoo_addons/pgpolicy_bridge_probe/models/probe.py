@@ -36,6 +36,15 @@ class PgpolicyBridgeProbe(models.AbstractModel):
         )
         return [list(row) for row in self.env.cr.fetchall()]
 
+    @api.readonly
+    @api.model
+    def readonly_ids(self, table):
+        """`raw_ids` in a read-only request, which Odoo serves from `db_replica_host` when
+        set (tests/test_replica.py): the ids, and whether the server is a standby."""
+        self.env.cr.execute("SELECT pg_is_in_recovery()")
+        [in_recovery] = self.env.cr.fetchone()
+        return {"in_recovery": in_recovery, "ids": self._table_ids(table)}
+
     @api.model
     def system_ids(self, table):
         """The same inside an explicit system block: every row."""
