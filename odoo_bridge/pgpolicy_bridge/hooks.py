@@ -4,6 +4,7 @@ Every decision is made by `lib.bridge.Bridge`; this module only finds, in Odoo,
 the cursor, the environment, the call and the cron job it needs to ask about.
 """
 
+import functools
 import logging
 import os
 import sys
@@ -273,6 +274,23 @@ def post_load():
 
     _wrap_classmethod(ir_cron, "_process_jobs", process_jobs)
     _wrap_classmethod(ir_cron, "_process_job", process_job)
+
+    # A read-only request (served from db_replica_host) writes the device log on a cursor
+    # of its own on the primary, which no environment claims: it works for the request's
+    # user, as the same INSERT does on the request's cursor otherwise.
+    from odoo.addons.base.models.res_device import ResDeviceLog
+
+    original_update_device = ResDeviceLog._update_device
+
+    @functools.wraps(original_update_device)
+    def update_device(self, request):
+        uid = self.env.uid
+        if not (isinstance(uid, int) and uid > 0):
+            return original_update_device(self, request)
+        with bridge.thread_default(principal_of(uid)):
+            return original_update_device(self, request)
+
+    ResDeviceLog._update_device = update_device
 
     # Odoo's standard sequences under a role that may not do DDL: runtime 10's functions.
     from .sequences import route_sequences
