@@ -70,6 +70,16 @@ CALLS = {
     "analyst_session()": "SELECT pgpolicy.analyst_session()",
     "analyst_uid()": "SELECT pgpolicy.analyst_uid()",
     "analyst_company_ids()": "SELECT pgpolicy.analyst_company_ids()",
+    # runtime 10: no ir_sequence row 9xxx, so each only refuses or does nothing
+    "odoo_sequence_create(text, bigint, bigint)": (
+        "SELECT count(*) FROM (SELECT pgpolicy.odoo_sequence_create(s, 1, 1) FROM unnest("
+        "'{}'::text[]) s) x"
+    ),
+    "odoo_sequence_alter(text, bigint, bigint)": (
+        "SELECT pgpolicy.odoo_sequence_alter('ir_sequence_9999', 1, 1)"
+    ),
+    "odoo_sequence_drop(text[])": "SELECT pgpolicy.odoo_sequence_drop('{}')",
+    "odoo_rules_changed()": "SELECT pgpolicy.odoo_rules_changed()",
 }
 RUNTIME_FUNCTIONS = {
     "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids", "context_key",
@@ -82,12 +92,15 @@ RUNTIME_FUNCTIONS = {
     "sealed_context", "context_seal", "context_message", "context_part",
     "pending_count", "protect_new_relations", "is_app_role",
     "analyst_session", "analyst_uid", "analyst_company_ids", "refuse_analyst",
+    "odoo_sequence_create", "odoo_sequence_alter", "odoo_sequence_drop", "odoo_sequence_ids",
+    "odoo_sequence_row", "odoo_rules_fingerprint", "record_applied_rules", "odoo_rules_changed",
 }  # fmt: skip
 # Called only from inside the runtime (as its owner), never granted.
 INTERNAL_FUNCTIONS = {
     "provenance_of", "member_profiles", "profiles_of", "audit_profile_change", "planner",
     "context_seal", "context_message", "context_part",
     "protect_new_relations", "is_app_role", "refuse_analyst",
+    "odoo_sequence_ids", "odoo_sequence_row", "odoo_rules_fingerprint", "record_applied_rules",
 }  # fmt: skip
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
 INITPLAN_PARAM = r"(?:\$\d+|\(InitPlan \d+\)\.col1)"
@@ -251,21 +264,21 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
         assert traces(conn) == {}
 
     first = runtime.install(odoo_db.dsn, [app_role])
-    assert (first.before, first.after, first.granted) == (None, "9", (app_role,))
-    assert first.summary() == f"installed the pgpolicy runtime, version 9; granted to {app_role}"
+    assert (first.before, first.after, first.granted) == (None, "10", (app_role,))
+    assert first.summary() == f"installed the pgpolicy runtime, version 10; granted to {app_role}"
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "9"
+        assert runtime.installed_version(conn) == "10"
         snapshot = catalog_snapshot(conn)
 
     second = runtime.install(odoo_db.dsn, [app_role])
-    assert (second.before, second.after, second.changed, second.granted) == ("9", "9", False, ())
+    assert (second.before, second.after, second.changed, second.granted) == ("10", "10", False, ())
     assert second.summary() == (
-        f"runtime at version 9, nothing to do; grants unchanged for {app_role}"
+        f"runtime at version 10, nothing to do; grants unchanged for {app_role}"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
 
-    assert runtime.uninstall(odoo_db.dsn) == "9"
+    assert runtime.uninstall(odoo_db.dsn) == "10"
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
         assert runtime.installed_version(conn) is None
@@ -275,9 +288,9 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
 def test_installs_before_odoo_creates_its_tables(empty_db: Any, app_role: str) -> None:
     """A new database gets the runtime first, then `odoo -i base` creates the tables."""
     result = runtime.install(empty_db.dsn, [app_role])
-    assert result.after == "9"
+    assert result.after == "10"
     with superuser(empty_db) as conn:
-        assert scalar(conn, "SELECT pgpolicy.version()") == "9"
+        assert scalar(conn, "SELECT pgpolicy.version()") == "10"
         assert scalar(conn, "SELECT pgpolicy.uid()") is None
     runtime.uninstall(empty_db.dsn)
     with superuser(empty_db) as conn:
@@ -292,7 +305,7 @@ def test_a_new_app_role_is_granted_on_a_second_run(
     result = runtime.install(odoo_db.dsn, [app_role, other, app_role])
     assert (result.changed, result.roles, result.granted) == (False, (app_role, other), (other,))
     assert result.summary() == (
-        f"runtime at version 9, nothing to do; granted to {other}; grants unchanged for {app_role}"
+        f"runtime at version 10, nothing to do; granted to {other}; grants unchanged for {app_role}"
     )
 
 
@@ -314,9 +327,9 @@ def test_alembic_command_line_upgrade_and_downgrade(odoo_db: Any, tmp_path: Path
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
     run("upgrade", "head")
-    assert "0009 (head)" in run("current").stdout
+    assert "0010 (head)" in run("current").stdout
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "9"
+        assert runtime.installed_version(conn) == "10"
         assert scalar(conn, "SELECT to_regclass('pgpolicy.alembic_version')::text") == (
             "pgpolicy.alembic_version"
         )
@@ -329,7 +342,7 @@ def test_downgrade_is_refused_while_policies_call_the_runtime(protected_db: Any)
     with pytest.raises(PgPolicyError, match="policies still use the runtime"):
         runtime.uninstall(protected_db.dsn)
     with superuser(protected_db) as conn:
-        assert runtime.installed_version(conn) == "9"
+        assert runtime.installed_version(conn) == "10"
         conn.execute("DROP POLICY test_context ON sale_order")
         conn.execute("DROP POLICY test_rule ON sale_order")
     runtime.uninstall(protected_db.dsn)
@@ -403,6 +416,14 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
         assert flags[name] == ("s", "s", True, pinned, "sql"), name
     assert flags["analyst_company_ids"] == ("s", "s", True, pinned, "plpgsql")
     assert flags["refuse_analyst"][:4] == ("s", "u", True, pinned)
+    # Runtime 10: Odoo's sequences, made as the superuser, only as the rows ask.
+    for name in ("odoo_sequence_create", "odoo_sequence_alter", "odoo_sequence_drop"):
+        assert flags[name] == ("v", "u", True, pinned, "plpgsql"), name
+    assert flags["odoo_sequence_ids"] == ("i", "u", False, pinned, "plpgsql")
+    assert flags["odoo_sequence_row"] == ("s", "u", False, pinned, "plpgsql")
+    assert flags["odoo_rules_fingerprint"] == ("s", "u", True, pinned, "plpgsql")
+    assert flags["odoo_rules_changed"] == ("s", "u", True, pinned, "sql")
+    assert flags["record_applied_rules"] == ("v", "u", True, pinned, "sql")
 
 
 def test_the_design_reasoning_is_in_the_catalog(runtime_db: Any) -> None:
@@ -913,14 +934,14 @@ def pgpolicy_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
 def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     first = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f"installed the pgpolicy runtime, version 9; granted to {app_role}\n"
+    assert first.stdout == f"installed the pgpolicy runtime, version 10; granted to {app_role}\n"
     with superuser(odoo_db) as conn:
         snapshot = catalog_snapshot(conn)
 
     second = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert second.returncode == 0, second.stderr
     assert second.stdout == (
-        f"runtime at version 9, nothing to do; grants unchanged for {app_role}\n"
+        f"runtime at version 10, nothing to do; grants unchanged for {app_role}\n"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
@@ -930,7 +951,7 @@ def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     )
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == {
-        "before": "9", "after": "9", "changed": False, "roles": [app_role], "granted": [],
+        "before": "10", "after": "10", "changed": False, "roles": [app_role], "granted": [],
         "revoked_public_create": [],
     }  # fmt: skip
 
@@ -1008,7 +1029,8 @@ def test_the_downgrade_of_runtime_6_restores_runtime_5_exactly(
     signatures = [
         "set_context(integer, integer[], boolean)" if s.startswith("set_context(") else s
         for s in runtime.PUBLIC_FUNCTIONS
-        if s not in ("sealed_context()", "pending_count()") and not s.startswith("analyst_")
+        if s not in ("sealed_context()", "pending_count()")
+        and not s.startswith(("analyst_", "odoo_sequence_", "odoo_rules_"))
     ]
     with superuser(odoo_db) as conn:
         role = sql.Identifier(app_role)

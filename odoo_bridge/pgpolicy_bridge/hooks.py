@@ -101,13 +101,21 @@ def remember_public_user(env):
 
 
 def maintenance_run():
-    """Whether this process installs or upgrades modules (`-i`, `-u`): the owner role's work.
+    """Whether this process installs or upgrades modules (`-i`, `-u`), or is `odoo-bin shell`:
+    the owner role's work.
 
     Read when the process starts (`post_load`): Odoo empties `init` and `update` once the
     modules are loaded, before the `_register_hook` that reports the role's state."""
     if MAINTENANCE is not None:
         return MAINTENANCE
-    return bool(config.get("init") or config.get("update"))
+    return bool(config.get("init") or config.get("update")) or odoo_command(sys.argv) == "shell"
+
+
+def odoo_command(argv):
+    """The odoo-bin subcommand of this process (`server` when none is given): `shell` is
+    the owner role's other tool for schema changes (docs/bridge.md, Runtime DDL)."""
+    args = argv[1:]
+    return args[0] if args and not args[0].startswith("-") else "server"
 
 
 def report_health(cr):
@@ -141,7 +149,9 @@ def post_load():
     global BRIDGE, MAINTENANCE
     if BRIDGE is not None:
         return
-    MAINTENANCE = bool(config.get("init") or config.get("update"))
+    MAINTENANCE = bool(config.get("init") or config.get("update")) or (
+        odoo_command(sys.argv) == "shell"
+    )
     extra = [
         path.strip()
         for path in (config.get("pgpolicy_bridge_orm_paths") or "").split(",")
@@ -272,6 +282,28 @@ def post_load():
     _wrap_classmethod(ir_cron, "_process_job", process_job)
 
     _route_name_search(bridge)
+
+    # A read-only request (served from db_replica_host) writes the device log on a cursor
+    # of its own on the primary, which no environment claims: it works for the request's
+    # user, as the same INSERT does on the request's cursor otherwise.
+    from odoo.addons.base.models.res_device import ResDeviceLog
+
+    original_update_device = ResDeviceLog._update_device
+
+    @functools.wraps(original_update_device)
+    def update_device(self, request):
+        uid = self.env.uid
+        if not (isinstance(uid, int) and uid > 0):
+            return original_update_device(self, request)
+        with bridge.thread_default(principal_of(uid)):
+            return original_update_device(self, request)
+
+    ResDeviceLog._update_device = update_device
+
+    # Odoo's standard sequences under a role that may not do DDL: runtime 10's functions.
+    from .sequences import route_sequences
+
+    route_sequences()
 
     BRIDGE = bridge
     _logger.info(

@@ -150,6 +150,16 @@ def settle_pending(conn: psycopg.Connection[Any], pending: Sequence[PendingRelat
         )
 
 
+def record_applied_rules(conn: psycopg.Connection[Any]) -> None:
+    """Record the digest of Odoo's rules this apply deployed (runtime 10), which the bridge
+    compares at each registry load to remind that apply is due after a change."""
+    found = conn.execute(
+        "SELECT to_regprocedure('pgpolicy.record_applied_rules()') IS NOT NULL"
+    ).fetchone()
+    if found == (True,):
+        conn.execute("SELECT pgpolicy.record_applied_rules()")
+
+
 def lock_timeout_error(what: str, lock_timeout: str) -> PgPolicyError:
     """The one-line error of a lock wait that timed out, naming the table (or object)."""
     waited = f" ({lock_timeout})" if lock_timeout else ""
@@ -184,6 +194,7 @@ def apply_policy_set(
         grant_app_roles(conn, roles)
         sync_privileges(conn)
         settle_pending(conn, deployed.pending_relations)
+        record_applied_rules(conn)
         if dry_run:
             conn.rollback()
         log.info("%d statements %s", count, "checked and rolled back" if dry_run else "applied")

@@ -71,6 +71,12 @@ PUBLIC_FUNCTIONS = (
     "analyst_session()",
     "analyst_uid()",
     "analyst_company_ids()",
+    # revision 0010: Odoo's standard sequences, for the serving role (the bridge calls them)
+    "odoo_sequence_create(text, bigint, bigint)",
+    "odoo_sequence_alter(text, bigint, bigint)",
+    "odoo_sequence_drop(text[])",
+    # revision 0010: whether the rules changed since the last apply (the bridge's reminder)
+    "odoo_rules_changed()",
 )
 
 

@@ -56,6 +56,14 @@ SELECT to_regprocedure('pgpolicy.pending_count()') IS NOT NULL
        AND has_function_privilege('pgpolicy.pending_count()', 'EXECUTE')
 """
 PENDING_COUNT = "SELECT pgpolicy.pending_count()"
+RULES_CHANGED_GRANT = """
+SELECT to_regprocedure('pgpolicy.odoo_rules_changed()') IS NOT NULL
+       AND has_function_privilege('pgpolicy.odoo_rules_changed()', 'EXECUTE')
+"""
+RULES_CHANGED = "SELECT pgpolicy.odoo_rules_changed()"
+APPLY_REMINDER = (
+    "run `pgpolicy apply --app-role <role>` after every module install, upgrade or uninstall"
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,9 @@ class RoleHealth:
     protected_tables: int
     policies: int
     pending: int | None = None  # relations awaiting `pgpolicy apply`; None: unknown
+    # Odoo's rules, access rights, models or fields changed since the last apply (runtime
+    # 10); None: unknown (an older runtime, or no apply recorded yet)
+    rules_changed: bool | None = None
 
     def void_reasons(self) -> list[str]:
         """Why the policies do not hold for this role; empty when they do."""
@@ -122,6 +133,7 @@ class RoleHealth:
             "protected_tables": self.protected_tables,
             "policies": self.policies,
             "pending": self.pending,
+            "rules_changed": self.rules_changed,
             "summary": self.summary(),
         }
 
@@ -132,7 +144,7 @@ def role_health(cursor: Cursor) -> RoleHealth:
     role, superuser, bypassrls, has_runtime, protected, policies = cursor.fetchone()
     cursor.execute(OWNED_WITHOUT_FORCE)
     owned = tuple(row[0] for row in cursor.fetchall())
-    version, can_set, pending = None, False, None
+    version, can_set, pending, changed = None, False, None, None
     if has_runtime:
         cursor.execute(SCHEMA_GRANT)
         can_read = can_set = False
@@ -143,6 +155,10 @@ def role_health(cursor: Cursor) -> RoleHealth:
             if cursor.fetchone()[0]:
                 cursor.execute(PENDING_COUNT)
                 pending = int(cursor.fetchone()[0])
+            cursor.execute(RULES_CHANGED_GRANT)
+            if cursor.fetchone()[0]:
+                cursor.execute(RULES_CHANGED)
+                changed = cursor.fetchone()[0]
         version = "unknown (no EXECUTE on pgpolicy.version())"
         if can_read:
             cursor.execute(RUNTIME_VERSION)
@@ -157,6 +173,7 @@ def role_health(cursor: Cursor) -> RoleHealth:
         protected,
         policies,
         pending,
+        changed,
     )
 
 
@@ -185,8 +202,16 @@ def log_lines(health: RoleHealth, maintenance: bool) -> list[tuple[int, str]]:
             (
                 logging.WARNING,
                 f"pgpolicy: {health.pending} relation(s) created since the last `pgpolicy "
-                "apply` admit only the system principal until it runs: run `pgpolicy apply "
-                "--app-role <role>` after every module install, upgrade or uninstall",
+                f"apply` admit only the system principal until it runs: {APPLY_REMINDER}",
+            )
+        )
+    if health.rules_changed:
+        lines.append(
+            (
+                logging.WARNING,
+                "pgpolicy: Odoo's record rules, access rights, models or fields changed since "
+                "the last `pgpolicy apply`, whose policies still hold until it runs again: "
+                + APPLY_REMINDER,
             )
         )
     return lines

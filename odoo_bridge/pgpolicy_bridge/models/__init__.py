@@ -1,1 +1,1 @@
-from . import pgpolicy_bridge
+from . import pgpolicy_bridge, runtime_ddl

@@ -9,6 +9,8 @@ from odoo.addons.pgpolicy_bridge import system
 from odoo.tools import SQL
 
 TABLES = ("sale_order", "account_move", "account_analytic_line", "res_partner")
+# tests/test_bridge_odoo_lifecycle.py: a report view, a custom model, a module's table
+TABLES += ("hr_employee_skill_report", "x_lifecycle", "maintenance_equipment", "stock_picking")
 
 
 class PgpolicyBridgeProbe(models.AbstractModel):
@@ -25,6 +27,23 @@ class PgpolicyBridgeProbe(models.AbstractModel):
     def raw_ids(self, table):
         """`cr.execute("SELECT id FROM <table>")` in module code: the user's rows."""
         return self._table_ids(table)
+
+    @api.model
+    def raw_employee_skills(self):
+        """A report view read by module code: (employee, skill) pairs, in order."""
+        self.env.cr.execute(
+            "SELECT employee_id, skill_id FROM hr_employee_skill_report ORDER BY 1, 2"
+        )
+        return [list(row) for row in self.env.cr.fetchall()]
+
+    @api.readonly
+    @api.model
+    def readonly_ids(self, table):
+        """`raw_ids` in a read-only request, which Odoo serves from `db_replica_host` when
+        set (tests/test_replica.py): the ids, and whether the server is a standby."""
+        self.env.cr.execute("SELECT pg_is_in_recovery()")
+        [in_recovery] = self.env.cr.fetchone()
+        return {"in_recovery": in_recovery, "ids": self._table_ids(table)}
 
     @api.model
     def system_ids(self, table):
