@@ -453,6 +453,7 @@ def test_the_running_version_chooses_its_hook_points(
     assert layout.cron_cursor_arg == (0 if series == "19.0" else 1)
     assert layout.signaling_in_tables is (series == "19.0")
     assert layout.json_route == ("jsonrpc" if series == "19.0" else "json")
+    assert layout.json2 is (series == "19.0")  # the JSON-2 API, with a dispatcher of its own
 
 
 @pytest.mark.parametrize(

@@ -246,6 +246,27 @@ def post_load():
     if dataset is not None and getattr(dataset, "call_kw", None) is original_call_kw:
         dataset.call_kw = call_kw
 
+    if LAYOUT.json2:
+        # 19.0's JSON-2 API calls the method itself, without call_kw: its companies are
+        # those of the body's "context", as for call_kw.
+        def json2_dispatch(original):
+            def wrapped(self, endpoint, args):
+                request = self.request
+                body = None
+                if request.httprequest.content_length:
+                    try:
+                        body = request.get_json_data()
+                    except ValueError:
+                        body = None  # the dispatcher answers 400
+                context = body.get("context") if isinstance(body, dict) else None
+                companies = companies_from_context(context if isinstance(context, dict) else None)
+                with bridge.companies(state_of(request.env.cr), companies):
+                    return original(self, endpoint, args)
+
+            return wrapped
+
+        _wrap_method(http.Json2Dispatcher, "dispatch", json2_dispatch)
+
     # An XML-RPC / JSON-RPC call (`execute_kw`) works for the uid it authenticated, on a
     # cursor of its own; 19.0 builds a superuser environment on it first, to check the
     # password, which must not make the whole call the system's.

@@ -17,6 +17,7 @@ nobody checked.
 | `_process_job` arguments | `(db, cron_cr, job)` | the same | `(cron_cr, job)` |
 | registry signalling | sequences | sequences | tables `orm_signaling_*` |
 | JSON route type | `json` | `json` | `jsonrpc` |
+| JSON-2 API (`/json/2/<model>/<method>`, its own dispatcher, no `call_kw`) | no | no | yes |
 
 The files that make up the ORM, for the origin of each statement, are in `origin`.
 """
@@ -45,6 +46,7 @@ class OdooLayout:
     cron_cursor_arg: int  # the position of `cron_cr` among `_process_job`'s arguments
     signaling_in_tables: bool  # 19.0: registry signalling reads and writes tables
     json_route: str
+    json2: bool  # 19.0's JSON-2 API: the call's context arrives through its dispatcher
 
     @property
     def major(self) -> int:
@@ -63,6 +65,7 @@ LAYOUTS = {
         cron_cursor_arg=1,
         signaling_in_tables=False,
         json_route="json",
+        json2=False,
     ),
     "18.0": OdooLayout(
         series="18.0",
@@ -75,6 +78,7 @@ LAYOUTS = {
         cron_cursor_arg=1,
         signaling_in_tables=False,
         json_route="json",
+        json2=False,
     ),
     "19.0": OdooLayout(
         series="19.0",
@@ -87,6 +91,7 @@ LAYOUTS = {
         cron_cursor_arg=0,
         signaling_in_tables=True,
         json_route="jsonrpc",
+        json2=True,
     ),
 }
 SUPPORTED = tuple(LAYOUTS)
