@@ -26,8 +26,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from pgpolicy.deploy import runtime
-from tests.conftest import enforce, grant_app_role
+from tests.conftest import enforce
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ADDONS = [REPO_ROOT / "odoo_bridge", REPO_ROOT / "tests" / "odoo_addons"]
@@ -73,25 +72,18 @@ def password_hash(python: Path, password: str) -> str:
     return done.stdout.strip()
 
 
-def prepare_database(
-    dsn: str, app_role: str, owner: str, python: Path, policies: bool = True
-) -> None:
+def prepare_database(dsn: str, app_role: str, owner: str, python: Path) -> None:
     """Make a restored copy of an Odoo database ready for the bridge (as a superuser).
 
-    The runtime and every policy (without `policies`: the runtime alone, for a version
-    the compiler does not support yet), the app role's privileges, a known password for
-    the oracle's users, and only the auto-vacuum cron due (the others a day later, so that
-    a test run does not send mails or fetch currency rates).
+    The runtime and every policy, the app role's privileges, a known password for the
+    oracle's users, and only the auto-vacuum cron due (the others a day later, so that a
+    test run does not send mails or fetch currency rates).
     """
     with psycopg.connect(dsn, autocommit=True) as conn:
         for role, options in ((owner, "SUPERUSER LOGIN"), (app_role, "LOGIN")):
             if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone() is None:
                 conn.execute(sql.SQL("CREATE ROLE {} " + options).format(sql.Identifier(role)))
-    if policies:
-        enforce(dsn, app_role)
-    else:
-        runtime.install(dsn, [app_role])
-        grant_app_role(dsn, app_role)
+    enforce(dsn, app_role)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             "UPDATE res_users SET password = %s WHERE login = ANY(%s)",
