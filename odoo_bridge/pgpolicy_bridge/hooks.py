@@ -252,6 +252,8 @@ def post_load():
         def json2_dispatch(original):
             def wrapped(self, endpoint, args):
                 request = self.request
+                if getattr(request, "env", None) is None:  # no database: nothing to say
+                    return original(self, endpoint, args)
                 body = None
                 if request.httprequest.content_length:
                     try:
