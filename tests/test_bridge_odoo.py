@@ -452,11 +452,17 @@ def test_the_crons_run(odoo: Odoo) -> None:
     while not done.search(odoo.server.log_text()) and time.monotonic() < deadline:
         time.sleep(2)
     assert done.search(odoo.server.log_text())
-    [(lastcall,)] = superuser_rows(
-        odoo, "SELECT lastcall FROM ir_cron WHERE id = (SELECT res_id FROM ir_model_data"
-        " WHERE module = 'base' AND name = 'autovacuum_job')",
-    )  # fmt: skip
-    assert lastcall is not None
+    job = "(SELECT res_id FROM ir_model_data WHERE module = 'base' AND name = 'autovacuum_job')"
+    [(lastcall,)] = superuser_rows(odoo, f"SELECT lastcall FROM ir_cron WHERE id = {job}")
+    if odoo.version.series == "19.0" and lastcall is None:
+        # 19.0 stops a job after its time budget ("partially done", on a loaded machine)
+        # and sets lastcall only once it is fully done; what it did is in its progress
+        [(vacuumed,)] = superuser_rows(
+            odoo, f"SELECT coalesce(sum(done), 0) FROM ir_cron_progress WHERE cron_id = {job}"
+        )
+        assert vacuumed > 0
+    else:
+        assert lastcall is not None
 
 
 def test_the_log_has_no_error(odoo: Odoo) -> None:
