@@ -694,6 +694,41 @@ def enforced17_db(pg_server: PgServer, odoo17_template: str) -> Iterator[Databas
     drop_database(db)
 
 
+ODOO19_DATA = REPO_ROOT / "tests" / "data" / "odoo19"
+
+
+@pytest.fixture(scope="session")
+def odoo19_template(pg_server: PgServer) -> str:
+    """The real Odoo 19.0 database (tests/data/odoo19), restored once per server."""
+    return pg_server.odoo_template(ODOO19_DATA / "odoo19.dump", "odoo19_template")
+
+
+@pytest.fixture(scope="session")
+def oracle19() -> dict[str, Any]:
+    """What Odoo 19.0's ORM allows on that database, with its access rights (`acls`)."""
+    data: dict[str, Any] = json.loads((ODOO19_DATA / "oracle.json").read_text())
+    data["acls"] = json.loads((ODOO19_DATA / "acl.json").read_text())["acls"]
+    return data
+
+
+@pytest.fixture
+def odoo19_db(pg_server: PgServer, odoo19_template: str) -> Iterator[Database]:
+    """A fresh clone of the Odoo 19.0 database for this test, dropped afterwards."""
+    db = create_database(pg_server, "odoo19", template=odoo19_template)
+    yield db
+    drop_database(db)
+
+
+@pytest.fixture
+def enforced19_db(pg_server: PgServer, odoo19_template: str) -> Iterator[Database]:
+    """A fresh clone of the enforced Odoo 19.0 database for this test, dropped afterwards."""
+    db = create_database(
+        pg_server, "enforced19", template=enforced_template_of(pg_server, odoo19_template).name
+    )
+    yield db
+    drop_database(db)
+
+
 @pytest.fixture
 def clone(pg_server: PgServer, odoo_template: str) -> Iterator[Callable[..., Database]]:
     """`clone(template=Odoo's)`: one more fresh copy of a database, dropped after the test."""

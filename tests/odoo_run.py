@@ -1,8 +1,11 @@
-"""A real Odoo 18 server on a test database, with the bridge loaded, and a JSON-RPC client.
+"""A real Odoo server on a test database, with the bridge loaded, and a JSON-RPC client.
 
 Used by the opt-in tests (tests/test_bridge_odoo.py) and the bridge benchmark
-(bench/bridge.py). Odoo's source tree and a Python with its requirements are the
-caller's: `PGPOLICY_ODOO_SRC` (an unmodified Odoo 18 tree) and `PGPOLICY_ODOO_PYTHON`.
+(bench/bridge.py). Odoo's source trees and Pythons with their requirements are the
+caller's, one pair per version: `PGPOLICY_ODOO17_SRC` / `PGPOLICY_ODOO17_PYTHON` (an
+unmodified Odoo 17.0 tree), `PGPOLICY_ODOO_SRC` / `PGPOLICY_ODOO_PYTHON` or
+`PGPOLICY_ODOO18_SRC` / `PGPOLICY_ODOO18_PYTHON` (18.0), `PGPOLICY_ODOO19_SRC` /
+`PGPOLICY_ODOO19_PYTHON` (19.0).
 """
 
 from __future__ import annotations
@@ -31,12 +34,25 @@ PASSWORD = "pgpolicy-bridge"
 LOGINS = ("admin", "salesman_a", "salesmgr_ab", "accountant_b", "project_user", "portal_user")
 
 
-def odoo_paths() -> tuple[Path, Path] | None:
-    """(Odoo source tree, its Python) from the environment, or None."""
-    src, python = os.environ.get("PGPOLICY_ODOO_SRC"), os.environ.get("PGPOLICY_ODOO_PYTHON")
-    if not src or not python:
-        return None
-    return Path(src), Path(python)
+ODOO_SERIES = ("17.0", "18.0", "19.0")
+
+
+def odoo_env_names(series: str) -> list[tuple[str, str]]:
+    """The environment variables naming `series`' source tree and Python, in order."""
+    major = series.split(".")[0]
+    names = [(f"PGPOLICY_ODOO{major}_SRC", f"PGPOLICY_ODOO{major}_PYTHON")]
+    if series == "18.0":  # the first variables, from when the bridge knew 18.0 only
+        names.append(("PGPOLICY_ODOO_SRC", "PGPOLICY_ODOO_PYTHON"))
+    return names
+
+
+def odoo_paths(series: str = "18.0") -> tuple[Path, Path] | None:
+    """(Odoo source tree, its Python) of `series` from the environment, or None."""
+    for src_name, python_name in odoo_env_names(series):
+        src, python = os.environ.get(src_name), os.environ.get(python_name)
+        if src and python:
+            return Path(src), Path(python)
+    return None
 
 
 def free_port() -> int:
@@ -57,7 +73,7 @@ def password_hash(python: Path, password: str) -> str:
 
 
 def prepare_database(dsn: str, app_role: str, owner: str, python: Path) -> None:
-    """Make a restored copy of the shared database ready for the bridge (as a superuser).
+    """Make a restored copy of an Odoo database ready for the bridge (as a superuser).
 
     The runtime and every policy, the app role's privileges, a known password for the
     oracle's users, and only the auto-vacuum cron due (the others a day later, so that a

@@ -31,12 +31,18 @@ from odoo_bridge.pgpolicy_bridge.lib.context import (
     statement_context,
 )
 from odoo_bridge.pgpolicy_bridge.lib.health import log_lines, role_health
-from odoo_bridge.pgpolicy_bridge.lib.origin import OriginRules
+from odoo_bridge.pgpolicy_bridge.lib.origin import ORM_FILES, PASS_THROUGH, OriginRules
 from odoo_bridge.pgpolicy_bridge.lib.statements import (
     NoContextError,
     Tokens,
     TransactionState,
     is_transaction_control,
+)
+from odoo_bridge.pgpolicy_bridge.lib.versions import (
+    LAYOUTS,
+    SUPPORTED,
+    UnsupportedOdoo,
+    layout_for,
 )
 from tests import bridge_orm
 from tests.conftest import (
@@ -420,6 +426,116 @@ def test_odoo_rules_know_the_orm_files(tmp_path: Path) -> None:
     assert "/srv/site/framework" in rules.orm_files
     assert ("/srv/odoo/odoo/api.py", "execute_query") in rules.pass_through
     assert ("/venv/psycopg2/extras.py", None) in rules.pass_through
+
+
+# --- Odoo versions --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version_info", "series", "call_kw", "users", "cron"),
+    [
+        ((17, 0, 0, "final", 0, ""), "17.0", "odoo.api", "Users", "ir_cron"),
+        ((18, 0, 0, "final", 0, ""), "18.0", "odoo.api", "Users", "ir_cron"),
+        ((19, 0, 0, "final", 0, ""), "19.0", "odoo.service.model", "ResUsers", "IrCron"),
+    ],
+)
+def test_the_running_version_chooses_its_hook_points(
+    version_info: tuple[object, ...], series: str, call_kw: str, users: str, cron: str
+) -> None:
+    layout = layout_for(version_info)
+    assert (layout.series, layout.major) == (series, int(series[:2]))
+    assert (layout.call_kw_module, layout.users_class, layout.cron_class) == (call_kw, users, cron)
+    # 17.0's _login returns the uid; 19.0 checks XML-RPC passwords with
+    # _check_uid_passwd(uid, passwd), has no `db` before the cron cursor, signals in tables
+    assert layout.login_returns_uid is (series == "17.0")
+    assert layout.password_check == ("_check_uid_passwd" if series == "19.0" else "check")
+    assert layout.password_check_uid_arg == (0 if series == "19.0" else 1)
+    assert layout.cron_cursor_arg == (0 if series == "19.0" else 1)
+    assert layout.signaling_in_tables is (series == "19.0")
+    assert layout.json_route == ("jsonrpc" if series == "19.0" else "json")
+    assert layout.json2 is (series == "19.0")  # the JSON-2 API, with a dispatcher of its own
+
+
+@pytest.mark.parametrize(
+    "version_info",
+    [(16, 0, 0, "final", 0, ""), (20, 0, 0, "alpha", 1, ""), (17, 2, 0, "final", 0, ""),
+     ("saas~18", 4, 0, "final", 0, ""), (18,)],
+)  # fmt: skip
+def test_any_other_version_is_refused(version_info: tuple[object, ...]) -> None:
+    with pytest.raises(UnsupportedOdoo, match=r"not supported|not an Odoo version_info"):
+        layout_for(version_info)
+    assert SUPPORTED == ("17.0", "18.0", "19.0") == tuple(LAYOUTS) == tuple(ORM_FILES)
+    assert tuple(PASS_THROUGH) == SUPPORTED
+
+
+def test_each_version_knows_its_orm_files() -> None:
+    """19.0 moved the ORM into odoo/orm/: its files are the ORM, its registry is not (as
+    odoo/modules/registry.py is not in 17.0 and 18.0); the top-level files are re-exports."""
+    root = "/srv/odoo/odoo"
+    rules = {s: OriginRules.for_odoo(root, [], None, trust="orm", series=s) for s in SUPPORTED}
+    for series in ("17.0", "18.0"):
+        orm = rules[series].orm_files
+        assert {f"{root}/models.py", f"{root}/fields.py", f"{root}/api.py"} <= orm
+        assert f"{root}/osv/expression.py" in orm
+        assert not any("/orm/" in path for path in orm)
+    orm19 = rules["19.0"].orm_files
+    assert {f"{root}/orm/models.py", f"{root}/orm/fields.py", f"{root}/orm/domains.py"} <= orm19
+    assert {f"{root}/orm/environments.py", f"{root}/orm/fields_relational.py"} <= orm19
+    assert f"{root}/orm/registry.py" not in orm19
+    assert f"{root}/models.py" not in orm19 and f"{root}/api.py" not in orm19
+    for series in SUPPORTED:
+        orm = rules[series].orm_files
+        assert f"{root}/addons/base/models/ir_rule.py" in orm
+        assert f"{root}/addons/base/models/ir_model.py" in orm
+        assert f"{root}" not in orm  # trust="orm": not the whole package
+        assert (f"{root}/sql_db.py", None) in rules[series].pass_through
+    # env.execute_query exists from 18.0 on; execute_query_dict forwards to it
+    assert not any(fn for _, fn in rules["17.0"].pass_through)
+    assert (f"{root}/api.py", "execute_query_dict") in rules["18.0"].pass_through
+    assert (f"{root}/orm/environments.py", "execute_query") in rules["19.0"].pass_through
+    assert (f"{root}/orm/environments.py", "execute_query_dict") in rules["19.0"].pass_through
+    with pytest.raises(ValueError, match=r"no ORM files known for Odoo 16\.0"):
+        OriginRules.for_odoo(root, series="16.0")
+
+
+def test_the_orm_of_19_is_read_from_its_new_files(tmp_path: Path) -> None:
+    """Frames in a tree shaped like 19.0's: the ORM in odoo/orm/, env.execute_query and
+    execute_query_dict pass SQL through, module code stays module code."""
+    odoo = tmp_path / "odoo"
+    (odoo / "orm").mkdir(parents=True)
+    (odoo / "orm" / "environments.py").write_text(
+        "def execute_query(f):\n    return f()\n"
+        "def execute_query_dict(f):\n    return execute_query(f)\n"
+    )
+    (odoo / "orm" / "models.py").write_text(
+        "def search(f):\n    return f()\ndef read_group(f, forward):\n    return forward(f)\n"
+    )
+    (odoo / "orm" / "registry.py").write_text("def check_signaling(f):\n    return f()\n")
+    (odoo / "models.py").write_text("def search(f):\n    return f()\n")  # a re-export
+    code: dict[str, dict[str, Any]] = {}
+    for name in ("orm/environments.py", "orm/models.py", "orm/registry.py", "models.py"):
+        path = odoo / name
+        namespace: dict[str, Any] = {}
+        exec(compile(path.read_text(), str(path), "exec"), namespace)
+        code[name] = namespace
+    rules = OriginRules.for_odoo(str(odoo), [], None, trust="orm", series="19.0")
+
+    def here() -> bool:
+        return rules.from_orm(sys._getframe(1))
+
+    environments, models = code["orm/environments.py"], code["orm/models.py"]
+    assert models["search"](here) is True  # the ORM
+    assert models["read_group"](here, environments["execute_query"]) is True  # through it
+    assert environments["execute_query"](here) is False  # module code through a pass-through
+    assert environments["execute_query_dict"](here) is False  # two pass-throughs
+    assert code["orm/registry.py"]["check_signaling"](here) is False  # not the ORM
+    # the same code as orm/models.py's search, in another file: another verdict
+    assert code["models.py"]["search"](here) is False  # 19.0's top-level files are not
+    trusting = OriginRules.for_odoo(str(odoo), [], None, series="19.0")  # trust="odoo"
+    assert trusting.from_orm(sys._getframe(0)) is False  # this file is not Odoo's
+    assert code["orm/registry.py"]["check_signaling"](
+        lambda: trusting.from_orm(sys._getframe(1))
+    )  # all of Odoo's code
 
 
 def test_only_databases_with_the_runtime_get_a_context() -> None:

@@ -1,20 +1,30 @@
-"""The bridge in a real Odoo 18, with every policy applied: everyday work, raw SQL, the pool.
+"""The bridge in a real Odoo 17.0, 18.0 and 19.0, with every policy applied: everyday work,
+raw SQL, the pool.
 
-Opt-in: set `PGPOLICY_ODOO_SRC` to an unmodified Odoo 18.0 source tree and
-`PGPOLICY_ODOO_PYTHON` to a Python that has its requirements (see docs/bridge.md). Runs on
-PostgreSQL 15, the version the shared database was made with.
+Opt-in, per version: set `PGPOLICY_ODOO17_SRC` / `PGPOLICY_ODOO17_PYTHON`,
+`PGPOLICY_ODOO_SRC` / `PGPOLICY_ODOO_PYTHON` (or `PGPOLICY_ODOO18_*`) and
+`PGPOLICY_ODOO19_SRC` / `PGPOLICY_ODOO19_PYTHON` to an unmodified Odoo source tree of that
+version and a Python that has its requirements (see docs/bridge.md); a version whose
+variables are not set is skipped. Runs on PostgreSQL 15, the version the databases were
+made with: 18.0 on the shared database (`shared/odoo18`), 17.0 and 19.0 on theirs
+(`tests/data/odoo17`, `tests/data/odoo19`), each checked against its own oracle.
 
-One Odoo server serves the whole module: installed and upgraded by the owner role
-(`odoo_owner`, a superuser here), then serving as the app role (`pgpolicy_app`: no superuser, no BYPASSRLS,
-owns nothing), which the policies hold. The oracle's users log in with a password set
-here and work through JSON-RPC and the portal, as the web client would.
+One Odoo server per version serves the module's tests: installed and upgraded by the owner
+role (`odoo_owner`, a superuser here), then serving as the app role (`pgpolicy_app`: no
+superuser, no BYPASSRLS, owns nothing), which the policies hold. The oracle's users log in
+with a password set here and work through JSON-RPC and the portal, as the web client would.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import secrets
 import time
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -26,6 +36,7 @@ from pgpolicy.profiles.model import parse_profiles
 from pgpolicy.profiles.store import save_profiles
 from tests.conftest import (
     APP_ROLE,
+    REPO_ROOT,
     PgServer,
     check_rls_effective,
     create_database,
@@ -34,42 +45,102 @@ from tests.conftest import (
     enforce,
 )
 from tests.odoo_run import (
+    ODOO_SERIES,
     OdooServer,
     OdooSession,
     RpcError,
     log_problems,
+    odoo_env_names,
     odoo_paths,
+    password_hash,
     prepare_database,
 )
 from tests.test_bridge_profiles import TWO
-from tests.test_oracle import allowed_ids
-from tests.test_profiles import BIG_ORDERS, COMPANY_2_ORDERS
+from tests.test_oracle import acl_allows, allowed_ids
+from tests.test_profiles import BIG_ORDERS
 
-pytestmark = [
-    pytest.mark.skipif(
-        odoo_paths() is None,
-        reason="set PGPOLICY_ODOO_SRC (an Odoo 18 tree) and PGPOLICY_ODOO_PYTHON to run Odoo",
-    ),
-    pytest.mark.xdist_group("odoo"),  # one worker, so one Odoo server serves the module
-]
+pytestmark = pytest.mark.xdist_group("odoo")  # one worker, so one Odoo server at a time
 # The role that owns the schema and runs `-i` / `-u` (Odoo refuses to connect as `postgres`).
 OWNER = "odoo_owner"
 
 
-@pytest.fixture(scope="module")
+@dataclass(frozen=True)
+class Version:
+    """What differs between the versions' databases and logs (not the bridge: lib/versions)."""
+
+    series: str
+    data: str  # the directory of the dump and the oracle: under shared/ or tests/data/
+    second_company: int  # the company of accountant_b and of the [harness] records
+    groups_field: str  # res.users' groups (19.0 renamed groups_id)
+    cron_done: str  # the log line of a cron job that completed, as a regex
+    json2: bool = False  # the JSON-2 API (/json/2/<model>/<method>)
+
+    def data_dir(self, shared_dir: Path) -> Path:
+        if self.series == "18.0":
+            return shared_dir / self.data
+        return REPO_ROOT / "tests" / "data" / self.data
+
+
+VACUUM = "Base: Auto-vacuum internal data"
+VERSIONS = {
+    "17.0": Version("17.0", "odoo17", 2, "groups_id", rf"Job done: `{VACUUM}`"),
+    "18.0": Version("18.0", "odoo18", 2, "groups_id", rf"Job '{VACUUM}' \(\d+\) completed"),
+    "19.0": Version(
+        "19.0", "odoo19", 3, "group_ids", rf"Job '{VACUUM}' \(\d+\) (fully|partially) done", True
+    ),
+}
+assert tuple(VERSIONS) == ODOO_SERIES
+
+
+@dataclass
+class Odoo:
+    """One version's running Odoo with the bridge, serving as the app role."""
+
+    server: OdooServer
+    dsn: str  # the superuser's, on the same database
+    version: Version
+    oracle: dict[str, Any]
+    new_module: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def uid(self, login: str) -> int:
+        uid: int = self.oracle["users"][login]["id"]
+        return uid
+
+    @property
+    def c2(self) -> int:
+        return self.version.second_company
+
+
+def load_oracle(directory: Path) -> dict[str, Any]:
+    """The oracle of a version's database, with the access rights it is read with."""
+    data: dict[str, Any] = json.loads((directory / "oracle.json").read_text())
+    data["acls"] = json.loads((directory / "acl.json").read_text())["acls"]
+    return data
+
+
+@pytest.fixture(scope="module", params=ODOO_SERIES)
 def odoo(
-    pg_server: PgServer, odoo_template: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[OdooServer, str]]:
-    """A running Odoo with the bridge, serving as the app role; and the superuser dsn."""
+    request: pytest.FixtureRequest,
+    pg_server: PgServer,
+    shared_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Odoo]:
+    """A running Odoo of one version with the bridge, serving as the app role."""
+    version = VERSIONS[request.param]
+    paths = odoo_paths(version.series)
+    if paths is None:
+        names = " or ".join(f"{src} and {python}" for src, python in odoo_env_names(version.series))
+        pytest.skip(f"set {names} to run Odoo {version.series}")
     if pg_server.version != 15:
         pytest.skip("the Odoo scenarios run once, on PostgreSQL 15")
-    paths = odoo_paths()
-    assert paths is not None
     src, python = paths
+    data = version.data_dir(shared_dir)
+    template = pg_server.odoo_template(data / f"{version.data}.dump", f"{version.data}_template")
     app_role = pg_server.app_role()
-    db = create_database(pg_server, "odoo_bridge", template=odoo_template)
-    workdir = tmp_path_factory.mktemp("odoo")
+    db = create_database(pg_server, f"bridge{version.series[:2]}", template=template)
+    workdir = tmp_path_factory.mktemp(f"odoo{version.series[:2]}")
     server = OdooServer(src, python, pg_server.host, pg_server.port, db.name, workdir)
+    run = Odoo(server, db.dsn, version, load_oracle(data))
     try:
         prepare_database(db.dsn, app_role, OWNER, python)
         # The owner role installs and upgrades (DDL); the bridge is loaded all along.
@@ -78,19 +149,16 @@ def odoo(
         # A module installed while enforcement is active: its tables are protected from the
         # moment they exist; then the documented step, `pgpolicy init` and `apply`.
         server.run_once("module", OWNER, "-i", "maintenance")
-        NEW_MODULE["installed"] = new_module_state(db.dsn, app_role)
+        run.new_module["installed"] = new_module_state(db.dsn, app_role)
         enforce(db.dsn, app_role)
-        NEW_MODULE["applied"] = new_module_state(db.dsn, app_role)
+        run.new_module["applied"] = new_module_state(db.dsn, app_role)
         server.start(app_role)
-        yield server, db.dsn
+        yield run
     finally:
         server.stop()
         drop_database(db)
 
 
-# What the tables of the module installed by the fixture looked like, right after its
-# install and after `pgpolicy apply`.
-NEW_MODULE: dict[str, dict[str, Any]] = {}
 NEW_TABLE = "maintenance_equipment"
 
 
@@ -128,36 +196,38 @@ def new_module_state(dsn: str, app_role: str) -> dict[str, Any]:
     }
 
 
-def session(odoo: tuple[OdooServer, str], login: str) -> OdooSession:
-    return OdooSession(odoo[0]).login(login)
+def session(odoo: Odoo, login: str) -> OdooSession:
+    return OdooSession(odoo.server).login(login)
 
 
-def superuser_rows(odoo: tuple[OdooServer, str], query: str, *params: Any) -> list[Any]:
-    with psycopg.connect(odoo[1]) as conn:
+def superuser_rows(odoo: Odoo, query: str, *params: Any) -> list[Any]:
+    with psycopg.connect(odoo.dsn) as conn:
         return conn.execute(query, params).fetchall()
 
 
-def companies(oracle: dict[str, Any], login: str) -> list[int]:
-    ids: list[int] = oracle["users"][login]["allowed_company_ids"]
+def companies(odoo: Odoo, login: str) -> list[int]:
+    ids: list[int] = odoo.oracle["users"][login]["allowed_company_ids"]
     return ids
 
 
 # --- in order: what the database says, then everyday work, then the log ------------------
 
 
-def test_the_role_state_is_reported(odoo: tuple[OdooServer, str]) -> None:
+def test_the_role_state_is_reported(odoo: Odoo) -> None:
     void = "WARNING {} odoo.addons.pgpolicy_bridge.hooks: pgpolicy enforcement is VOID: role"
-    void += " odoo_owner is a superuser (expected for the owner role while it installs or"
-    void += " upgrades modules; serve through the app role)"
+    void += " odoo_owner is a superuser"
+    void += " (expected for the owner role while it installs or upgrades modules; serve"
+    void += " through the app role)"
     for phase in ("install", "upgrade", "module"):  # the owner role: a WARNING, not an ERROR
-        log = odoo[0].log_text(phase)
+        log = odoo.server.log_text(phase)
         assert "pgpolicy bridge loaded" in log
-        assert void.format(odoo[0].dbname) in log
+        assert void.format(odoo.server.dbname) in log
         assert log_problems(log) == [], phase
-    log = odoo[0].log_text("serve")
+    log = odoo.server.log_text("serve")
     assert "pgpolicy bridge loaded" in log
-    active = f"INFO {odoo[0].dbname} odoo.addons.pgpolicy_bridge.hooks: pgpolicy enforcement"
+    active = f"INFO {odoo.server.dbname} odoo.addons.pgpolicy_bridge.hooks: pgpolicy enforcement"
     assert active + " active for role pgpolicy_app: runtime 10," in log
+    assert f"pgpolicy bridge loaded for Odoo {odoo.version.series}:" in log
     status = session(odoo, "admin").call("pgpolicy.bridge", "status")
     assert status["enforced"] is True and status["bridge_loaded"] is True
     assert status["role"] == "pgpolicy_app" and status["runtime_version"] == "10"
@@ -165,17 +235,18 @@ def test_the_role_state_is_reported(odoo: tuple[OdooServer, str]) -> None:
 
 
 def test_a_module_installed_while_enforced_is_protected_until_apply(
-    odoo: tuple[OdooServer, str],
+    odoo: Odoo,
 ) -> None:
     """`-i maintenance` by the owner role: its tables admit only the system principal from
     the moment they exist, the bridge reminds to apply; `apply` gives them their compiled
     policies (Odoo's access rights and rules of the new module)."""
-    installed, applied = NEW_MODULE["installed"], NEW_MODULE["applied"]
+    installed = odoo.new_module["installed"]
     assert installed["rls"] and installed["policies"] == {"pgpolicy_pending"}
     assert installed["pending"] > 0
     assert installed["no_context"] == 0 and installed["admin"] == 0
     reminder = "relation(s) created since the last `pgpolicy apply` admit only the system"
-    assert reminder in odoo[0].log_text("module")
+    assert reminder in odoo.server.log_text("module")
+    applied = odoo.new_module["applied"]
     assert applied["rls"] and applied["pending"] == 0
     assert "pgpolicy_pending" not in applied["policies"]
     assert "pgpolicy_context" in applied["policies"]
@@ -185,31 +256,40 @@ def test_a_module_installed_while_enforced_is_protected_until_apply(
 
 @pytest.mark.parametrize("login", ["salesman_a", "salesmgr_ab", "accountant_b", "project_user",
                                    "portal_user"])  # fmt: skip
-def test_raw_sql_in_a_request_returns_exactly_the_rule_allowed_ids(
-    odoo: tuple[OdooServer, str], oracle: dict[str, Any], login: str
-) -> None:
+def test_raw_sql_in_a_request_returns_exactly_the_rule_allowed_ids(odoo: Odoo, login: str) -> None:
+    """Raw SQL in module code: the user's record rules AND access rights, as the oracle of
+    the version's own database says (`allowed_ids`)."""
+    oracle = odoo.oracle
     user = session(odoo, login)
+    context = user.call("pgpolicy.bridge.probe", "context", companies=companies(odoo, login))
+    assert context == {"uid": odoo.uid(login), "su": False, "company_ids": companies(odoo, login)}
     restricted = 0
     for model, table in (("sale.order", "sale_order"), ("account.move", "account_move")):
         every = [r[0] for r in superuser_rows(odoo, f"SELECT id FROM {table} ORDER BY id")]
-        raw = user.call(
-            "pgpolicy.bridge.probe", "raw_ids", table, companies=companies(oracle, login)
-        )
+        raw = user.call("pgpolicy.bridge.probe", "raw_ids", table, companies=companies(odoo, login))
         assert raw == allowed_ids(oracle, login, model), (login, table)
         restricted += len(raw) < len(every)
         assert user.call("pgpolicy.bridge.probe", "system_ids", table) == every
     assert restricted  # every one of these users is denied some orders or invoices
-    context = user.call("pgpolicy.bridge.probe", "context", companies=companies(oracle, login))
-    assert context == {
-        "uid": oracle["users"][login]["id"],
-        "su": False,
-        "company_ids": companies(oracle, login),
-    }
 
 
-def test_the_pooled_connection_carries_no_context_into_the_next_request(
-    odoo: tuple[OdooServer, str], oracle: dict[str, Any]
-) -> None:
+@pytest.mark.parametrize("login", ["salesman_a", "salesmgr_ab", "accountant_b", "project_user",
+                                   "portal_user"])  # fmt: skip
+def test_the_orm_filters_as_before(odoo: Odoo, login: str) -> None:
+    """What the ORM returns through the bridge is what the version's ORM allowed when the
+    oracle was recorded, without the bridge: the ORM is unchanged."""
+    user = session(odoo, login)
+    groups = set(odoo.oracle["users"][login]["group_ids"])
+    for model in ("sale.order", "account.move"):
+        if not acl_allows(odoo.oracle["acls"], groups, model, "read"):
+            with pytest.raises(RpcError, match="AccessError"):  # no access right: refused
+                user.call(model, "search", [], companies=companies(odoo, login))
+            continue
+        found = user.call(model, "search", [], companies=companies(odoo, login))
+        assert sorted(found) == allowed_ids(odoo.oracle, login, model), (login, model)
+
+
+def test_the_pooled_connection_carries_no_context_into_the_next_request(odoo: Odoo) -> None:
     manager = session(odoo, "salesmgr_ab")
     portal = session(odoo, "portal_user")
     for _ in range(3):
@@ -218,7 +298,7 @@ def test_the_pooled_connection_carries_no_context_into_the_next_request(
         assert pooled["uid"] is None and pooled["setting"] in ("", None)
         assert (pooled["sale_orders"], pooled["partners"]) == (0, 0)  # no context: nothing
         assert portal.call("pgpolicy.bridge.probe", "raw_ids", "sale_order") == allowed_ids(
-            oracle, "portal_user", "sale.order"
+            odoo.oracle, "portal_user", "sale.order"
         )
 
 
@@ -228,10 +308,13 @@ NAME_FIELDS = {
 }
 
 
-def test_name_search_goes_through_the_search_function(odoo: tuple[OdooServer, str]) -> None:
+def test_name_search_goes_through_the_search_function(odoo: Odoo) -> None:
     """`name_search` of crm.lead and res.partner runs through `pgpolicy_search.<table>`
     (the display-name search becomes `id IN (...)`) and answers what a search on the name
-    fields answers, in the same order, for a salesman and a multi-company manager."""
+    fields answers, in the same order, for a salesman and a multi-company manager (18.0:
+    the routing follows 18.0's `_search_display_name`)."""
+    if odoo.version.series != "18.0":
+        pytest.skip("name searches are routed on Odoo 18.0")
     for login, chosen in (("salesman_a", [1]), ("salesmgr_ab", [1, 2])):
         user = session(odoo, login)
         for model, fields in NAME_FIELDS.items():
@@ -250,9 +333,7 @@ def test_name_search_goes_through_the_search_function(odoo: tuple[OdooServer, st
         assert not domain or domain[0][:2] != ["id", "in"], (model, value, domain)
 
 
-def test_a_salesman_creates_edits_and_confirms_a_quotation(
-    odoo: tuple[OdooServer, str], oracle: dict[str, Any]
-) -> None:
+def test_a_salesman_creates_edits_and_confirms_a_quotation(odoo: Odoo) -> None:
     user = session(odoo, "salesman_a")
     [partner] = user.call("res.partner", "search", [("is_company", "=", True)], limit=1)
     [product] = user.call("product.product", "search", [("sale_ok", "=", True)], limit=1)
@@ -270,16 +351,15 @@ def test_a_salesman_creates_edits_and_confirms_a_quotation(
     )
     mine = {r["id"]: r for r in listed["records"]}
     assert mine[order]["state"] == "sale"
+    assert sorted(mine) == sorted([*allowed_ids(odoo.oracle, "salesman_a", "sale.order"), order])
     raw = user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order", companies=[1])
-    assert raw == sorted([*allowed_ids(oracle, "salesman_a", "sale.order"), order])
+    assert raw == sorted([*allowed_ids(odoo.oracle, "salesman_a", "sale.order"), order])
     assert sorted(mine) == raw  # the ORM and the database agree
 
 
-def test_a_portal_user_opens_his_orders_and_invoices(
-    odoo: tuple[OdooServer, str], oracle: dict[str, Any]
-) -> None:
+def test_a_portal_user_opens_his_orders_and_invoices(odoo: Odoo) -> None:
     portal = session(odoo, "portal_user")
-    orders = allowed_ids(oracle, "portal_user", "sale.order")
+    orders = allowed_ids(odoo.oracle, "portal_user", "sale.order")
     confirmed = superuser_rows(
         odoo, "SELECT id, name FROM sale_order WHERE id = ANY(%s) AND state = 'sale' ORDER BY id",
         orders,
@@ -287,7 +367,7 @@ def test_a_portal_user_opens_his_orders_and_invoices(
     invoices = superuser_rows(
         odoo, "SELECT id, name FROM account_move WHERE id = ANY(%s) AND state = 'posted'"
         " AND move_type = 'out_invoice' ORDER BY id",
-        allowed_ids(oracle, "portal_user", "account.move"),
+        allowed_ids(odoo.oracle, "portal_user", "account.move"),
     )  # fmt: skip
     assert confirmed and invoices
     status, body = portal.page("/my/orders")
@@ -298,51 +378,91 @@ def test_a_portal_user_opens_his_orders_and_invoices(
     assert portal.page(f"/my/invoices/{invoices[0][0]}")[0] == 200
 
 
-def test_an_accountant_posts_an_invoice_in_company_2(odoo: tuple[OdooServer, str]) -> None:
+def test_an_accountant_posts_an_invoice_in_the_second_company(odoo: Odoo) -> None:
     user = session(odoo, "accountant_b")
+    c2 = odoo.c2
     [partner] = user.call("res.partner", "search", [("is_company", "=", True)], limit=1,
-                          companies=[2])  # fmt: skip
+                          companies=[c2])  # fmt: skip
     move = user.call("account.move", "create", {
         "move_type": "out_invoice", "partner_id": partner,
         "invoice_line_ids": [(0, 0, {"name": "Bridge consulting", "quantity": 2, "price_unit": 75})],
-    }, companies=[2])  # fmt: skip
-    user.call("account.move", "action_post", [move], companies=[2])
+    }, companies=[c2])  # fmt: skip
+    user.call("account.move", "action_post", [move], companies=[c2])
     [read] = user.call("account.move", "read", [move], ["state", "company_id", "amount_untaxed"],
-                       companies=[2])  # fmt: skip
-    assert read["state"] == "posted" and read["company_id"][0] == 2
+                       companies=[c2])  # fmt: skip
+    assert read["state"] == "posted" and read["company_id"][0] == c2
     assert read["amount_untaxed"] == 150
-    assert move in user.call("pgpolicy.bridge.probe", "raw_ids", "account_move", companies=[2])
+    assert move in user.call("pgpolicy.bridge.probe", "raw_ids", "account_move", companies=[c2])
 
 
-def test_a_multi_company_manager_switches_companies(
-    odoo: tuple[OdooServer, str], oracle: dict[str, Any]
-) -> None:
+def test_a_multi_company_manager_switches_companies(odoo: Odoo) -> None:
     user = session(odoo, "salesmgr_ab")
+    c2 = odoo.c2
     company_of = dict(superuser_rows(odoo, "SELECT id, company_id FROM sale_order"))
-    for chosen in ([1], [2], [2, 1], [1, 2]):
+    for chosen in ([1], [c2], [c2, 1], [1, c2]):
         listed = user.call("sale.order", "web_search_read", [], {"company_id": {}},
                            companies=chosen)  # fmt: skip
         seen = {r["company_id"] for r in listed["records"]}
         assert seen and seen <= set(chosen)
-        raw = user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order", companies=chosen)
-        assert raw and {company_of[i] for i in raw} <= set(chosen)
         context = user.call("pgpolicy.bridge.probe", "context", companies=chosen)
         assert context["company_ids"] == chosen
-    everything = user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order", companies=[1, 2])
-    only_2 = user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order", companies=[2])
-    assert set(only_2) == {i for i in everything if company_of[i] == 2}
+        raw = user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order", companies=chosen)
+        assert raw and {company_of[i] for i in raw} <= set(chosen)
+    everything = user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order", companies=[1, c2])
+    only_2 = user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order", companies=[c2])
+    assert set(only_2) == {i for i in everything if company_of[i] == c2}
 
 
-def test_a_project_user_logs_time(odoo: tuple[OdooServer, str]) -> None:
+def json2(odoo: Odoo, key: str, model: str, method: str, body: dict[str, Any]) -> Any:
+    """A call of 19.0's JSON-2 API (`/json/2/<model>/<method>`, bearer API key)."""
+    request = urllib.request.Request(
+        f"{odoo.server.url}/json/2/{model}/{method}",
+        json.dumps(body).encode(),
+        {
+            "Content-Type": "application/json",
+            "Authorization": f"bearer {key}",
+            "X-Odoo-Database": odoo.server.dbname,  # no session: say which database
+        },
+    )
+    with urllib.request.urlopen(request, timeout=120) as answer:
+        return json.loads(answer.read())
+
+
+def test_a_json2_call_carries_its_companies(odoo: Odoo) -> None:
+    """19.0's JSON-2 API calls the method without call_kw: the bridge reads the allowed
+    companies of the body's context in its dispatcher."""
+    if not odoo.version.json2:
+        pytest.skip(f"Odoo {odoo.version.series} has no JSON-2 API")
+    uid, c2 = odoo.uid("salesmgr_ab"), odoo.c2
+    key = secrets.token_hex(20)  # what res.users.apikeys._generate makes, stored as it does
+    with psycopg.connect(odoo.dsn) as conn:
+        conn.execute(
+            "INSERT INTO res_users_apikeys (name, user_id, scope, key, index)"
+            " VALUES ('pgpolicy bridge test', %s, NULL, %s, %s)",
+            [uid, password_hash(odoo.server.python, key), key[:8]],
+        )
+    company_of = dict(superuser_rows(odoo, "SELECT id, company_id FROM sale_order"))
+    for chosen in ([1], [c2], [c2, 1]):
+        body = {"context": {"allowed_company_ids": chosen}}
+        context = json2(odoo, key, "pgpolicy.bridge.probe", "context", body)
+        assert context == {"uid": uid, "su": False, "company_ids": chosen}
+        raw = json2(odoo, key, "pgpolicy.bridge.probe", "raw_ids", {**body, "table": "sale_order"})
+        assert raw and {company_of[i] for i in raw} <= set(chosen)
+    everyone = json2(odoo, key, "pgpolicy.bridge.probe", "context", {})
+    assert everyone["uid"] == uid and sorted(everyone["company_ids"]) == sorted([1, c2])
+
+
+def test_a_project_user_logs_time(odoo: Odoo) -> None:
     # In the shared database project_user (Project / User) may not log time at all: Odoo
     # itself refuses it. The administrator makes him a timesheet user with an employee.
     admin = session(odoo, "admin")
     [group] = admin.call("ir.model.data", "search_read",
                          [("module", "=", "hr_timesheet"), ("name", "=", "group_hr_timesheet_user")],
                          ["res_id"])  # fmt: skip
-    admin.call("res.users", "write", [20], {"groups_id": [(4, group["res_id"])]})
-    if not admin.call("hr.employee", "search", [("user_id", "=", 20)]):
-        admin.call("hr.employee", "create", {"name": "Project User", "user_id": 20,
+    uid = odoo.uid("project_user")
+    admin.call("res.users", "write", [uid], {odoo.version.groups_field: [(4, group["res_id"])]})
+    if not admin.call("hr.employee", "search", [("user_id", "=", uid)]):
+        admin.call("hr.employee", "create", {"name": "Project User", "user_id": uid,
                                              "company_id": 1})  # fmt: skip
     user = session(odoo, "project_user")
     [project] = user.call("project.project", "search", [("allow_timesheets", "=", True)],
@@ -352,27 +472,33 @@ def test_a_project_user_logs_time(odoo: tuple[OdooServer, str]) -> None:
     }, companies=[1])  # fmt: skip
     [read] = user.call("account.analytic.line", "read", [line], ["unit_amount", "user_id"],
                        companies=[1])  # fmt: skip
-    assert read["unit_amount"] == 1.5 and read["user_id"][0] == 20
+    assert read["unit_amount"] == 1.5 and read["user_id"][0] == uid
     raw = user.call("pgpolicy.bridge.probe", "raw_ids", "account_analytic_line", companies=[1])
     assert line in raw
 
 
-def test_the_crons_run(odoo: tuple[OdooServer, str]) -> None:
-    done = "Job 'Base: Auto-vacuum internal data' (1) completed"
+def test_the_crons_run(odoo: Odoo) -> None:
+    done = re.compile(odoo.version.cron_done)
     deadline = time.monotonic() + 180
-    while done not in odoo[0].log_text() and time.monotonic() < deadline:
+    while not done.search(odoo.server.log_text()) and time.monotonic() < deadline:
         time.sleep(2)
-    assert done in odoo[0].log_text()
-    [(lastcall,)] = superuser_rows(
-        odoo, "SELECT lastcall FROM ir_cron WHERE id = (SELECT res_id FROM ir_model_data"
-        " WHERE module = 'base' AND name = 'autovacuum_job')",
-    )  # fmt: skip
-    assert lastcall is not None
+    assert done.search(odoo.server.log_text())
+    job = "(SELECT res_id FROM ir_model_data WHERE module = 'base' AND name = 'autovacuum_job')"
+    [(lastcall,)] = superuser_rows(odoo, f"SELECT lastcall FROM ir_cron WHERE id = {job}")
+    if odoo.version.series == "19.0" and lastcall is None:
+        # 19.0 stops a job after its time budget ("partially done", on a loaded machine)
+        # and sets lastcall only once it is fully done; what it did is in its progress
+        [(vacuumed,)] = superuser_rows(
+            odoo, f"SELECT coalesce(sum(done), 0) FROM ir_cron_progress WHERE cron_id = {job}"
+        )
+        assert vacuumed > 0
+    else:
+        assert lastcall is not None
 
 
-def test_the_log_has_no_error(odoo: tuple[OdooServer, str]) -> None:
-    log = odoo[0].log_text("serve")
-    assert "Job 'Base: Auto-vacuum internal data' (1) completed" in log
+def test_the_log_has_no_error(odoo: Odoo) -> None:
+    log = odoo.server.log_text("serve")
+    assert re.search(odoo.version.cron_done, log)
     assert log_problems(log) == []
 
 
@@ -385,27 +511,38 @@ profiles:
 
 
 def test_a_profile_refuses_sign_in_and_the_refusal_is_recorded(
-    odoo: tuple[OdooServer, str],
+    odoo: Odoo,
 ) -> None:
     """A deny_login profile is data: stored, it refuses at once; removed, sign-in works."""
-    assert session(odoo, "project_user").uid == 20
-    with psycopg.connect(odoo[1]) as conn:
+    uid = odoo.uid("project_user")
+    assert session(odoo, "project_user").uid == uid
+    with psycopg.connect(odoo.dsn) as conn:
         save_profiles(conn, parse_profiles(SUSPENDED))
     try:
         with pytest.raises(RpcError, match="AccessDenied"):
             session(odoo, "project_user")
-        assert session(odoo, "salesman_a").uid == 15  # a non-member is unaffected
+        assert session(odoo, "salesman_a").uid == odoo.uid("salesman_a")  # a non-member
         attempts = superuser_rows(odoo, "SELECT uid, profiles FROM pgpolicy.login_attempt")
-        assert attempts == [(20, ["suspended"])]
-        log = odoo[0].log_text("serve")
-        assert "pgpolicy: sign-in of uid 20 refused by an access profile" in log
+        assert attempts == [(uid, ["suspended"])]
+        log = odoo.server.log_text("serve")
+        assert f"pgpolicy: sign-in of uid {uid} refused by an access profile" in log
     finally:
-        with psycopg.connect(odoo[1]) as conn:
+        with psycopg.connect(odoo.dsn) as conn:
             save_profiles(conn, ())
-    assert session(odoo, "project_user").uid == 20
+    assert session(odoo, "project_user").uid == uid
 
 
-def test_a_user_narrows_his_profiles_for_the_session(odoo: tuple[OdooServer, str]) -> None:
+SECOND_COMPANY_ORDERS = "SELECT id FROM sale_order WHERE company_id = %s"
+
+
+def two_profiles(second_company: int) -> str:
+    """The profiles of test_bridge_profiles, `company-two` on the version's second company."""
+    text = TWO.replace("[('company_id', '=', 2)]", f"[('company_id', '=', {second_company})]")
+    assert second_company == 2 or text != TWO
+    return text
+
+
+def test_a_user_narrows_his_profiles_for_the_session(odoo: Odoo) -> None:
     """The selector route: a subset narrows raw SQL, a name not his is refused, clearing
     brings every profile back; the choice lives in the HTTP session."""
     manager = session(odoo, "salesmgr_ab")
@@ -414,13 +551,13 @@ def test_a_user_narrows_his_profiles_for_the_session(odoo: tuple[OdooServer, str
         return set(user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order"))
 
     odoo_ids = raw_ids()  # Odoo's rules alone (the orders earlier scenarios made included)
-    deploy_profiles(odoo[1], APP_ROLE, TWO)
+    deploy_profiles(odoo.dsn, APP_ROLE, two_profiles(odoo.c2))
     try:
         status, body = manager.page("/pgpolicy/profiles")
         assert status == 200, body
         assert json.loads(body) == {"profiles": ["big-orders", "company-two"], "enabled": None}
         big = {r[0] for r in superuser_rows(odoo, BIG_ORDERS)}
-        two = {r[0] for r in superuser_rows(odoo, COMPANY_2_ORDERS)}
+        two = {r[0] for r in superuser_rows(odoo, SECOND_COMPANY_ORDERS, odoo.c2)}
         assert odoo_ids & big - two and odoo_ids & two - big  # each admits what the other not
         assert raw_ids() == odoo_ids & (big | two)
         chosen = manager.rpc("/pgpolicy/profiles", {"profiles": ["big-orders"]})
@@ -436,15 +573,17 @@ def test_a_user_narrows_his_profiles_for_the_session(odoo: tuple[OdooServer, str
         assert cleared["enabled"] is None
         assert raw_ids() == odoo_ids & (big | two)
     finally:
-        deploy_profiles(odoo[1], APP_ROLE, "profiles: []\n")
+        deploy_profiles(odoo.dsn, APP_ROLE, "profiles: []\n")
     assert raw_ids() == odoo_ids
 
 
-def test_shadow_mode_reports_instead_of_denying(
-    odoo: tuple[OdooServer, str], oracle: dict[str, Any]
-) -> None:
+def test_shadow_mode_reports_instead_of_denying(odoo: Odoo) -> None:
     """Last: the same server again, with `pgpolicy_bridge_shadow = True`."""
-    server = odoo[0]
+    # the portal user's orders as the ORM and the policies give them now (the oracle's,
+    # and those earlier scenarios made for his company, as on 19.0)
+    mine = sorted(session(odoo, "portal_user").call("sale.order", "search", [], companies=[1]))
+    assert set(allowed_ids(odoo.oracle, "portal_user", "sale.order")) <= set(mine)
+    server = odoo.server
     server.stop()
     config = server.workdir / "shadow.conf"
     config.write_text("[options]\npgpolicy_bridge_shadow = True\n")
@@ -454,7 +593,6 @@ def test_shadow_mode_reports_instead_of_denying(
     )
     user = session(odoo, "portal_user")
     every = [r[0] for r in superuser_rows(odoo, "SELECT id FROM sale_order ORDER BY id")]
-    mine = allowed_ids(oracle, "portal_user", "sale.order")
     assert user.call("pgpolicy.bridge.probe", "raw_ids", "sale_order", companies=[1]) == every
     assert (
         sorted(user.call("sale.order", "search", [], companies=[1])) == mine
@@ -464,7 +602,7 @@ def test_shadow_mode_reports_instead_of_denying(
         for line in server.log_text().splitlines()
         if "WARNING" in line
         and "pgpolicy shadow: would deny sale_order row " in line
-        and "to uid 21 " in line
+        and f"to uid {odoo.uid('portal_user')} " in line
     }
     # psycopg2 keeps a connection's last 50 messages: at most 50 reports per statement.
     assert reported and reported <= set(every) - set(mine)

@@ -2,7 +2,7 @@
     "name": "pgpolicy bridge",
     "summary": "Tells PostgreSQL who is asking, statement by statement, so that its "
     "row-level security policies enforce Odoo's record rules beneath the ORM",
-    "version": "18.0.1.0.0",
+    "version": "1.0.0",  # Odoo prefixes its own series: one addon for 17.0, 18.0, 19.0
     "category": "Hidden/Tools",
     "license": "LGPL-3",
     "author": "pgpolicy",

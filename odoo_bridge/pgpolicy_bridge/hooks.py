@@ -5,13 +5,16 @@ the cursor, the environment, the call and the cron job it needs to ask about.
 """
 
 import functools
+import importlib
 import logging
 import os
 import sys
 
 import odoo
+import odoo.release
 import psycopg2
 import psycopg2.extensions
+import psycopg2.sql
 from odoo import api, http, sql_db
 from odoo.exceptions import AccessDenied
 from odoo.modules.registry import Registry
@@ -29,10 +32,14 @@ from .lib.health import log_lines, role_health
 from .lib.login import login_allowed
 from .lib.origin import TRUST_ODOO, OriginRules
 from .lib.search import NameSearch, routed_fields
+from .lib.versions import layout_for
 
 _logger = logging.getLogger(__name__)
 IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
+# The running Odoo's layout (lib/versions.py); an unsupported version refuses to import
+# the addon, so the bridge never hooks code nobody checked.
+LAYOUT = layout_for(odoo.release.version_info)
 BRIDGE = None  # the Bridge, once post_load has run
 MAINTENANCE = None  # whether the process was started with -i / -u (post_load)
 PUBLIC_USERS = {}  # database name → uid of base.public_user, read at registry load
@@ -139,9 +146,20 @@ def post_init_hook(env):
 # --- the hooks --------------------------------------------------------------------------
 
 
-def _wrap_classmethod(cls, name, make):
-    original = getattr(cls, name).__func__
-    setattr(cls, name, classmethod(make(original)))
+def _wrap_method(cls, name, make):
+    """Replace `cls.name` by `make(original)`, keeping it a classmethod, a staticmethod
+    or a plain method as it was (Odoo 19 turned some classmethods into the other two)."""
+    raw = cls.__dict__.get(name)
+    if raw is None:  # a hook point this version lacks: refuse to load, never half-hooked
+        raise RuntimeError(
+            f"pgpolicy bridge: {cls.__name__}.{name} not found in Odoo {LAYOUT.series}"
+        )
+    if isinstance(raw, classmethod):
+        setattr(cls, name, classmethod(make(raw.__func__)))
+    elif isinstance(raw, staticmethod):
+        setattr(cls, name, staticmethod(make(raw.__func__)))
+    else:
+        setattr(cls, name, make(raw))
 
 
 def post_load():
@@ -160,10 +178,13 @@ def post_load():
     extra.append(NAME_SEARCH_FILE)
     bridge = Bridge(
         OriginRules.for_odoo(
-            os.path.dirname(odoo.__file__),
+            # the directory of the `odoo` package: 19.0's has no __init__.py (a namespace
+            # package without __file__), every version has release.py
+            os.path.dirname(odoo.release.__file__),
             extra,
             os.path.dirname(psycopg2.__file__),
             trust=config.get("pgpolicy_bridge_trust") or TRUST_ODOO,
+            series=LAYOUT.series,
         ),
         shadow=str(config.get("pgpolicy_bridge_shadow") or "").lower() in ("1", "true", "yes"),
     )
@@ -175,6 +196,10 @@ def post_load():
         if isinstance(query, SQL):
             assert params is None, "Unexpected parameters for SQL query object"
             query, params = query.code, query.params
+        elif isinstance(query, psycopg2.sql.Composable):
+            # psycopg2's own SQL composition (Odoo 17.0's modules still use it): its text,
+            # as psycopg2 would render it before sending
+            query = query.as_string(self._cnx)
         if not bridge.covers(self.dbname, lambda: _has_runtime(self)):
             return original_execute(self, query, params, log_exceptions)
         state = state_of(self)
@@ -192,11 +217,15 @@ def post_load():
 
     sql_db.Cursor.execute = execute
 
-    # The principal: the first environment with a uid on a cursor claims it.
+    # The principal: the first environment with a uid on a cursor claims it. Environments
+    # built inside a system block claim nothing: checking a password builds one for the
+    # user being checked (on the request's own cursor in 19.0), who is not yet trusted.
     original_new = api.Environment.__new__
 
-    def environment_new(cls, cr, uid, context, su=False, uid_origin=None):
-        env = original_new(cls, cr, uid, context, su, uid_origin)
+    def environment_new(cls, cr, uid, context, *args, **kwargs):
+        env = original_new(cls, cr, uid, context, *args, **kwargs)
+        if bridge.thread.system_depth:
+            return env
         if isinstance(uid, int) and not isinstance(uid, bool) and uid > 0:
             state = state_of(cr)
             if state.claimed is None or state.weak_claim:  # else the claim changes nothing
@@ -219,17 +248,54 @@ def post_load():
     http.Request.update_env = update_env
 
     # The allowed companies of each RPC call (web client, JSON-RPC, XML-RPC).
-    original_call_kw = api.call_kw
+    call_kw_module = importlib.import_module(LAYOUT.call_kw_module)
+    original_call_kw = call_kw_module.call_kw
 
     def call_kw(model, name, args, kwargs):
         companies = companies_from_context(kwargs.get("context"))
         with bridge.companies(state_of(model.env.cr), companies):
             return original_call_kw(model, name, args, kwargs)
 
-    api.call_kw = call_kw
+    call_kw_module.call_kw = call_kw
     dataset = sys.modules.get("odoo.addons.web.controllers.dataset")
     if dataset is not None and getattr(dataset, "call_kw", None) is original_call_kw:
         dataset.call_kw = call_kw
+
+    if LAYOUT.json2:
+        # 19.0's JSON-2 API calls the method itself, without call_kw: its companies are
+        # those of the body's "context", as for call_kw.
+        def json2_dispatch(original):
+            def wrapped(self, endpoint, args):
+                request = self.request
+                if getattr(request, "env", None) is None:  # no database: nothing to say
+                    return original(self, endpoint, args)
+                body = None
+                if request.httprequest.content_length:
+                    try:
+                        body = request.get_json_data()
+                    except ValueError:
+                        body = None  # the dispatcher answers 400
+                context = body.get("context") if isinstance(body, dict) else None
+                companies = companies_from_context(context if isinstance(context, dict) else None)
+                with bridge.companies(state_of(request.env.cr), companies):
+                    return original(self, endpoint, args)
+
+            return wrapped
+
+        _wrap_method(http.Json2Dispatcher, "dispatch", json2_dispatch)
+
+    # An XML-RPC / JSON-RPC call (`execute_kw`) works for the uid it authenticated, on a
+    # cursor of its own; 19.0 builds a superuser environment on it first, to check the
+    # password, which must not make the whole call the system's.
+    from odoo.service import model as service_model
+
+    original_execute_cr = service_model.execute_cr
+
+    def execute_cr(cr, uid, *args, **kwargs):
+        state_of(cr).pin(Principal(uid))
+        return original_execute_cr(cr, uid, *args, **kwargs)
+
+    service_model.execute_cr = execute_cr
 
     # Registry loading, module install and upgrade: the system principal. Then, whether
     # the addon is installed in that database or not, who an anonymous visitor stands for.
@@ -247,45 +313,79 @@ def post_load():
 
         return wrapped
 
-    _wrap_classmethod(Registry, "new", registry_new)
+    _wrap_method(Registry, "new", registry_new)
+    if LAYOUT.signaling_in_tables:
+        # 19.0 signals registry and cache changes in tables (`orm_signaling_*`) that no
+        # model maps, hence admit the system principal only: reading and writing them is
+        # system work, done before and after the request's user is known.
+        for name in ("check_signaling", "signal_changes"):
+            _wrap_method(Registry, name, lambda original: _in_system(bridge, original))
 
     # Checking credentials and session tokens reads what no user may read (password
     # hashes, the database secret) for a user not yet trusted: system work.
-    from odoo.addons.base.models.res_users import Users
-
-    _wrap_classmethod(Users, "authenticate", lambda original: _in_system(bridge, original))
-    _wrap_classmethod(Users, "check", lambda original: _in_system(bridge, original))
+    users = getattr(
+        importlib.import_module("odoo.addons.base.models.res_users"), LAYOUT.users_class
+    )
+    check = LAYOUT.password_check
+    _wrap_method(users, "authenticate", lambda original: _in_system(bridge, original))
+    _wrap_method(users, check, lambda original: _in_system(bridge, original))
     # Access profiles may refuse sign-in (deny_login): at every password check, web
     # sign-in and each XML-RPC call alike, after the credentials are known to be good.
-    _wrap_classmethod(Users, "_login", lambda original: _refusing_blocked(bridge, original))
-    _wrap_classmethod(Users, "check", lambda original: _refusing_blocked(bridge, original))
-    Users._compute_session_token = _in_system(bridge, Users._compute_session_token)
+    _wrap_method(users, "_login", lambda original: _refusing_blocked(bridge, original, _login_uid))
+    _wrap_method(users, check, lambda original: _refusing_blocked(bridge, original, _checked_uid))
+    _wrap_method(users, "_compute_session_token", lambda original: _in_system(bridge, original))
 
     # Crons: bookkeeping as the system principal, each job as its user.
-    from odoo.addons.base.models.ir_cron import ir_cron
+    ir_cron = getattr(importlib.import_module("odoo.addons.base.models.ir_cron"), LAYOUT.cron_class)
 
     def process_jobs(original):
-        def wrapped(cls, *args, **kwargs):
+        def wrapped(*args, **kwargs):
             with bridge.thread_default(SYSTEM):
-                return original(cls, *args, **kwargs)
+                return original(*args, **kwargs)
 
         return wrapped
 
     def process_job(original):
-        def wrapped(cls, db, cron_cr, job, *args, **kwargs):
-            state_of(cron_cr).pin(SYSTEM)
-            return original(cls, db, cron_cr, job, *args, **kwargs)
+        # The cron bookkeeping cursor works for the system while the job is processed. In
+        # 19.0 "Run manually" passes the request's own cursor: give it back its principal.
+        def wrapped(cls, *args, **kwargs):
+            state = state_of(args[LAYOUT.cron_cursor_arg])
+            before = state.pinned
+            state.pin(SYSTEM)
+            try:
+                return original(cls, *args, **kwargs)
+            finally:
+                state.pin(before)
 
         return wrapped
 
-    _wrap_classmethod(ir_cron, "_process_jobs", process_jobs)
-    _wrap_classmethod(ir_cron, "_process_job", process_job)
+    _wrap_method(ir_cron, "_process_jobs", process_jobs)
+    _wrap_method(ir_cron, "_process_job", process_job)
 
-    _route_name_search(bridge)
+    if LAYOUT.series == "18.0":  # the routing follows 18.0's `_search_display_name`
+        _route_name_search(bridge)
+    if LAYOUT.series != "17.0":  # 17.0 has no device log
+        _route_device_log(bridge)
 
-    # A read-only request (served from db_replica_host) writes the device log on a cursor
-    # of its own on the primary, which no environment claims: it works for the request's
-    # user, as the same INSERT does on the request's cursor otherwise.
+    # Odoo's standard sequences under a role that may not do DDL: runtime 10's functions.
+    from .sequences import route_sequences
+
+    route_sequences()
+
+    BRIDGE = bridge
+    _logger.info(
+        "pgpolicy bridge loaded for Odoo %s: every transaction carries pgpolicy.set_context%s",
+        LAYOUT.series,
+        " (SHADOW MODE: mirrors report what they would deny, and deny nothing)"
+        if bridge.shadow
+        else "",
+    )
+
+
+def _route_device_log(bridge):
+    """A read-only request (served from db_replica_host) writes the device log on a cursor
+    of its own on the primary, which no environment claims: it works for the request's
+    user, as the same INSERT does on the request's cursor otherwise."""
     from odoo.addons.base.models.res_device import ResDeviceLog
 
     original_update_device = ResDeviceLog._update_device
@@ -299,19 +399,6 @@ def post_load():
             return original_update_device(self, request)
 
     ResDeviceLog._update_device = update_device
-
-    # Odoo's standard sequences under a role that may not do DDL: runtime 10's functions.
-    from .sequences import route_sequences
-
-    route_sequences()
-
-    BRIDGE = bridge
-    _logger.info(
-        "pgpolicy bridge loaded: every transaction carries pgpolicy.set_context%s",
-        " (SHADOW MODE: mirrors report what they would deny, and deny nothing)"
-        if bridge.shadow
-        else "",
-    )
 
 
 def _route_name_search(bridge):
@@ -364,13 +451,26 @@ def _has_runtime(cr):
     return found
 
 
-def _refusing_blocked(bridge, original):
-    """`original` (`_login` or `check`), then AccessDenied if a profile blocks the user."""
+def _login_uid(result, args, kwargs):
+    """The uid `_login` authenticated: its result (17.0), or its result's "uid"."""
+    return result if LAYOUT.login_returns_uid else result["uid"]
 
-    def wrapped(cls, db, *args, **kwargs):
-        result = original(cls, db, *args, **kwargs)
-        uid = result["uid"] if isinstance(result, dict) else kwargs.get("uid", args[0])
-        with bridge.system(), cls.pool.cursor() as cr:  # commits: the refusal stays recorded
+
+def _checked_uid(result, args, kwargs):
+    """The uid of an XML-RPC password check (`check(db, uid, passwd)`, 19.0's
+    `_check_uid_passwd(uid, passwd)`)."""
+    return kwargs["uid"] if "uid" in kwargs else args[LAYOUT.password_check_uid_arg]
+
+
+def _refusing_blocked(bridge, original, uid_of):
+    """`original` (`_login` or the password check), then AccessDenied if a profile blocks
+    the user it authenticated (`uid_of(result, args, kwargs)`)."""
+
+    @functools.wraps(original)  # keeps what Odoo reads on it (ormcache's __cache__, ...)
+    def wrapped(owner, *args, **kwargs):  # owner: the class (17.0, 18.0) or a recordset
+        result = original(owner, *args, **kwargs)
+        uid = uid_of(result, args, kwargs)
+        with bridge.system(), owner.pool.cursor() as cr:  # commits: the refusal stays recorded
             allowed = login_allowed(cr, uid)
         if not allowed:
             _logger.warning("pgpolicy: sign-in of uid %s refused by an access profile", uid)
@@ -381,6 +481,7 @@ def _refusing_blocked(bridge, original):
 
 
 def _in_system(bridge, original):
+    @functools.wraps(original)
     def wrapped(*args, **kwargs):
         with bridge.system():
             return original(*args, **kwargs)

@@ -325,6 +325,10 @@ class Compiler:
             return self.node(Cond(leaf.value, *either), model, alias, top)
         if op in ("child_of", "parent_of"):
             return self.hierarchy(fld, model, op, value, alias, top)
+        if fld.type in ("one2many", "many2many") and self.catalog.major >= 19:
+            split = self.x2many_in_19(fld, model, op, value, alias, top)
+            if split is not None:
+                return split
         if fld.type == "many2many":
             return self.many2many(fld, model, op, value, alias, top)
         if fld.type == "one2many":
@@ -388,6 +392,12 @@ class Compiler:
             return self.related(model, fld, Leaf(leaf.path, "not in", ids))
         if isinstance(value, ListOf):
             null_value = any(isinstance(v, Const) and is_null(v.value) for v in value.items)
+        elif isinstance(value, Concat):  # `<query-time list> + [False]`
+            null_value = any(
+                isinstance(part, ListOf)
+                and any(isinstance(v, Const) and is_null(v.value) for v in part.items)
+                for part in (value.left, value.right)
+            )
         else:
             null_value = isinstance(value, Const) and is_null(value.value)
         negative = op in NEGATIVE_OPERATORS
@@ -479,11 +489,7 @@ class Compiler:
             if gid is None:
                 return Static(False)
             return Dynamic(
-                f"pgpolicy.planned_in_groups('{{{gid}}}')",
-                False,
-                False,
-                planned=True,
-                kind="boolean",
+                self.member_of(f"'{{{gid}}}'::integer[]"), False, False, planned=True, kind="boolean"
             )
         if isinstance(value, Strftime):
             return Dynamic(
@@ -574,6 +580,11 @@ class Compiler:
         arrays: list[str] = []
         scalars: list[str] = []
         extras: list[Any] = []
+        kinds = {p.kind for p in parts if isinstance(p, Dynamic)}
+        if kinds == {"text"} and all(
+            not isinstance(p, Dynamic) or p.is_array for p in parts
+        ):  # `.mapped('<char field>') + [...]`: a text[]
+            return self.text_list(parts, flatten)
         for part in parts:
             if isinstance(part, Static):
                 items = part.value if flatten and isinstance(part.value, tuple) else (part.value,)
@@ -597,6 +608,28 @@ class Compiler:
         planned = all(not isinstance(p, Dynamic) or p.planned for p in parts)
         return Dynamic(sql, True, False, tuple(extras), planned)
 
+    def text_list(self, parts: list[Resolved], flatten: bool) -> Dynamic:
+        """A list of strings known at query time (text arrays and constants)."""
+        arrays: list[str] = []
+        extras: list[Any] = []
+        for part in parts:
+            if isinstance(part, Dynamic):
+                arrays.append(part.sql)
+                extras.extend(part.extras)
+                continue
+            assert isinstance(part, Static)
+            items = part.value if flatten and isinstance(part.value, tuple) else (part.value,)
+            for item in items:
+                if item is False or item is None:
+                    extras.append(item)
+                elif isinstance(item, str):
+                    arrays.append(f"ARRAY[{literal(item)}]::text[]")
+                else:
+                    raise CompileError("a list mixing strings and other values", token=repr(item))
+        sql = " || ".join(arrays) if arrays else "'{}'::text[]"
+        planned = all(not isinstance(p, Dynamic) or p.planned for p in parts)
+        return Dynamic(sql, True, False, tuple(extras), planned, kind="text")
+
     def context(self, value: Context) -> Dynamic:
         if value.name == "company_ids":
             return Dynamic("pgpolicy.planned_company_ids()", True, False, planned=True)
@@ -610,7 +643,7 @@ class Compiler:
                 local_date=True,
                 kind="date",
             )
-        return user_value(self, value.path)
+        return user_value(self, value.path, value.mapped)
 
     # -- sets of ids computed as superuser ---------------------------------
     def ids_array(self, select_sql: str, top: bool, planned: bool = False) -> str:
@@ -632,6 +665,20 @@ class Compiler:
         function = SudoFunction(name, "integer[]", body)
         self.functions[name] = function
         return f"{function.qualified}()" if planned else f"(SELECT {function.qualified}())"
+
+    def member_of(self, groups: str) -> str:
+        """Whether the current user is in any of `groups` (an integer[] literal), decided
+        when the statement is planned.
+
+        Up to 18.0 the ORM reads `res_groups_users_rel`, where implied groups are written
+        too (`planned_in_groups`). 19.0 writes there only the groups given to the user
+        (`group_ids`) and reads `all_group_ids`, their closure over `res_groups_implied_rel`
+        (odoo/addons/base/models/res_users.py:258, :449, :1104; ir_rule.py:130, :156;
+        ir_model.py:2120): a generated plan-time function computes it."""
+        if self.catalog.major < 19:
+            return f"pgpolicy.planned_in_groups({groups})"
+        closure = self.ids_array(all_groups_select(self, "SELECT pgpolicy.planned_uid()"), True, True)
+        return f"({closure} OPERATOR(pg_catalog.&&) {groups})"
 
     def search_sql(self, search: Search) -> str:
         """`SELECT <column> FROM comodel WHERE <domain>` (no rules: Odoo runs it in sudo)."""
@@ -734,6 +781,40 @@ class Compiler:
         return (
             f"(CASE WHEN {column} IS NULL THEN {null_row} ELSE {self.in_set(column, ids, top)} END)"
         )
+
+    def x2many_in_19(
+        self, fld: Field, model: Model, op: str, value: Resolved, alias: str, top: bool
+    ) -> str | None:
+        """19.0 `_RelationalMulti.condition_to_sql` (odoo/orm/fields_relational.py:772-810):
+        `in` / `not in` a list of ids is `any` / `not any` of those ids with the field's
+        domain; False in the list (`0` too: it is a set) stands for "no related record"
+        (`not any` of everything) and is ORed (ANDed for `not in`) with the other ids.
+        None when the leaf is not such a list (a name, a search)."""
+        if op not in ("in", "not in") or isinstance(value, Search):
+            return None
+        if isinstance(value, Static):
+            items = value.value if isinstance(value.value, tuple) else (value.value,)
+            if not all(isinstance(v, int) for v in items):  # bool is an int
+                return None
+            has_false = any(v == 0 for v in items)
+            rest: Resolved = Static(tuple(v for v in items if v != 0 and v is not True))
+            if any(v is True for v in items):
+                return None
+            several = len(set(items)) > 1
+        else:
+            if not value.is_array or value.kind != "integer":
+                return None
+            has_false = any(v is False or v is None for v in value.extras)
+            rest = replace(value, extras=())
+            several = True
+        positive = op == "in"
+        parts = []
+        if has_false:
+            parts.append(self.any_leaf(fld, model, "not any" if positive else "any", TRUE, alias, top))
+        if several or not has_false:
+            ids = Leaf("id", "in", rest)
+            parts.append(self.any_leaf(fld, model, "any" if positive else "not any", ids, alias, top))
+        return "(" + (" OR " if positive else " AND ").join(parts) + ")"
 
     def x2many_targets(self, fld: Field, model: Model, op: str, value: Resolved) -> Resolved:
         """The comodel ids an x2many leaf compares with (expression.py:1194-1206, 1274-1285):
@@ -924,6 +1005,8 @@ class Compiler:
         if isinstance(value, Dynamic):
             if value.local_date and fld.type == "datetime":
                 value = local_midnight(value, op)
+            if value.kind == "text" and value.is_array:
+                return self.text_array_leaf(fld, op, value, column)
             if value.kind == "text":
                 value = typed_text(fld, op, value)
             return self.dynamic_scalar(fld, op, value, column)
@@ -976,6 +1059,20 @@ class Compiler:
         function = SudoFunction(name, "jsonb", body)
         self.functions[name] = function
         return f"{function.qualified}()"
+
+    def text_array_leaf(self, fld: Field, op: str, value: Dynamic, column: str) -> str:
+        """`in` / `not in` a list of strings known at query time, on a text column: False in
+        the list admits NULL, and from 18.0 the empty string too (odoo/models.py:3104,
+        odoo/orm/models.py in 19.0), as for a constant list."""
+        if fld.type not in CHAR_TYPES and fld.type != "selection" or op not in ("in", "not in"):
+            raise CompileError(f"{op} a query-time list of strings on a {fld.type} field")
+        sql = f"{column} = ANY(({value.sql})::text[])"
+        empty = f"{column} IS NULL"
+        if self.catalog.major >= 18:
+            empty = f"({column} IS NULL OR {column} = '')"
+        if any(v is False or v is None for v in value.extras):
+            return f"({sql} OR {empty})" if op == "in" else f"(NOT ({sql}) AND NOT {empty})"
+        return sql if op == "in" else f"(NOT ({sql}) OR {column} IS NULL)"
 
     def dynamic_scalar(self, fld: Field, op: str, value: Dynamic, column: str) -> str:
         """A leaf whose value is read at query time: NULL stands for Odoo's False."""
@@ -1632,6 +1729,15 @@ def _department_manager(compiler: Compiler, model: Model, leaf: Leaf) -> Node:
     )
 
 
+def _employee_version(compiler: Compiler, model: Model, leaf: Leaf) -> Node:
+    """19.0 hr.employee `version_id` (the `_inherits` link to hr.version, not stored):
+    `_search_version_id` searches `current_version_id` for `any`, and `_field_to_sql` joins
+    the parent through it (addons/hr/models/hr_employee.py:535-545)."""
+    if leaf.op != "any":
+        raise CompileError("version_id supports any (and inherited fields)", token=leaf.op)
+    return Leaf("current_version_id", leaf.op, leaf.value)
+
+
 def _truthy(leaf: Leaf) -> bool:
     if not isinstance(leaf.value, Const):
         raise CompileError("expected a boolean literal", token=leaf.path)
@@ -1646,6 +1752,7 @@ FIELD_TRANSLATIONS: dict[tuple[str, str], FieldTranslation] = {
     ("discuss.channel", "is_member"): _is_member,
     ("*", "website_published"): _website_published,
     ("*", "has_department_manager_access"): _department_manager,
+    ("hr.employee", "version_id"): _employee_version,
 }
 
 
@@ -1670,28 +1777,41 @@ USER_PATHS: dict[tuple[str, str], str] = {
 }
 
 
-def user_value(compiler: Compiler, path: tuple[str, ...]) -> Dynamic:
+def user_value(compiler: Compiler, path: tuple[str, ...], mapped: bool = False) -> Dynamic:
     """SQL for `user.<path>`: `.id` gives a scalar, `.ids` an array, a bare path its id(s)."""
     if path in (("id",),):
         return Dynamic("pgpolicy.planned_uid()", False, False, planned=True)
-    if path in (("groups_id", "ids"),):
+    if path in (("groups_id", "ids"),) and compiler.catalog.major < 19:
         return Dynamic("pgpolicy.planned_group_ids()", True, False, planned=True)
     names = list(path)
+    uid = "SELECT pgpolicy.planned_uid()"
     if names[:2] == ["env", "companies"]:
-        model, select = (
-            compiler.catalog.model("res.company"),
-            "SELECT unnest(pgpolicy.planned_company_ids())",
-        )
+        # `user` is `env.user.with_context({})` (ir_rule.py `_eval_context`): its
+        # `env.companies` has no allowed_company_ids, so it is the user's active companies
+        # (odoo/orm/environments.py:266-283 in 19.0, odoo/api.py in 17.0 and 18.0)
+        model, select = compiler.catalog.model("res.company"), user_companies(compiler, uid)
         names = names[2:]
     elif names[:2] == ["env", "company"]:
+        # ... and its `env.company` the user's main company (environments.py:236-243)
         model = compiler.catalog.model("res.company")
-        select = "SELECT pgpolicy.planned_company_id()"
+        select = f"SELECT company_id FROM public.res_users WHERE id IN ({uid})"
         names = names[2:]
     else:
-        model, select = compiler.catalog.model("res.users"), "SELECT pgpolicy.planned_uid()"
+        model, select = compiler.catalog.model("res.users"), uid
     suffix = names.pop() if names and names[-1] in ("id", "ids") else "id"
+    scalar = None
+    if mapped and names and suffix == "id" and path[-1] != "id":
+        # `.mapped('field')` of a non-relational field: the list of its values
+        last = compiler.field(scalar_model(compiler, model, names[:-1]), names[-1])
+        if last.type in CHAR_TYPES or last.type == "selection":
+            scalar = names.pop()
+    if mapped and scalar is None and suffix == "id" and path[-1] != "id":
+        # a recordset: Odoo cannot add it to a list nor compare a field with it as an id
+        raise CompileError("mapped() of a relational field without .ids", token=".".join(path))
     for name in names:
         model, select = user_hop(compiler, model, name, select)
+    if scalar is not None:
+        return user_texts(compiler, model, scalar, select)
     body = f"SELECT v FROM ({select}) AS s(v) WHERE v IS NOT NULL"
     ids = compiler.ids_array(body, top=True, planned=True)
     if suffix == "ids":
@@ -1699,9 +1819,77 @@ def user_value(compiler: Compiler, path: tuple[str, ...]) -> Dynamic:
     return Dynamic(f"({ids})[1]", False, True, planned=True)
 
 
+def user_companies(compiler: Compiler, users: str) -> str:
+    """The active companies of the users `users` selects (`res.users._get_company_ids`)."""
+    fld = compiler.field(compiler.catalog.model("res.users"), "company_ids")
+    return (
+        f"SELECT r.{ident(fld.column2 or '')} FROM public.{ident(fld.relation_table or '')} AS r "
+        f"JOIN public.res_company AS c ON c.id = r.{ident(fld.column2 or '')} "
+        f"WHERE r.{ident(fld.column1 or '')} IN ({users}) AND c.active"
+    )
+
+
+def all_groups_select(compiler: Compiler, users: str) -> str:
+    """19.0 `res.users.all_group_ids` of the users `users` selects: their `group_ids` and,
+    transitively, the groups those imply (`res.groups.all_implied_ids`,
+    odoo/addons/base/models/res_users.py:447-449, res_groups.py:69-73)."""
+    given = compiler.field(compiler.catalog.model("res.users"), "group_ids")
+    implied = compiler.field(compiler.catalog.model("res.groups"), "implied_ids")
+    seed = (
+        f"SELECT {ident(given.column2 or '')} FROM public.{ident(given.relation_table or '')} "
+        f"WHERE {ident(given.column1 or '')} IN ({users})"
+    )
+    step = (
+        f"SELECT i.{ident(implied.column2 or '')} FROM public.{ident(implied.relation_table or '')}"
+        f" AS i JOIN g ON i.{ident(implied.column1 or '')} = g.id"
+    )
+    return f"WITH RECURSIVE g(id) AS ({seed} UNION {step}) SELECT id FROM g"
+
+
+def scalar_model(compiler: Compiler, model: Model, names: list[str]) -> Model:
+    """The model reached from `model` through the relational fields `names` (no SQL)."""
+    for name in names:
+        fld = compiler.field(model, name)
+        if fld.type not in RELATIONAL_TYPES:
+            raise CompileError(f"user path through a {fld.type} field", token=name)
+        model = compiler.comodel(fld)
+    return model
+
+
+def user_texts(compiler: Compiler, model: Model, name: str, select: str) -> Dynamic:
+    """`<records>.mapped('<char field>')`: a list of the values, `False` for an empty one
+    (`Field.mapped`), as a text[] read when the statement is planned."""
+    fld = compiler.field(model, name)
+    if not fld.store:
+        if not fld.related:
+            raise CompileError(f"user field {model.name}.{name} is not stored", token=name)
+        *hops, last = fld.related.split(".")
+        for hop in hops:
+            model, select = user_hop(compiler, model, hop, select)
+        return user_texts(compiler, model, last, select)
+    if fld.translate or fld.company_dependent:
+        raise CompileError(f"mapped() of the field {model.name}.{name}", token=name)
+    table = f"public.{ident(compiler.table(model))}"
+    # An empty value (Odoo's False) is left out: a list holding False is compared as a list
+    # without it, which admits fewer rows (fail closed); rules add `+ [False]` themselves.
+    values = (
+        f"SELECT v FROM (SELECT nullif({ident(name)}::text, '') FROM {table} "
+        f"WHERE id IN ({select})) AS s(v) WHERE v IS NOT NULL"
+    )
+    body = f"SELECT coalesce(array_agg(v), '{{}}') FROM ({values}) AS s(v) WHERE {CONTEXT_CHECK}"
+    if compiler.inline:
+        return Dynamic(f"ARRAY({values})", True, False, planned=True, kind="text")
+    body = planned_source(body)
+    function = SudoFunction(PLANNED_PREFIX + hashlib.sha256(body.encode()).hexdigest()[:16], "text[]", body)
+    compiler.functions[function.name] = function
+    return Dynamic(f"{function.qualified}()", True, False, planned=True, kind="text")
+
+
 def user_hop(compiler: Compiler, model: Model, name: str, select: str) -> tuple[Model, str]:
     """One attribute step on a recordset given as a SELECT of ids."""
     fld = compiler.field(model, name)
+    if (model.name, name) == ("res.users", "all_group_ids") and compiler.catalog.major >= 19:
+        return compiler.catalog.model("res.groups"), all_groups_select(compiler, select)
     if (model.name, name) == ("res.users", "employee_id"):
         # hr `_compute_company_employee`: the active employee of the user in env.company
         sql = (

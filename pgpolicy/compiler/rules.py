@@ -241,7 +241,7 @@ class RuleCombiner:
                 ),
             )
         for parent, link in sorted(model.inherits.items()):
-            parent_sql = self.parent_sql(parent, link, mode)
+            parent_sql = self.parent_sql(model, parent, link, mode)
             if parent_sql is not None:
                 yield self.policy(
                     model,
@@ -262,7 +262,7 @@ class RuleCombiner:
                 f"pgpolicy_{mode}_no_group_rule",
                 command,
                 True,
-                f"{LIFT} OR NOT pgpolicy.planned_in_groups({groups_literal(all_groups)})",
+                f"{LIFT} OR NOT {self.member_of(all_groups)}",
                 Provenance("no_group_rule", mode, tuple(r.id for r in group_rules)),
             )
 
@@ -282,7 +282,7 @@ class RuleCombiner:
         error = str(sql) if isinstance(sql, CompileError) else None
         provenance = Provenance("rule", mode, (rule.id,), xml_ids, error)
         name = f"pgpolicy_{mode}_rule_{rule.id}"
-        guard = f"pgpolicy.planned_in_groups({groups_literal(rule.group_ids)})"
+        guard = self.member_of(rule.group_ids)
         if isinstance(sql, CompileError):
             # Fail closed: deny whoever the rule applies to, as a restrictive policy.
             deny = LIFT if rule.is_global else f"{LIFT} OR NOT {guard}"
@@ -291,10 +291,17 @@ class RuleCombiner:
             return self.policy(model, name, command, False, f"{LIFT} OR {sql}", provenance)
         return self.policy(model, name, command, True, f"{LIFT} OR ({guard} AND {sql})", provenance)
 
+    def member_of(self, group_ids: Iterable[int]) -> str:
+        """Whether the current user is in any of the groups, decided at plan time (from 19.0
+        through the generated function of the user's groups and the groups they imply)."""
+        guard = self.compiler.member_of(groups_literal(group_ids))
+        self.functions.update(self.compiler.functions)
+        return guard
+
     def in_groups(self, group_ids: Iterable[int]) -> str:
         """Membership guard: decided at plan time, or now when the user's groups are given."""
         if self.user_groups is None:
-            return f"pgpolicy.planned_in_groups({groups_literal(group_ids)})"
+            return self.member_of(group_ids)
         return "true" if self.user_groups & set(group_ids) else "false"
 
     def effective_sql(self, model: Model, mode: str) -> str:
@@ -320,10 +327,16 @@ class RuleCombiner:
         return f"{LIFT} OR {self.in_groups(groups)}"
 
     # -- _inherits parents -------------------------------------------------
-    def parent_sql(self, parent_name: str, link: str, mode: str) -> str | None:
-        """`link any <parent's combined domain>`, or None when the parent has no rules."""
+    def parent_sql(self, model: Model, parent_name: str, link: str, mode: str) -> str | None:
+        """`link any <parent's combined domain>`, or None when the parent has no rules.
+
+        19.0 skips a parent whose link field is not stored (hr.employee's `version_id`,
+        odoo/addons/base/models/ir_rule.py:145-146)."""
         parent = self.catalog.models.get(parent_name)
         if parent is None or parent.table is None:
+            return None
+        linked = model.fields.get(link)
+        if self.catalog.major >= 19 and linked is not None and not linked.store:
             return None
         combined = self.combined_sql(parent, mode)
         if combined is None:
@@ -338,7 +351,7 @@ class RuleCombiner:
         """Odoo's `_compute_domain` for (model, mode) as one SQL condition, groups at run time."""
         parts: list[str] = []
         for parent, link in sorted(model.inherits.items()):
-            parent_sql = self.parent_sql(parent, link, mode)
+            parent_sql = self.parent_sql(model, parent, link, mode)
             if parent_sql is not None:
                 parts.append(parent_sql)
         rules = self.rules(model, mode)

@@ -56,6 +56,7 @@ class Context:
 
     name: str
     path: tuple[str, ...] = ()
+    mapped: bool = False  # `.mapped('<path>')` last: a list, even of a non-relational field
 
 
 @dataclass(frozen=True)
@@ -470,7 +471,7 @@ class _Reader:
         if isinstance(root, ast.Name) and root.id not in ("user", "time"):
             self.name(root)  # raises: why that name cannot be called here
         if isinstance(func, ast.Attribute) and func.attr == "mapped":
-            return Context("user", self.user_path(node))
+            return Context("user", self.user_path(node), mapped=True)
         if node.keywords or len(node.args) != 1:
             raise self.fail(node, "unsupported call")
         arg = node.args[0]
@@ -534,7 +535,7 @@ def _number(value: object) -> bool:
 def _list_like(value: Value) -> bool:
     """Whether `+` on this value is list concatenation (not arithmetic on an id)."""
     if isinstance(value, Context):
-        return value.name == "company_ids" or (value.path[-1:] == ("ids",))
+        return value.name == "company_ids" or value.mapped or (value.path[-1:] == ("ids",))
     if isinstance(value, IfElse):
         return _list_like(value.then) and _list_like(value.other)
     return isinstance(value, ListOf | Concat)

@@ -18,7 +18,7 @@ import psycopg
 from pgpolicy.errors import PgPolicyError
 
 MODES = ("read", "write", "create", "unlink")
-SUPPORTED_SERIES = ("17.0", "18.0")
+SUPPORTED_SERIES = ("17.0", "18.0", "19.0")
 # A catalog saved before the version was read came from an Odoo 18.0 database.
 DEFAULT_SERIES = "18.0"
 

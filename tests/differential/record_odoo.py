@@ -1,4 +1,5 @@
-"""Record what a real Odoo 18 ORM returns for each generated domain (the differential's oracle).
+"""Record what a real Odoo ORM (17.0, 18.0, 19.0) returns for each generated domain (the
+differential's oracle).
 
 Run with Odoo's own Python, never imported by the test suite:
 
@@ -38,8 +39,8 @@ class Collect(logging.Handler):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Record Odoo 18's search results for domains")
-    parser.add_argument("--odoo-src", required=True, help="an unmodified Odoo 18.0 source tree")
+    parser = argparse.ArgumentParser(description="Record Odoo's search results for domains")
+    parser.add_argument("--odoo-src", required=True, help="an unmodified Odoo 17.0, 18.0 or 19.0 source tree")
     parser.add_argument("--db", required=True)
     parser.add_argument("--db-host", required=True)
     parser.add_argument("--db-port", default="5432")
@@ -50,7 +51,15 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, args.odoo_src)
+    import contextlib
+
     import odoo
+
+    with contextlib.suppress(ImportError):
+        import odoo.init  # 19.0: `odoo` is a namespace package that `odoo.init` sets up
+    import odoo.api
+    import odoo.modules.registry
+    import odoo.release
     from odoo.tools import config
 
     config.parse_config(
@@ -77,7 +86,7 @@ def main() -> None:
     registry = odoo.modules.registry.Registry(args.db)
     started = time.monotonic()
     with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        env = odoo.api.Environment(cr, 1, {})  # the superuser
         meta = {
             "odoo": odoo.release.version,
             "uid": env.uid,

@@ -13,6 +13,7 @@ import psycopg2
 from odoo import http
 from odoo.http import request
 
+from ..hooks import LAYOUT
 from ..lib.context import SESSION_KEY, BridgeError, session_choice, session_profiles
 from ..lib.profile_choice import check_choice, profile_names
 
@@ -31,7 +32,7 @@ class PgpolicyProfiles(http.Controller):
     def profiles(self):
         return request.make_json_response(_state())
 
-    @http.route("/pgpolicy/profiles", type="json", auth="user", methods=["POST"])
+    @http.route("/pgpolicy/profiles", type=LAYOUT.json_route, auth="user", methods=["POST"])
     def choose_profiles(self, profiles=None):
         try:
             choice = session_choice(request.session.uid, profiles)

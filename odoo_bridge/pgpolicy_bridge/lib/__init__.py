@@ -10,7 +10,8 @@ Odoo, the cursor, the environment, the call and the cron job, and ask these modu
 - `bridge`:     the decisions of each statement, from the three above;
 - `health`:     whether the database role can be held to the policies at all, and at which
                 level to log it;
-- `login`, `profile_choice`: access profiles' sign-in refusals and enabled subset.
+- `login`, `profile_choice`: access profiles' sign-in refusals and enabled subset;
+- `versions`:   which Odoo (17.0, 18.0, 19.0) runs, and where it keeps what is hooked.
 
 CI tests them against real PostgreSQL, without Odoo (tests/test_bridge*.py).
 """

@@ -22,8 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import CodeType, FrameType
 
-# The ORM, relative to the `odoo` package directory of Odoo 17 / 18.
-ORM_FILES = (
+# The ORM, relative to the `odoo` package directory, per series. Odoo 17.0 and 18.0 keep
+# it in a handful of top-level files; 19.0 moved it into `odoo/orm/` (`odoo/models`,
+# `odoo/fields` and `odoo/api` became packages that only re-export it).
+ORM_FILES_17 = (
     "models.py",
     "fields.py",
     "api.py",
@@ -33,12 +35,52 @@ ORM_FILES = (
     "addons/base/models/ir_rule.py",  # rule evaluation
     "addons/base/models/ir_model.py",  # access rights (ir.model.access)
 )
+ORM_FILES_19 = (
+    # odoo/orm/ but registry.py: registry loading and signalling are not the ORM, as
+    # odoo/modules/registry.py is not in 17.0 and 18.0 (they run as the system principal).
+    "orm/commands.py",
+    "orm/decorators.py",
+    "orm/domains.py",  # Domain objects: 19.0's domain -> SQL
+    "orm/environments.py",
+    "orm/fields.py",
+    "orm/fields_binary.py",
+    "orm/fields_misc.py",
+    "orm/fields_numeric.py",
+    "orm/fields_properties.py",
+    "orm/fields_reference.py",
+    "orm/fields_relational.py",
+    "orm/fields_selection.py",
+    "orm/fields_temporal.py",
+    "orm/fields_textual.py",
+    "orm/identifiers.py",
+    "orm/model_classes.py",
+    "orm/models.py",
+    "orm/models_transient.py",
+    "orm/table_objects.py",
+    "orm/types.py",
+    "orm/utils.py",
+    "osv/expression.py",
+    "tools/query.py",
+    "tools/sql.py",
+    "addons/base/models/ir_rule.py",
+    "addons/base/models/ir_model.py",
+)
 # (file relative to the `odoo` package, function): code that forwards SQL it is given.
-PASS_THROUGH = (
-    ("sql_db.py", None),  # the cursor, savepoints
+PASS_THROUGH_17 = (("sql_db.py", None),)  # the cursor, savepoints
+PASS_THROUGH_18 = (
+    ("sql_db.py", None),
     ("api.py", "execute_query"),
+    ("api.py", "execute_query_dict"),
     ("api.py", "flush_query"),
 )
+PASS_THROUGH_19 = (
+    ("sql_db.py", None),
+    ("orm/environments.py", "execute_query"),
+    ("orm/environments.py", "execute_query_dict"),
+    ("orm/environments.py", "flush_query"),
+)
+ORM_FILES = {"17.0": ORM_FILES_17, "18.0": ORM_FILES_17, "19.0": ORM_FILES_19}
+PASS_THROUGH = {"17.0": PASS_THROUGH_17, "18.0": PASS_THROUGH_18, "19.0": PASS_THROUGH_19}
 
 ORM, MODULE, PASS = "orm", "module", "pass"
 TRUST_ODOO, TRUST_ORM = "odoo", "orm"
@@ -50,7 +92,9 @@ class OriginRules:
 
     orm_files: frozenset[str]
     pass_through: frozenset[tuple[str, str | None]]
-    _verdicts: dict[CodeType, str] = field(default_factory=dict, repr=False)
+    # keyed by what decides: code objects compare equal across files when their code is
+    # the same (CPython ignores co_filename), so they cannot be the key
+    _verdicts: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def for_odoo(
@@ -59,6 +103,7 @@ class OriginRules:
         extra_orm_paths: Iterable[str] = (),
         psycopg2_dir: str | None = None,
         trust: str = TRUST_ODOO,
+        series: str = "18.0",
     ) -> OriginRules:
         """The rules for the Odoo package at `odoo_dir` (the directory of `odoo/__init__.py`).
 
@@ -68,12 +113,15 @@ class OriginRules:
         modules run raw SQL as system work (the device log at login, mail, accounting
         sequences): under TRUST_ORM they run as the user and stock Odoo breaks.
         `extra_orm_paths` are more files or directories whose statements count as the
-        ORM's (every statement they issue runs with mirrors lifted).
+        ORM's (every statement they issue runs with mirrors lifted). `series` is the
+        running Odoo's (`versions.layout_for`): which files are its ORM.
         """
         if trust not in (TRUST_ODOO, TRUST_ORM):
             raise ValueError(f"trust must be {TRUST_ODOO!r} or {TRUST_ORM!r}, got {trust!r}")
+        if series not in ORM_FILES:
+            raise ValueError(f"no ORM files known for Odoo {series}")
         base = os.path.realpath(odoo_dir)
-        orm = {os.path.join(base, path) for path in ORM_FILES}
+        orm = {os.path.join(base, path) for path in ORM_FILES[series]}
         if trust == TRUST_ODOO:
             orm.add(base)
             bundled = os.path.join(os.path.dirname(base), "addons")
@@ -81,15 +129,16 @@ class OriginRules:
                 orm.add(bundled)
         orm |= {os.path.realpath(path) for path in extra_orm_paths}
         passing: set[tuple[str, str | None]] = {
-            (os.path.join(base, path), function) for path, function in PASS_THROUGH
+            (os.path.join(base, path), function) for path, function in PASS_THROUGH[series]
         }
         if psycopg2_dir is not None:
             passing.add((os.path.join(os.path.realpath(psycopg2_dir), "extras.py"), None))
         return cls(frozenset(orm), frozenset(passing))
 
     def verdict(self, code: CodeType) -> str:
-        """ORM, MODULE or PASS for the code of one frame (cached: code objects live long)."""
-        found = self._verdicts.get(code)
+        """ORM, MODULE or PASS for the code of one frame (cached per file and function)."""
+        key = (code.co_filename, code.co_name)
+        found = self._verdicts.get(key)
         if found is None:
             filename = os.path.realpath(code.co_filename)
             if (filename, None) in self.pass_through or (
@@ -103,7 +152,7 @@ class OriginRules:
                 found = ORM
             else:
                 found = MODULE
-            self._verdicts[code] = found
+            self._verdicts[key] = found
         return found
 
     def from_orm(self, frame: FrameType | None) -> bool:

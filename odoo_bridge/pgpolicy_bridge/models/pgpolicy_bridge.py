@@ -1,6 +1,6 @@
 import logging
 
-from odoo import api, models
+from odoo import _, api, models
 from odoo.exceptions import AccessError
 
 from ..hooks import report_health, role_health_of
@@ -20,5 +20,5 @@ class PgpolicyBridge(models.AbstractModel):
     def status(self):
         """The database role's state and the bridge's counters (administrators only)."""
         if not self.env.user.has_group("base.group_system"):
-            raise AccessError(self.env._("Only administrators may read the pgpolicy status."))
+            raise AccessError(_("Only administrators may read the pgpolicy status."))
         return role_health_of(self.env.cr)

@@ -1,8 +1,9 @@
 {
     "name": "pgpolicy bridge probe",
     "summary": "Test-only: module code that runs raw SQL inside a user's request",
-    "version": "18.0.1.0.0",
+    "version": "1.0.0",
     "license": "LGPL-3",
+    "author": "pgpolicy",
     "depends": ["pgpolicy_bridge"],
     "data": [],
     "installable": True,
