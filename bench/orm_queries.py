@@ -50,8 +50,8 @@ def main() -> None:
     parser.add_argument("--extra-models", default="sale.order")
     args = parser.parse_args()
     sys.path.insert(0, args.odoo_src)
-    import odoo  # noqa: PLC0415 (only importable from Odoo's interpreter)
-    from odoo.tools import SQL  # noqa: PLC0415
+    import odoo  # only importable from Odoo's interpreter
+    from odoo.tools import SQL
 
     odoo.tools.config.parse_config(
         [
@@ -64,9 +64,8 @@ def main() -> None:
     users = [(uid, companies, why, MODELS) for uid, companies, why in USERS]
     for item in filter(None, args.extra.split(";")):
         uid, companies, why = item.split(":", 2)
-        users.append(
-            (int(uid), [int(c) for c in companies.split(",")], why, tuple(args.extra_models.split(",")))
-        )
+        ids = [int(c) for c in companies.split(",")]
+        users.append((int(uid), ids, why, tuple(args.extra_models.split(","))))
     registry = odoo.modules.registry.Registry(args.dbname)
     out: list[dict[str, Any]] = []
     with registry.cursor() as cr:
