@@ -245,6 +245,10 @@ class Compiler:
 
     catalog: Catalog
     inline: bool = False  # subqueries in place: for readers that bypass RLS (tools, tests)
+    # Ids read through views (`ids_view`), for the predicates of permissive policies only: a
+    # view is a dependency, and `DROP ... CASCADE` of a table it reads drops the policies
+    # reading it; a dropped permissive policy admits less, a dropped restrictive one more.
+    views: bool = False
     functions: dict[str, SudoFunction] = field(default_factory=dict)
     _aliases: int = 0
 
@@ -631,20 +635,24 @@ class Compiler:
         """An integer[] expression of the ids a SELECT returns, bypassing RLS when `top`.
 
         `planned`: the SELECT depends on the context alone; a function folded when the
-        statement is planned (a bare call). Else the ids are read through a view, evaluated
-        once when the statement runs (an InitPlan): `ids_view`."""
+        statement is planned (a bare call). Else the ids are evaluated once when the
+        statement runs (an InitPlan): read through a view when `views` (`ids_view`), else
+        returned by a SECURITY DEFINER function."""
         if not top or self.inline:
             return f"ARRAY({select_sql})"
-        if not planned:
+        if not planned and self.views:
             return self.ids_view(select_sql)
-        body = planned_source(
+        body = (
             f"SELECT coalesce(array_agg(DISTINCT v), '{{}}') FROM ({select_sql}) AS s(v) "
             f"WHERE {CONTEXT_CHECK}"
         )
-        name = PLANNED_PREFIX + hashlib.sha256(body.encode()).hexdigest()[:16]
+        if planned:
+            body = planned_source(body)
+        prefix = PLANNED_PREFIX if planned else "ids_"
+        name = prefix + hashlib.sha256(body.encode()).hexdigest()[:16]
         function = SudoFunction(name, "integer[]", body)
         self.functions[name] = function
-        return f"{function.qualified}()"
+        return f"{function.qualified}()" if planned else f"(SELECT {function.qualified}())"
 
     def ids_view(self, select_sql: str) -> str:
         """The ids as an uncorrelated `ARRAY(SELECT v FROM <view>)`: an InitPlan planned with

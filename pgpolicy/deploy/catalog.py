@@ -8,6 +8,7 @@ rendering and the current one is drift (an `ALTER POLICY` by hand).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -133,23 +134,26 @@ SELECT p.proname, p.prosrc, pg_get_function_result(p.oid)
 # The generated views: their comment, and the fingerprint of their query as PostgreSQL
 # renders it now (read under a pinned search_path, as `ddl.create_view` stamped it).
 _VIEWS_OF_IDS = """
-SELECT c.relname, coalesce(obj_description(c.oid, 'pg_class'), ''), md5(pg_get_viewdef(c.oid))
+SELECT c.relname, coalesce(obj_description(c.oid, 'pg_class'), ''), pg_get_viewdef(c.oid)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = %s AND c.relkind = 'v'
 """
 
 
-def view_source(comment: str, rendered: str) -> str:
-    """The compiled source a generated view's comment keeps, or '' (drift, recreated) when
-    its query is no longer the one stamped: edited by hand, or the comment is not ours."""
+def view_source(comment: str, rendering: str) -> str:
+    """The compiled source a generated view's comment keeps, or, when its query is no longer
+    the one stamped (edited by hand, or the comment is not ours), PostgreSQL's rendering of
+    it: unlike any compiled source (drift, recreated), and naming what the view reads (the
+    order of drops, `plan.callers_first`)."""
     try:
         stamp = json.loads(comment)
     except ValueError:
-        return ""
+        return rendering
+    rendered = hashlib.md5(rendering.encode()).hexdigest()
     if not isinstance(stamp, dict) or stamp.get("rendered") != rendered:
-        return ""
+        return rendering
     source = stamp.get("source")
-    return source if isinstance(source, str) else ""
+    return source if isinstance(source, str) else rendering
 
 
 def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
@@ -181,7 +185,7 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
     rows = conn.execute(_FUNCTIONS, [SUDO_SCHEMA]).fetchall()
     with pinned_search_path(conn):
         views = conn.execute(_VIEWS_OF_IDS, [SUDO_SCHEMA]).fetchall()
-    rows += [(name, view_source(comment, md5), VIEW_RETURNS) for name, comment, md5 in views]
+    rows += [(name, view_source(comment, text), VIEW_RETURNS) for name, comment, text in views]
     functions = {name: body for name, body, _ in rows}
     returns = {name: result for name, _, result in rows}
     schema = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [SUDO_SCHEMA])
