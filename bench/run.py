@@ -584,7 +584,8 @@ def main() -> None:
         "--follows",
         type=int,
         default=0,
-        help="first make user 7 (partner 8) follow this many orders (see ensure_followers)",
+        help="make user 7 (partner 8) follow this many orders, and stop: run it before "
+        "orm_queries.py, whose point read and name search pick among the rows it adds",
     )
     parser.add_argument(
         "--configs", default=",".join(CONFIGS), help="a subset of " + ", ".join(CONFIGS)
@@ -602,7 +603,8 @@ def main() -> None:
             for t in ("sale_order", "sale_order_line", "res_partner", "crm_lead")
         }
     if args.follows:
-        print(f"user 7 follows {ensure_followers(args.dsn, args.follows):,} orders", flush=True)
+        print(f"user 7 follows {ensure_followers(args.dsn, args.follows):,} orders")
+        return
     times = deploy(args.dsn)
     extra = orm_queries(args.orm_queries) if args.orm_queries else []
     result = measure(args.dsn, app_dsn, args.runs, args.warmup, extra, configs)
