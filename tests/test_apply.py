@@ -78,6 +78,34 @@ def test_drift_is_reported_and_repaired(deployed: tuple[Any, PolicySet], app_rol
     assert result.exit_code == 0
 
 
+def test_a_view_of_ids_edited_by_hand_is_drift_and_repaired(
+    deployed: tuple[Any, PolicySet], app_role: str
+) -> None:
+    """A generated view whose query was replaced (its comment, the compiled source, kept)
+    is planned again from the policy set, and the view reads what it read before."""
+    db, policy_set = deployed
+    (view,) = [f for f in policy_set.functions if f.view][:1]
+    name = sql.Identifier("pgpolicy_sudo", view.name)
+    read = sql.SQL("SELECT count(*) FROM {}").format(name)
+
+    def rows() -> Any:
+        with psycopg.connect(db.dsn) as conn:
+            conn.execute("SELECT pgpolicy.set_context(2, ARRAY[1, 2], false)")
+            return conn.execute(read).fetchone()
+
+    before = rows()
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        edit = "CREATE OR REPLACE VIEW {} (v) AS SELECT id FROM public.sale_order"
+        conn.execute(sql.SQL(edit).format(name))
+    assert rows() != before
+    plan = apply_policy_set(db.dsn, policy_set, [app_role])
+    assert [(c.action, c.name, c.reason) for c in plan.changes] == [
+        ("create_function", view.name, "drift: body edited by hand")
+    ]
+    assert apply_policy_set(db.dsn, policy_set, [app_role]).empty
+    assert rows() == before
+
+
 def test_locked_table_fails_cleanly(deployed: tuple[Any, PolicySet], app_role: str) -> None:
     db, policy_set = deployed
     with psycopg.connect(db.dsn, autocommit=True) as conn:

@@ -263,7 +263,8 @@ def test_downgrade_puts_back_exactly_what_was_deployed(
         conn.execute("ALTER TABLE crm_tag DISABLE ROW LEVEL SECURITY")
         name = conn.execute(
             "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-            "WHERE n.nspname = 'pgpolicy_sudo' ORDER BY 1 LIMIT 1"
+            "WHERE n.nspname = 'pgpolicy_sudo' "
+            "AND pg_get_function_result(p.oid) = 'integer[]' ORDER BY 1 LIMIT 1"
         ).fetchone()
         assert name is not None
         conn.execute(

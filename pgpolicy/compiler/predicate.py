@@ -17,12 +17,14 @@ run time that the statement runs under the context it was planned for
 
 Relational conditions read other tables the way Odoo does inside rules: as
 superuser, ignoring those tables' own rules. Inside a policy that needs a
-bypass, so every such set of ids is computed by a generated
-`SECURITY DEFINER` function (`pgpolicy_sudo.ids_<hash>()`), called once per
-statement; the policy compares with `= ANY((SELECT f())::integer[])`. Sets that
-depend on the context alone (the user's records, the company hierarchy above
-or below the allowed companies) are `planned_ids_*` functions instead, folded
-at plan time like the context itself.
+bypass, so every such set of ids is read through a generated view that runs with
+its owner's rights (`pgpolicy_sudo.rows_<hash>`, never `security_invoker`); the
+policy compares with `= ANY(ARRAY(SELECT v FROM pgpolicy_sudo.rows_<hash>))`, an
+InitPlan the planner plans with the statement itself, on the comodel's indexes,
+and evaluates once when it runs (docs/semantics.md, "Relational rules"). Sets
+that depend on the context alone (the user's records, the company hierarchy
+above or below the allowed companies) are `planned_ids_*` functions instead,
+folded at plan time like the context itself.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ from pgpolicy.odoo.metadata import Catalog, Field, Model
 
 SUDO_SCHEMA = "pgpolicy_sudo"
 PLANNED_PREFIX = "planned_ids_"
+VIEW_PREFIX = "rows_"
+VIEW_RETURNS = "SETOF integer"
 NUMBER_TYPES = ("integer", "float", "monetary")
 RELATIONAL_TYPES = ("many2one", "one2many", "many2many")
 CHAR_TYPES = ("char", "text", "html")
@@ -153,7 +157,8 @@ def planned_source(select: str) -> str:
 
 @dataclass(frozen=True)
 class SudoFunction:
-    """A generated function that computes a set of ids as superuser, once per statement."""
+    """A generated function that computes a set of ids as superuser, once per statement,
+    or (`view`) a generated view that reads them with its owner's rights."""
 
     name: str  # unqualified; lives in SUDO_SCHEMA
     returns: str
@@ -174,6 +179,15 @@ class SudoFunction:
 
         The name says it, so deployed functions, plans and migrations need no other field."""
         return self.name.startswith(PLANNED_PREFIX)
+
+    @property
+    def view(self) -> bool:
+        """Whether it is a view (one integer column `v`) rather than a function.
+
+        A view's query is planned with the statement that reads it, where a SECURITY
+        DEFINER function is a black box PostgreSQL calls (and, for SQL, plans again) at
+        every statement; the owner's rights are the function's definer rights."""
+        return self.name.startswith(VIEW_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -231,6 +245,10 @@ class Compiler:
 
     catalog: Catalog
     inline: bool = False  # subqueries in place: for readers that bypass RLS (tools, tests)
+    # Ids read through views (`ids_view`), for the predicates of permissive policies only: a
+    # view is a dependency, and `DROP ... CASCADE` of a table it reads drops the policies
+    # reading it; a dropped permissive policy admits less, a dropped restrictive one more.
+    views: bool = False
     functions: dict[str, SudoFunction] = field(default_factory=dict)
     _aliases: int = 0
 
@@ -649,11 +667,14 @@ class Compiler:
     def ids_array(self, select_sql: str, top: bool, planned: bool = False) -> str:
         """An integer[] expression of the ids a SELECT returns, bypassing RLS when `top`.
 
-        `planned`: the SELECT depends on the context alone; the function is folded when
-        the statement is planned (a bare call), else evaluated once when it runs (an
-        InitPlan)."""
+        `planned`: the SELECT depends on the context alone; a function folded when the
+        statement is planned (a bare call). Else the ids are evaluated once when the
+        statement runs (an InitPlan): read through a view when `views` (`ids_view`), else
+        returned by a SECURITY DEFINER function."""
         if not top or self.inline:
             return f"ARRAY({select_sql})"
+        if not planned and self.views:
+            return self.ids_view(select_sql)
         body = (
             f"SELECT coalesce(array_agg(DISTINCT v), '{{}}') FROM ({select_sql}) AS s(v) "
             f"WHERE {CONTEXT_CHECK}"
@@ -679,6 +700,20 @@ class Compiler:
             return f"pgpolicy.planned_in_groups({groups})"
         closure = self.ids_array(all_groups_select(self, "SELECT pgpolicy.planned_uid()"), True, True)
         return f"({closure} OPERATOR(pg_catalog.&&) {groups})"
+
+    def ids_view(self, select_sql: str) -> str:
+        """The ids as an uncorrelated `ARRAY(SELECT v FROM <view>)`: an InitPlan planned with
+        the statement, whose result is an index condition on the policy's table.
+
+        Not a semi-join: PostgreSQL never pulls a sublink of a row level security policy up
+        into a join, so `id IN (SELECT ...)` or a correlated EXISTS is a (hashed) SubPlan
+        filtering every row of a sequential scan; the array keeps the `id = ANY($0)` index
+        scan (docs/semantics.md, "Relational rules"). Without a context the view is empty."""
+        body = f"SELECT v FROM ({select_sql}) AS s(v) WHERE {CONTEXT_CHECK}"
+        name = VIEW_PREFIX + hashlib.sha256(body.encode()).hexdigest()[:16]
+        view = SudoFunction(name, VIEW_RETURNS, body)
+        self.functions[name] = view
+        return f"ARRAY(SELECT v FROM {view.qualified})"
 
     def search_sql(self, search: Search) -> str:
         """`SELECT <column> FROM comodel WHERE <domain>` (no rules: Odoo runs it in sudo)."""
@@ -930,10 +965,11 @@ class Compiler:
             raise CompileError(f"{op} on the {fld.type} field {fld.name}", token=fld.name)
         start = self.start_ids(tree, value)
         # Expanding a context value (the allowed companies, the user's partner) is itself
-        # a context value: folded at plan time like its start.
+        # a context value: folded at plan time like its start, also inside a subquery (the
+        # followers of the user's partners), where Odoo too expands it before it queries.
         planned = isinstance(value, Dynamic) and value.planned
         expanded = Dynamic(
-            self.ids_array(self.expand(tree, op, start, parent), top, planned),
+            self.ids_array(self.expand(tree, op, start, parent), top or planned, planned),
             True,
             planned=planned,
         )

@@ -151,8 +151,14 @@ class RelationPolicies:
         assert model.table is not None
         table = ident(model.table)
         body = f"SELECT {table}.id FROM public.{table} WHERE {combined}"
-        ids = self.builder.compiler.ids_array(body, top=True)
-        self.builder.functions.update(self.builder.compiler.functions)
+        # relation policies are permissive: the ids may be read through a view
+        compiler = self.builder.compiler
+        compiler.views = True
+        try:
+            ids = compiler.ids_array(body, top=True)
+        finally:
+            compiler.views = False
+        self.builder.functions.update(compiler.functions)
         return f"{column} = ANY(({ids})::integer[])"
 
     def system_only(self, table: str) -> list[PolicySpec]:

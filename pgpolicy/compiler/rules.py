@@ -72,9 +72,14 @@ class RuleCombiner:
                     raise CompileError(
                         f"PostgreSQL rejects its compiled predicate: {self.rejected[rule.id]}"
                     )
-                predicate = self.compiler.predicate(
-                    parse_rule_domain(rule.domain, odoo_major=self.catalog.major), model
-                )
+                # a group rule is a permissive policy: its ids may be read through views
+                self.compiler.views = not rule.is_global
+                try:
+                    predicate = self.compiler.predicate(
+                        parse_rule_domain(rule.domain, odoo_major=self.catalog.major), model
+                    )
+                finally:
+                    self.compiler.views = False
             except CompileError as exc:
                 error = exc.with_rule(ref)
                 self.errors.append(error)

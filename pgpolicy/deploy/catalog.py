@@ -8,6 +8,7 @@ rendering and the current one is drift (an `ALTER POLICY` by hand).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from pgpolicy.compiler.predicate import SUDO_SCHEMA
+from pgpolicy.compiler.predicate import SUDO_SCHEMA, VIEW_RETURNS
 from pgpolicy.compiler.search import SEARCH_SCHEMA
 from pgpolicy.db import pinned_search_path
 
@@ -134,6 +135,29 @@ SELECT p.proname, p.prosrc, pg_get_function_result(p.oid)
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = %s
 """
+# The generated views: their comment, and the fingerprint of their query as PostgreSQL
+# renders it now (read under a pinned search_path, as `ddl.create_view` stamped it).
+_VIEWS_OF_IDS = """
+SELECT c.relname, coalesce(obj_description(c.oid, 'pg_class'), ''), pg_get_viewdef(c.oid)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = %s AND c.relkind = 'v'
+"""
+
+
+def view_source(comment: str, rendering: str) -> str:
+    """The compiled source a generated view's comment keeps, or, when its query is no longer
+    the one stamped (edited by hand, or the comment is not ours), PostgreSQL's rendering of
+    it: unlike any compiled source (drift, recreated), and naming what the view reads (the
+    order of drops, `plan.callers_first`)."""
+    try:
+        stamp = json.loads(comment)
+    except ValueError:
+        return rendering
+    rendered = hashlib.md5(rendering.encode()).hexdigest()
+    if not isinstance(stamp, dict) or stamp.get("rendered") != rendered:
+        return rendering
+    source = stamp.get("source")
+    return source if isinstance(source, str) else rendering
 
 
 def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
@@ -163,6 +187,9 @@ def read_deployed(conn: psycopg.Connection[Any]) -> Deployed:
         for name, enabled, forced, owner in conn.execute(_TABLES)
     }
     rows = conn.execute(_FUNCTIONS, [SUDO_SCHEMA]).fetchall()
+    with pinned_search_path(conn):
+        views = conn.execute(_VIEWS_OF_IDS, [SUDO_SCHEMA]).fetchall()
+    rows += [(name, view_source(comment, text), VIEW_RETURNS) for name, comment, text in views]
     functions = {name: body for name, body, _ in rows}
     returns = {name: result for name, _, result in rows}
     schema = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [SUDO_SCHEMA])
@@ -247,7 +274,10 @@ SELECT format('%%I.%%I', n.nspname, c.relname), c.relkind::text,
    AND (has_table_privilege(r.role, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE')
         OR has_any_column_privilege(r.role, c.oid, 'SELECT, INSERT, UPDATE'))
    AND CASE c.relkind
-         WHEN 'v' THEN NOT coalesce(
+         -- pgpolicy's generated views of ids, made by the schema's owner, are exposed on
+         -- purpose: each is what a policy reads past the comodel's rules (ddl.create_view)
+         WHEN 'v' THEN NOT (n.nspname = 'pgpolicy_sudo' AND c.relname LIKE 'rows\\_%%'
+                            AND c.relowner = n.nspowner) AND NOT coalesce(
              (SELECT o.option_value::boolean FROM pg_options_to_table(c.reloptions) o
                WHERE o.option_name = 'security_invoker'), false)
          WHEN 'm' THEN true

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from psycopg import sql
 
-from pgpolicy.compiler.predicate import SUDO_SCHEMA, SudoFunction
+from pgpolicy.compiler.predicate import SUDO_SCHEMA, VIEW_PREFIX, SudoFunction
 from pgpolicy.compiler.search import ARGUMENTS, SEARCH_SCHEMA, SearchFunction
 from pgpolicy.compiler.spec import PolicySpec
 from pgpolicy.deploy.catalog import FINGERPRINT
@@ -112,6 +112,8 @@ def create_function(function: SudoFunction, roles: Sequence[str]) -> list[sql.Co
     A `planned` one depends on the context alone and is IMMUTABLE on purpose, like the
     runtime's plan-time functions: folded when the statement is planned, under the
     context gate (sql/runtime.sql)."""
+    if function.view:
+        return create_view(function, roles)
     name = sql.Identifier(SUDO_SCHEMA, function.name)
     volatility = sql.SQL("IMMUTABLE" if function.planned else "STABLE")
     return [
@@ -133,11 +135,46 @@ def create_function(function: SudoFunction, roles: Sequence[str]) -> list[sql.Co
     ]
 
 
+def create_view(view: SudoFunction, roles: Sequence[str]) -> list[sql.Composed]:
+    """A generated view of ids (`v`) read with its owner's rights, past row level security,
+    like a SECURITY DEFINER function's definer: never `security_invoker`.
+
+    Its query is planned with the statement that reads it (a policy's InitPlan). Its
+    comment keeps the compiled source and a fingerprint of PostgreSQL's rendering of the
+    query (under a pinned search_path): `plan` compares the source, and takes a view whose
+    rendering no longer matches (edited by hand, comment kept) for drift
+    (`catalog.view_source`)."""
+    name = sql.Identifier(SUDO_SCHEMA, view.name)
+    regclass = sql.Literal(f"{SUDO_SCHEMA}.{view.name}")
+    # reads the source back from the comment: the DO block's text holds no rule text
+    stamp = sql.SQL(
+        "DO $pgpolicy$ DECLARE path text := current_setting('search_path'); BEGIN "
+        "PERFORM set_config('search_path', 'pg_catalog, pg_temp', true); "
+        "EXECUTE format('COMMENT ON VIEW %s IS %L', {regclass}, json_build_object("
+        "'source', obj_description({regclass}::regclass, 'pg_class'), "
+        "'rendered', md5(pg_get_viewdef({regclass}::regclass)))); "
+        "PERFORM set_config('search_path', path, true); END $pgpolicy$"
+    ).format(regclass=regclass)
+    return [
+        sql.SQL("CREATE OR REPLACE VIEW {} (v) WITH (security_invoker = false) AS {}").format(
+            name, sql.SQL(view.body)
+        ),
+        sql.SQL("COMMENT ON VIEW {} IS {}").format(name, sql.Literal(view.body)),
+        stamp,
+        sql.SQL("REVOKE ALL ON {} FROM PUBLIC").format(name),
+        sql.SQL("GRANT SELECT ON {} TO {}").format(
+            name, sql.SQL(", ").join(map(sql.Identifier, roles))
+        ),
+    ]
+
+
 def drop_sudo_schema() -> sql.Composed:
     return sql.SQL("DROP SCHEMA IF EXISTS {}").format(sql.Identifier(SUDO_SCHEMA))
 
 
 def drop_function(name: str) -> sql.Composed:
+    if name.startswith(VIEW_PREFIX):
+        return sql.SQL("DROP VIEW IF EXISTS {}").format(sql.Identifier(SUDO_SCHEMA, name))
     return sql.SQL("DROP FUNCTION IF EXISTS {}()").format(sql.Identifier(SUDO_SCHEMA, name))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from psycopg import sql
 
-from pgpolicy.compiler.predicate import SUDO_SCHEMA
+from pgpolicy.compiler.predicate import SUDO_SCHEMA, VIEW_PREFIX
 from pgpolicy.compiler.search import SEARCH_SCHEMA
 from pgpolicy.compiler.spec import PolicySet, PolicySpec
 from pgpolicy.deploy import ddl
@@ -283,13 +283,19 @@ def callers_first(bodies: dict[str, str]) -> list[str]:
     relation owner's rules): dropped callers first, a downgrade creating them again in
     reverse order creates the called function before the SQL body that needs it.
     """
-    left = sorted(bodies)
     ordered: list[str] = []
-    while left:
-        called = {n for n in left for other in left if other != n and n in bodies[other]}
-        free = [n for n in left if n not in called] or left[:1]
-        ordered.extend(free)
-        left = [n for n in left if n not in free]
+    # Views first: a view depends on the functions it calls (PostgreSQL refuses to drop
+    # them before it), even one whose source is unknown (edited by hand: body '').
+    for group in (
+        sorted(n for n in bodies if n.startswith(VIEW_PREFIX)),
+        sorted(n for n in bodies if not n.startswith(VIEW_PREFIX)),
+    ):
+        left = group
+        while left:
+            called = {n for n in left for other in left if other != n and n in bodies[other]}
+            free = [n for n in left if n not in called] or left[:1]
+            ordered.extend(free)
+            left = [n for n in left if n not in free]
     return ordered
 
 
