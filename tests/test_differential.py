@@ -312,6 +312,8 @@ def test_every_construct_is_exercised(version: int) -> None:
         cases = [c for c in recorded["cases"] if has(c)]
         accepted = [c for c in cases if "error" not in c]
         counts[name] = (len(cases), len(accepted))
+    if version == 17:  # 17.0 keeps company-dependent values in ir_property rows
+        del counts["company-dependent field (jsonb)"]
     thin = {
         name: n
         for name, n in counts.items()
