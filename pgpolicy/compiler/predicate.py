@@ -297,7 +297,7 @@ class Compiler:
             return self.node(translated, model, alias, top)
         op = leaf.op
         if self.catalog.major >= 19 and op not in ("any", "not any"):
-            rewritten = self.optimized_19(leaf)
+            rewritten = self.optimized_19(leaf, fld)
             if rewritten is not None:
                 return self.node(rewritten, model, alias, top)
         if op in ("any", "not any") and fld.type not in RELATIONAL_TYPES:
@@ -391,14 +391,14 @@ class Compiler:
             inverse = disjoin(Leaf(leaf.path, "=", Const(False)), inverse)
         return self.node(inverse, model, alias, top)
 
-    def optimized_19(self, leaf: Leaf) -> Node | None:
+    def optimized_19(self, leaf: Leaf, fld: Field) -> Node | None:
         """The rewrites of 19.0's `Domain` optimization that come before the field searches
         (related fields included), for a value known now; None when none applies.
 
         - `=?` (odoo/orm/domains.py:1250-1255): TRUE for any falsy value (0, '', []), else
           `=` (`in` for a list);
         - `like` / `ilike` / `not like` / `not ilike` with an empty value (False, None, ''):
-          TRUE / FALSE."""
+          TRUE / FALSE, on a relational field `!= False` / `= False`."""
         if isinstance(leaf.value, Const | ListOf):
             value = self.resolve(leaf.value)
         else:
@@ -410,6 +410,10 @@ class Compiler:
                 return TRUE
             return Leaf(leaf.path, "in" if isinstance(value.value, tuple) else "=", leaf.value)
         if leaf.op in ("like", "ilike", "not like", "not ilike") and not value.value:
+            # `_optimize_like_str` (odoo/orm/domains.py:1386-1396): on a relational field,
+            # "has a value" (`not like`: "has none")
+            if fld.type in RELATIONAL_TYPES:
+                return Leaf(leaf.path, "=" if leaf.op.startswith("not") else "!=", Const(False))
             return FALSE if leaf.op.startswith("not") else TRUE
         return None
 
