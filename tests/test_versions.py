@@ -1,6 +1,6 @@
 """The compiler follows the semantics of the Odoo version the database runs.
 
-`tests/data/odoo{17,18}/probes.json` hold domains whose SQL differs between 17.0 and 18.0
+`tests/data/odoo{17,18,19}/probes.json` hold domains whose SQL differs between 17.0 and 18.0
 (docs/semantics.md, "Odoo versions"), each with the ids that version's ORM found on its
 real database (`tests/oracles/record_oracle.py`). Each is compiled with the catalog read from
 the database, whose version comes from `ir_module_module`, and run on that database: the ids
@@ -27,7 +27,7 @@ from tests.conftest import REPO_ROOT, Database
 DATA = REPO_ROOT / "tests" / "data"
 # One worker restores the 17.0 database (per server), not every worker.
 pytestmark = pytest.mark.xdist_group("odoo17")
-OTHER = {17: "18.0.1.3", 18: "17.0.1.3"}
+OTHER = {17: "18.0.1.3", 18: "17.0.1.3", 19: "18.0.1.3"}
 
 
 def probe_ids(
@@ -75,11 +75,21 @@ def test_odoo18_probes(odoo_db: Database) -> None:
     assert len(differ_as_17) >= 10, differ_as_17
 
 
+@pytest.mark.xdist_group("odoo19")
+def test_odoo19_probes(odoo19_db: Database) -> None:
+    differ, differ_as_18 = mismatches(odoo19_db, DATA / "odoo19" / "probes.json", 19)
+    assert not differ, "compiled as 19.0, these differ from Odoo 19.0:\n" + "\n".join(differ)
+    # the probes were chosen for 17.0 against 18.0; 19.0's own differences are measured by
+    # the differential (tests/test_differential.py), which compiles 2,000 domains as 19.0
+    assert differ_as_18, "compiled as 18.0, every probe gives Odoo 19.0's ids"
+
+
 def test_version_detection() -> None:
     assert series_of("17.0.1.3") == "17.0"
     assert series_of("18.0.1.3") == "18.0"
+    assert series_of("19.0.1.3") == "19.0"
     assert series_of(None) == "18.0"  # a catalog saved before versions were read
-    for unknown in ("16.0.1.3", "saas~17.2.1.0", "19.0.1.3", "19"):
+    for unknown in ("16.0.1.3", "saas~17.2.1.0", "20.0.1.3", "19"):
         with pytest.raises(UnsupportedOdooVersion, match="not supported"):
             series_of(unknown)
 

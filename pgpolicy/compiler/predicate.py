@@ -33,6 +33,7 @@ import datetime
 import decimal
 import hashlib
 import math
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -78,6 +79,7 @@ VIEW_PREFIX = "rows_"
 VIEW_RETURNS = "SETOF integer"
 NUMBER_TYPES = ("integer", "float", "monetary")
 RELATIONAL_TYPES = ("many2one", "one2many", "many2many")
+ORDERINGS = {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}
 CHAR_TYPES = ("char", "text", "html")
 SQL_TYPES = {
     "integer": "integer",
@@ -279,6 +281,10 @@ class Compiler:
             pushed = self.inherited_not(node.child, model)
             if pushed is not None:
                 return self.node(pushed, model, alias, top)
+            if self.catalog.major >= 19 and isinstance(node.child, Leaf):
+                inverse = self.negated_inequality_19(node.child, model, alias, top)
+                if inverse is not None:
+                    return inverse
             return f"(NOT ({self.node(node.child, model, alias, top)}))"
         if isinstance(node, Cond):
             return self.cond(node, model, alias, top)
@@ -308,6 +314,10 @@ class Compiler:
         if translated is not None:
             return self.node(translated, model, alias, top)
         op = leaf.op
+        if self.catalog.major >= 19 and op not in ("any", "not any"):
+            rewritten = self.optimized_19(leaf, fld)
+            if rewritten is not None:
+                return self.node(rewritten, model, alias, top)
         if op in ("any", "not any") and fld.type not in RELATIONAL_TYPES:
             # _anyfy_leaves keeps 'name.x' on a non-relational field; Odoo then fails on it
             raise CompileError(
@@ -342,6 +352,8 @@ class Compiler:
             either = (Leaf(leaf.path, op, Const(b)) for b in (True, False))
             return self.node(Cond(leaf.value, *either), model, alias, top)
         if op in ("child_of", "parent_of"):
+            if fld.type == "one2many" and self.catalog.major >= 19:
+                raise CompileError(f"{op} on the one2many {fld.name}: 19.0 not reproduced")
             return self.hierarchy(fld, model, op, value, alias, top)
         if fld.type in ("one2many", "many2many") and self.catalog.major >= 19:
             split = self.x2many_in_19(fld, model, op, value, alias, top)
@@ -351,9 +363,77 @@ class Compiler:
             return self.many2many(fld, model, op, value, alias, top)
         if fld.type == "one2many":
             return self.one2many(fld, model, op, value, alias, top)
+        if (
+            fld.type == "many2one"
+            and fld.company_dependent
+            and self.catalog.major >= 19
+            and op in ("not like", "not ilike")
+        ):
+            raise CompileError(f"{op} on the company-dependent {fld.name} (19.0)")
         if fld.type == "many2one" and isinstance(value, Static) and is_names(value.value):
             return self.node(self.many2one_by_name(fld, op, value.value), model, alias, top)
         return self.scalar(fld, model, op, value, alias, top)
+
+    def negated_inequality_19(self, leaf: Leaf, model: Model, alias: str, top: bool) -> str | None:
+        """`NOT (field < v)` as 19.0 makes it (`DomainCondition._negate`,
+        odoo/orm/domains.py:853-866): the leaf optimized first (a constant is negated as
+        such), else the inverse inequality, `OR field = False` when the field's type has no
+        falsy value (dates, many2one, selection, …); None for other leaves."""
+        fld = self.field(model, leaf.path) if "." not in leaf.path else None
+        likes = ("like", "ilike", "=like", "=ilike")
+        empty = isinstance(leaf.value, Const) and not leaf.value.value
+        if fld is not None and leaf.op in ("=like", "=ilike") and not fld.store and empty:
+            raise CompileError(f"NOT {leaf.op} an empty value on {fld.name}: 19.0 not reproduced")
+        dependent = fld is not None and fld.company_dependent and fld.type == "many2one"
+        if fld is not None and dependent and leaf.op in likes:
+            raise CompileError(f"NOT {leaf.op} on the company-dependent {fld.name} (19.0)")
+        if (
+            fld is not None
+            and fld.store
+            and fld.type == "many2one"
+            and leaf.op in likes
+            and isinstance(leaf.value, Const)
+            and isinstance(leaf.value.value, str)
+        ):
+            # a name search negated is `not any` (domains.py:1415-1425): NULL included
+            column = self.column_sql(fld, model, alias)
+            return f"(NOT ({self.leaf(leaf, model, alias, top)}) OR {column} IS NULL)"
+        if leaf.op not in ("<", "<=", ">", ">=") or "." in leaf.path:
+            return None
+        compiled = self.leaf(leaf, model, alias, top)
+        if compiled in ("TRUE", "FALSE", "true", "false"):
+            return "FALSE" if compiled.upper() == "TRUE" else "TRUE"
+        fld = self.field(model, leaf.path)
+        inverse: Node = Leaf(leaf.path, NEGATION[leaf.op], leaf.value)
+        if fld.type not in ("integer", "float", "monetary", "char", "text", "html", "boolean"):
+            inverse = disjoin(Leaf(leaf.path, "=", Const(False)), inverse)
+        return self.node(inverse, model, alias, top)
+
+    def optimized_19(self, leaf: Leaf, fld: Field) -> Node | None:
+        """The rewrites of 19.0's `Domain` optimization that come before the field searches
+        (related fields included), for a value known now; None when none applies.
+
+        - `=?` (odoo/orm/domains.py:1250-1255): TRUE for any falsy value (0, '', []), else
+          `=` (`in` for a list);
+        - `like` / `ilike` / `not like` / `not ilike` with an empty value (False, None, ''):
+          TRUE / FALSE, on a relational field `!= False` / `= False`."""
+        if isinstance(leaf.value, Const | ListOf):
+            value = self.resolve(leaf.value)
+        else:
+            return None
+        if not isinstance(value, Static):
+            return None
+        if leaf.op == "=?":
+            if not value.value:
+                return TRUE
+            return Leaf(leaf.path, "in" if isinstance(value.value, tuple) else "=", leaf.value)
+        if leaf.op in ("like", "ilike", "not like", "not ilike") and not value.value:
+            # `_optimize_like_str` (odoo/orm/domains.py:1386-1396): on a relational field,
+            # "has a value" (`not like`: "has none")
+            if fld.type in RELATIONAL_TYPES:
+                return Leaf(leaf.path, "=" if leaf.op.startswith("not") else "!=", Const(False))
+            return FALSE if leaf.op.startswith("not") else TRUE
+        return None
 
     def inherited_not(self, child: Node, model: Model) -> Node | None:
         """`NOT leaf` on an `_inherits` field, which Odoo evaluates on the joined parent row
@@ -392,6 +472,10 @@ class Compiler:
         head, _, rest = related.partition(".")
         if head in model.inherits.values() and rest == fld.name:
             return Leaf(head, "any", Leaf(rest, leaf.op, leaf.value))
+        if self.catalog.major == 17:
+            # 17.0 `Field._search_related` (odoo/fields.py:724): the dotted path itself,
+            # turned into `any` by `_anyfy_leaves` (no `OR hop = False` for empty values)
+            return anyfy(Leaf(related, leaf.op, leaf.value))
         op, value = leaf.op, leaf.value
         if op in ("any", "not any"):
             # expression.py:1140-1153: the sub-domain is searched first, then 'in' / 'not in'
@@ -408,6 +492,23 @@ class Compiler:
                     self.related(model, fld, Leaf(leaf.path, "=", Const(False))),
                 )
             return self.related(model, fld, Leaf(leaf.path, "not in", ids))
+        falsy: tuple[Any, ...] = ()
+        if self.catalog.major >= 19:
+            # `val == falsy_value` too (odoo/orm/fields.py:746-750)
+            falsy = {"boolean": (False,), "integer": (0,), "float": (0,), "monetary": (0,)}.get(
+                fld.type, ("",) if fld.type in ("char", "text", "html") else ()
+            )
+
+        def is_null(item: Any) -> bool:
+            return (
+                item is False
+                or item is None
+                or (
+                    not isinstance(item, bool)
+                    and any(isinstance(item, str | int | float) and item == f for f in falsy)
+                )
+            )
+
         if isinstance(value, ListOf):
             null_value = any(isinstance(v, Const) and is_null(v.value) for v in value.items)
         elif isinstance(value, Concat):  # `<query-time list> + [False]`
@@ -420,6 +521,11 @@ class Compiler:
             null_value = isinstance(value, Const) and is_null(value.value)
         negative = op in NEGATIVE_OPERATORS
         can_be_null = null_value != negative
+        if negative and not null_value and self.catalog.major >= 19:
+            # 19.0 `_search_related` (odoo/orm/fields.py:754-757): NotImplemented, so the
+            # ORM searches the positive condition and negates it
+            positive = self.related(model, fld, Leaf(leaf.path, NEGATION[op], value))
+            return negate(positive, self.catalog.major)
 
         def make(path: str, current: Model) -> Node:
             prefix, dot, suffix = path.partition(".")
@@ -430,6 +536,8 @@ class Compiler:
                 raise CompileError(f"related path through {hop.type} {prefix}", token=path)
             target = self.comodel(hop)
             domain: Node = Leaf(prefix, "in", Search(target.name, "id", make(suffix, target)))
+            if self.catalog.major >= 19:  # `any` (`any!`: the same in sudo), fields.py:768-770
+                domain = Leaf(prefix, "any", make(suffix, target))
             if can_be_null and hop.type == "many2one" and not hop.required:
                 domain = disjoin(domain, Leaf(prefix, "=", Const(False)))
             return domain
@@ -471,6 +579,9 @@ class Compiler:
         """A string (or list of strings) on a many2one: a name search on the comodel
         (expression.py:1340-1363)."""
         comodel = self.comodel(fld)
+        if op in ("<", ">", "<=", ">=") and self.catalog.major >= 19:
+            # odoo/orm/domains.py:1427-1428
+            raise CompileError("Odoo 19.0 refuses ordering a relational field with a string")
         if op in ("<", ">", "<=", ">="):
             op = "in"
         swap = {"not in": "!=", "in": "=", "=": "in", "!=": "not in"}
@@ -507,7 +618,11 @@ class Compiler:
             if gid is None:
                 return Static(False)
             return Dynamic(
-                self.member_of(f"'{{{gid}}}'::integer[]"), False, False, planned=True, kind="boolean"
+                self.member_of(f"'{{{gid}}}'::integer[]"),
+                False,
+                False,
+                planned=True,
+                kind="boolean",
             )
         if isinstance(value, Strftime):
             return Dynamic(
@@ -698,7 +813,9 @@ class Compiler:
         ir_model.py:2120): a generated plan-time function computes it."""
         if self.catalog.major < 19:
             return f"pgpolicy.planned_in_groups({groups})"
-        closure = self.ids_array(all_groups_select(self, "SELECT pgpolicy.planned_uid()"), True, True)
+        closure = self.ids_array(
+            all_groups_select(self, "SELECT pgpolicy.planned_uid()"), True, True
+        )
         return f"({closure} OPERATOR(pg_catalog.&&) {groups})"
 
     def ids_view(self, select_sql: str) -> str:
@@ -825,10 +942,13 @@ class Compiler:
         domain; False in the list (`0` too: it is a set) stands for "no related record"
         (`not any` of everything) and is ORed (ANDed for `not in`) with the other ids.
         None when the leaf is not such a list (a name, a search)."""
+        if op in ("=", "!=") and isinstance(value, Static) and not isinstance(value.value, tuple):
+            op = "in" if op == "=" else "not in"  # `=` is `in [v]` in 19.0's Domain
         if op not in ("in", "not in") or isinstance(value, Search):
             return None
         if isinstance(value, Static):
             items = value.value if isinstance(value.value, tuple) else (value.value,)
+            items = tuple(False if v is None else v for v in items)
             if not all(isinstance(v, int) for v in items):  # bool is an int
                 return None
             has_false = any(v == 0 for v in items)
@@ -845,10 +965,14 @@ class Compiler:
         positive = op == "in"
         parts = []
         if has_false:
-            parts.append(self.any_leaf(fld, model, "not any" if positive else "any", TRUE, alias, top))
+            parts.append(
+                self.any_leaf(fld, model, "not any" if positive else "any", TRUE, alias, top)
+            )
         if several or not has_false:
             ids = Leaf("id", "in", rest)
-            parts.append(self.any_leaf(fld, model, "any" if positive else "not any", ids, alias, top))
+            parts.append(
+                self.any_leaf(fld, model, "any" if positive else "not any", ids, alias, top)
+            )
         return "(" + (" OR " if positive else " AND ").join(parts) + ")"
 
     def x2many_targets(self, fld: Field, model: Model, op: str, value: Resolved) -> Resolved:
@@ -1048,6 +1172,11 @@ class Compiler:
             return self.dynamic_scalar(fld, op, value, column)
         if self.catalog.major == 17:
             return static_leaf_17(fld, op, value.value, column)
+        if self.catalog.major >= 19:
+            check_19(fld, op, value.value)
+            special = static_leaf_19(fld, op, value.value, column)
+            if special is not None:
+                return special
         if fld.company_dependent:
             check_company_dependent(fld, op, value.value)
         return static_leaf(fld, op, value.value, column)
@@ -1100,7 +1229,8 @@ class Compiler:
         """`in` / `not in` a list of strings known at query time, on a text column: False in
         the list admits NULL, and from 18.0 the empty string too (odoo/models.py:3104,
         odoo/orm/models.py in 19.0), as for a constant list."""
-        if fld.type not in CHAR_TYPES and fld.type != "selection" or op not in ("in", "not in"):
+        text = fld.type in CHAR_TYPES or fld.type == "selection"
+        if not text or op not in ("in", "not in"):
             raise CompileError(f"{op} a query-time list of strings on a {fld.type} field")
         sql = f"{column} = ANY(({value.sql})::text[])"
         empty = f"{column} IS NULL"
@@ -1299,11 +1429,18 @@ def static_leaf_17(fld: Field, op: str, value: Any, column: str) -> str:
     if op == "=?":
         if value is False or value is None:
             return "true"
+        if isinstance(value, tuple | list):
+            raise CompileError(f"=? with a list on {fld.name} (Odoo's SQL compares with an array)")
+        if fld.translate:
+            # the translated branch of `__leaf_to_sql` maps its operators with a dict that
+            # has no '=?' (KeyError, odoo/osv/expression.py of 17.0)
+            raise CompileError("=? on a translated field: Odoo 17.0 raises KeyError")
         op = "="
     if op in ("in", "not in") and isinstance(value, bool):
         op = "=" if op == "in" else "!="
     if op in ("=", "!=") and isinstance(value, tuple | list):
         op = "in" if op == "=" else "not in"
+    check_17(fld, ftype, op, value)
     if op in ("in", "not in"):
         if not isinstance(value, tuple | list):
             raise CompileError(f"{op} needs a list on Odoo 17.0", token=fld.name)
@@ -1330,7 +1467,9 @@ def static_leaf_17(fld: Field, op: str, value: Any, column: str) -> str:
         return f"{column} IS NULL" if op == "=" else f"{column} IS NOT NULL"
     need_wildcard = op in ("like", "ilike", "not like", "not ilike")
     if need_wildcard:
-        right = literal(f"%{value}%" if isinstance(value, str) else f"%{value!s}%")
+        # `pycompat.to_text`: '' for False and None (odoo/tools/pycompat.py:23)
+        text = "" if value is None or value is False else python_str(value)
+        right = literal(f"%{text}%")
     elif ftype in ("date", "datetime") and isinstance(value, str):
         right = literal(date_value(ftype, op, value))
     else:
@@ -1342,6 +1481,26 @@ def static_leaf_17(fld: Field, op: str, value: Any, column: str) -> str:
     return sql
 
 
+def check_17(fld: Field, ftype: str, op: str, value: Any) -> None:
+    """A value 17.0 passes to PostgreSQL as is, which PostgreSQL rejects for the column
+    (`'abc'` on a number, `'not a date'`, `True` or a list on an integer): Odoo fails with
+    the SQL error, pgpolicy refuses it (a policy never fails on types)."""
+    if ftype == "boolean" or op.endswith("like") or ftype in CHAR_TYPES or ftype == "selection":
+        return
+    items = value if op in ("in", "not in") and isinstance(value, tuple | list) else (value,)
+    for item in items:
+        if item is False or item is None:
+            continue
+        if isinstance(item, tuple | list | dict) or (item is True and ftype in ("id", "many2one")):
+            raise CompileError(f"{fld.name} compared with {item!r}", token=str(item))
+        if ftype in ("date", "datetime") and isinstance(item, str):
+            item = date_value(ftype, op, item)
+        if ftype in ("date", "datetime", "id", "many2one"):
+            column_value(fld, ftype, item, op)
+        else:
+            convert_17(ftype, item)
+
+
 def date_value(ftype: str, op: str, value: str) -> str:
     """A date string compared with a datetime is padded (expression.py's `__leaf_to_sql`)."""
     if ftype == "datetime" and len(value) == 10:
@@ -1350,12 +1509,26 @@ def date_value(ftype: str, op: str, value: str) -> str:
 
 
 def convert_17(ftype: str, value: Any) -> Any:
-    """`field.convert_to_column` of 17.0 for a domain value, where it changes the value."""
+    """`field.convert_to_column(value, validate=False)` of 17.0 (odoo/fields.py:907, 1410,
+    1434, 1533, 1939): booleans `bool`, integers `int(v or 0)`, floats `float(v or 0.0)`,
+    many2one `v or None`, others None for False/None and else the text of the value. A value
+    Python cannot convert is Odoo's ValueError: refused."""
+    if ftype == "id":
+        return None if value is False else value
     if ftype == "boolean":
         return bool(value)
     if ftype == "many2one":
         return value or None
-    return value
+    try:
+        if ftype in ("integer", "many2one_reference"):
+            return int(value or 0)
+        if ftype in ("float", "monetary"):
+            return float(value or 0.0)
+    except (TypeError, ValueError) as exc:
+        raise CompileError(f"{value!r} is not a number", token=str(value)) from exc
+    if value is None or value is False:
+        return None
+    return python_str(value)
 
 
 def in_leaf(
@@ -1471,6 +1644,123 @@ def valid_date(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def static_leaf_19(fld: Field, op: str, value: Any, column: str) -> str | None:
+    """Where 19.0's `Domain` optimizations change a leaf 18.0 compiled otherwise; None for
+    the others (then as 18.0).
+
+    - datetimes (`_optimize_type_datetime`, odoo/orm/domains.py:1586-1640): ordering with
+      False matches nothing; a value is cut to the second, a date string is midnight, and
+      `>` / `<=` move to the next second (day for a date); `=` / `in` compare with the whole
+      second `[v, v + 1 s)`;
+    - texts ordered with a string (`Field._condition_to_sql`, odoo/orm/fields.py:1336-1351):
+      NULL counts as the field's falsy value `''`, so NULL rows match when `''` does."""
+    ordering = op in ("<", "<=", ">", ">=")
+    if op in ("=", "!=", "in", "not in") and fld.type == "boolean" and fld.name != "id":
+        # `in` (`=` is `in [v]`, odoo/orm/fields.py:1283-1310): each value as `bool(v)`;
+        # False (the falsy value, 0 included) also admits NULL
+        items = value if isinstance(value, tuple | list) else (value,)
+        if isinstance(value, str) or any(isinstance(v, str | tuple | list) for v in items):
+            return None
+        values = {bool(v) for v in items}
+        positive = op in ("=", "in")
+        if not values:
+            return "FALSE" if positive else "TRUE"
+        sql = f"{column} IN ({', '.join(literal(v) for v in sorted(values))})"
+        if False in values:
+            sql = f"({sql} OR {column} IS NULL)"
+        if positive:
+            return sql
+        return f"(NOT {sql})" if False in values else f"(NOT {sql} OR {column} IS NULL)"
+    if op in ("=", "!=", "in", "not in") and fld.type == "many2one":
+        # Many2one.convert_to_column: `v or None`, and no falsy value: an id 0 is a NULL
+        # parameter (`IN (NULL)` matches nothing), not False
+        items = value if isinstance(value, tuple | list) else (value,)
+        if not any(v == 0 and v is not False for v in items) or not all(
+            isinstance(v, int) for v in items
+        ):
+            return None
+        ids = sorted({v for v in items if v})
+        null = any(v is False for v in items)
+        positive = op in ("=", "in")
+        sql = f"{column} IN ({', '.join([literal(v) for v in ids] + ['NULL'])})"
+        if positive:
+            return f"({sql} OR {column} IS NULL)" if null else sql
+        if null:
+            return f"(NOT {sql} AND {column} IS NOT NULL)"
+        return f"(NOT {sql} OR {column} IS NULL)"
+    if fld.type == "date" and ordering and value is False:
+        return "FALSE"  # `_optimize_type_date`, odoo/orm/domains.py:1518-1520
+    if fld.type == "datetime" and fld.name != "id":
+        if ordering:
+            if value is False or value is None:
+                return "FALSE"
+            if not isinstance(value, str):
+                return None
+            moment, is_date = datetime_19(value)
+            if op in (">", "<="):
+                moment += datetime.timedelta(days=1) if is_date else datetime.timedelta(seconds=1)
+                op = ">=" if op == ">" else "<"
+            return f"{column} {op} {literal(moment.isoformat(' '))}::timestamp"
+        if op in ("=", "!=", "in", "not in"):
+            items = value if isinstance(value, tuple | list) else (value,)
+            if not all(isinstance(v, str) or v is False for v in items) or not any(
+                isinstance(v, str) for v in items
+            ):
+                return None
+            parts = []
+            for item in items:
+                if item is False:
+                    parts.append(f"{column} IS NULL")
+                    continue
+                start, _ = datetime_19(item)
+                end = start + datetime.timedelta(seconds=1)
+                parts.append(
+                    f"({column} >= {literal(start.isoformat(' '))}::timestamp AND "
+                    f"{column} < {literal(end.isoformat(' '))}::timestamp)"
+                )
+            sql = "(" + " OR ".join(parts) + ")"
+            return sql if op in ("=", "in") else f"(NOT {sql})"
+    number = fld.type in ("integer", "float", "monetary")
+    if ordering and number and (value is False or value is None):
+        # the falsy value 0 stands for False (odoo/orm/fields.py:1336-1351)
+        accept_null = {"<": False, ">": False, "<=": True, ">=": True}[op]
+        sql = f"{column} {op} 0"
+        return f"({sql} OR {column} IS NULL)" if accept_null else sql
+    if ordering and fld.type in ("char", "text") and not fld.company_dependent:
+        if value is False or value is None:
+            value = ""
+        if not isinstance(value, str):
+            return None
+        accept_null = ORDERINGS[op]("", value)
+        sql = f"{column} {op} {literal(value)}"
+        return f"({sql} OR {column} IS NULL)" if accept_null else sql
+    return None
+
+
+def datetime_19(text: str) -> tuple[datetime.datetime, bool]:
+    """`_value_to_datetime(value, iso_only=True)` for a string: a naive datetime cut to the
+    second, and whether the string was a date (then midnight UTC: no user time zone in a
+    rule or the differential's superuser)."""
+    try:
+        if len(text) == 10:
+            return datetime.datetime.fromisoformat(text + " 00:00:00"), True
+        return datetime.datetime.fromisoformat(text).replace(microsecond=0, tzinfo=None), False
+    except ValueError as exc:
+        raise CompileError(f"{text!r} is not a datetime", token=text) from exc
+
+
+def check_19(fld: Field, op: str, value: Any) -> None:
+    """Values Odoo 19.0 rejects where 18.0 compared them: None with a datetime
+    (`_value_to_datetime`, odoo/orm/domains.py:1582), and `id` ordered with False (its SQL
+    compares an integer with a boolean, which PostgreSQL refuses)."""
+    items = value if isinstance(value, tuple | list) else (value,)
+    ordering = op in ("<", "<=", ">", ">=")
+    if fld.type == "datetime" and op in ("in", "not in") and None in items:
+        raise CompileError("Odoo 19.0 cannot cast None into a datetime", token=fld.name)
+    if fld.name == "id" and ordering and value is False:
+        raise CompileError("id ordered with False: PostgreSQL refuses Odoo 19.0's SQL")
 
 
 def check_company_dependent(fld: Field, op: str, value: Any) -> None:
@@ -1916,7 +2206,8 @@ def user_texts(compiler: Compiler, model: Model, name: str, select: str) -> Dyna
     if compiler.inline:
         return Dynamic(f"ARRAY({values})", True, False, planned=True, kind="text")
     body = planned_source(body)
-    function = SudoFunction(PLANNED_PREFIX + hashlib.sha256(body.encode()).hexdigest()[:16], "text[]", body)
+    name = PLANNED_PREFIX + hashlib.sha256(body.encode()).hexdigest()[:16]
+    function = SudoFunction(name, "text[]", body)
     compiler.functions[function.name] = function
     return Dynamic(f"{function.qualified}()", True, False, planned=True, kind="text")
 

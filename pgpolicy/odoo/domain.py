@@ -302,6 +302,8 @@ class _Reader:
             if not (isinstance(op, ast.Constant) and isinstance(op.value, str)):
                 raise self.fail(op, "the operator of a term must be a string literal")
             operator = "!=" if op.value == "<>" else op.value.lower()
+            if operator == "==" and self.odoo_major >= 19:
+                operator = "="  # deprecated alias (odoo/orm/domains.py:1266-1271)
             if operator not in TERM_OPERATORS:
                 raise self.fail(op, f"unknown operator {op.value!r}")
             if (
@@ -778,6 +780,10 @@ def negate(node: Node, odoo_major: int = 18) -> Node:
     if isinstance(node, Exists):
         return Exists(node.model, node.domain, not node.negated)
     if node.op == "=?" and odoo_major == 17:
+        return Not(node)
+    if node.op in ("<", "<=", ">", ">=") and odoo_major >= 19:
+        # 19.0 negates an inequality after optimizing it (`DomainNot._optimize_step`,
+        # odoo/orm/domains.py:557-558, `_negate` :853-866): the compiler decides
         return Not(node)
     if node.op == "=?":
         # `_tree_not`: FALSE when the value is falsy, else `!=` (decided when planned

@@ -40,7 +40,9 @@ class Collect(logging.Handler):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Record Odoo's search results for domains")
-    parser.add_argument("--odoo-src", required=True, help="an unmodified Odoo 17.0, 18.0 or 19.0 source tree")
+    parser.add_argument(
+        "--odoo-src", required=True, help="an unmodified Odoo 17.0, 18.0 or 19.0 source tree"
+    )
     parser.add_argument("--db", required=True)
     parser.add_argument("--db-host", required=True)
     parser.add_argument("--db-port", default="5432")
