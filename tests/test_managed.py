@@ -26,6 +26,7 @@ from psycopg import sql
 from odoo_bridge.pgpolicy_bridge.lib.bridge import Bridge
 from odoo_bridge.pgpolicy_bridge.lib.context import Context
 from odoo_bridge.pgpolicy_bridge.lib.health import role_health
+from tests import probe
 from tests.conftest import (
     REPO_ROOT,
     Database,
@@ -193,10 +194,19 @@ def test_the_oracle_holds_through_the_app_role(
     app_dsn: Callable[[Any], str],
     oracle: dict[str, Any],
 ) -> None:
-    """The probes are installed by the managed role too (it owns the tables)."""
-    combos, mismatches = compare_with_oracle(
-        managed, app_role, app_dsn, check_rls_effective, oracle
-    )
+    """The probes are installed by the managed role too (it owns the tables), and removed
+    afterwards (their copies of the tables would be relations the app role reaches)."""
+    try:
+        combos, mismatches = compare_with_oracle(
+            managed, app_role, app_dsn, check_rls_effective, oracle
+        )
+    finally:
+        with psycopg.connect(managed.dsn) as owner:
+            owner.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    sql.Identifier(probe.PROBE_SCHEMA)
+                )
+            )
     assert combos == 3968
     assert not mismatches, f"{len(mismatches)} of {combos} differ:\n" + "\n".join(mismatches)
 
@@ -394,3 +404,26 @@ def test_analyst_logins_with_createrole(managed: Database, oracle: dict[str, Any
         check_rls_effective(analyst, ["sale_order"])
         ids = [r[0] for r in analyst.execute("SELECT id FROM sale_order ORDER BY id")]
         assert ids == allowed_ids(oracle, "salesman_a", "sale.order")
+
+
+def test_force_on_an_owned_table_is_reported_and_refused(managed: Database, app_role: str) -> None:
+    """FORCE would subject the runtime's readers (the owner's) to the policies: `status`
+    reports it, `apply` refuses in one line and changes nothing."""
+    with psycopg.connect(managed.dsn) as owner:
+        owner.execute("ALTER TABLE public.res_groups_users_rel FORCE ROW LEVEL SECURITY")
+    problem = (
+        "FORCE ROW LEVEL SECURITY is set on 1 table(s) (res_groups_users_rel): the runtime "
+        "reads the tables as their owner, past row level security (ALTER TABLE ... NO FORCE "
+        "ROW LEVEL SECURITY)"
+    )
+    status = pgpolicy(managed, "status", "--app-role", app_role)
+    assert status.returncode == 1 and f"ERROR: {problem}\n" in status.stdout, status.stdout
+    applied = pgpolicy(managed, "apply", "--app-role", app_role)
+    assert applied.returncode == 1
+    assert applied.stderr == (
+        f"pgpolicy: error: {MANAGED_ROLE} is not a superuser, and cannot deploy in managed "
+        f"mode: {problem}\n"
+    )
+    with psycopg.connect(managed.dsn) as owner:
+        owner.execute("ALTER TABLE public.res_groups_users_rel NO FORCE ROW LEVEL SECURITY")
+    assert pgpolicy(managed, "status", "--app-role", app_role).returncode == 0

@@ -118,9 +118,10 @@ SELECT c.relname::text
 """
 
 _FORCED = """
-SELECT string_agg(c.relname, ', ' ORDER BY c.relname)
+SELECT c.relname::text
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relforcerowsecurity
+ ORDER BY 1
 """
 
 
@@ -163,11 +164,12 @@ def managed_problems(
             f"({', '.join(not_owned[:5])}{', ...' if len(not_owned) > 5 else ''}): "
             "the deploying role must own Odoo's tables"
         )
-    forced = conn.execute(_FORCED).fetchone()
-    if forced and forced[0]:
+    forced = [name for (name,) in conn.execute(_FORCED)]
+    if forced:
         problems.append(
-            f"FORCE ROW LEVEL SECURITY is set on {forced[0]}: the runtime reads the tables as "
-            "their owner, past row level security (ALTER TABLE ... NO FORCE ROW LEVEL SECURITY)"
+            f"FORCE ROW LEVEL SECURITY is set on {len(forced)} table(s) ({', '.join(forced[:5])}"
+            f"{', ...' if len(forced) > 5 else ''}): the runtime reads the tables as their "
+            "owner, past row level security (ALTER TABLE ... NO FORCE ROW LEVEL SECURITY)"
         )
     for (role,) in conn.execute(
         "SELECT r.rolname::text FROM pg_catalog.pg_roles r WHERE r.rolname = ANY(%s)"
