@@ -2,7 +2,8 @@
 
 The runtime is schema `pgpolicy` (its SQL lives in `sql/`). `pgpolicy init --dsn DSN
 --app-role ROLE` runs this environment and then grants the app roles; that is the usual
-way. A DBA can also run it with alembic's own command line, connected as a superuser:
+way. A DBA can also run it with alembic's own command line, connected as a superuser (or,
+in managed mode, as the role that owns the database's tables: pgpolicy.deploy.roles):
 
     alembic -c alembic/alembic.ini -x dsn='host=db dbname=odoo user=postgres' upgrade head
     alembic -c alembic/alembic.ini -x dsn='host=db dbname=odoo user=postgres' current
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 from logging.config import fileConfig
 
+import psycopg
 from alembic.util import CommandError
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
@@ -35,6 +37,8 @@ from sqlalchemy.pool import NullPool
 
 from alembic import context
 from pgpolicy.db import connect
+from pgpolicy.deploy.roles import require_deployer
+from pgpolicy.errors import PgPolicyError
 
 SCHEMA = "pgpolicy"
 VERSION_TABLE = "alembic_version"
@@ -42,15 +46,15 @@ VERSION_TABLE = "alembic_version"
 LOCK = "SELECT pg_advisory_xact_lock(hashtext('pgpolicy.runtime'))"
 
 
-def _require_superuser(connection: Connection) -> None:
-    is_super = connection.exec_driver_sql(
-        "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user"
-    ).scalar()
-    if not is_super:
-        raise CommandError(
-            "the pgpolicy runtime must be installed and removed by a superuser: its readers "
-            "are SECURITY DEFINER functions that must read past row-level security"
-        )
+def _require_deployer(connection: Connection) -> None:
+    """A superuser, or a role that may deploy in managed mode (pgpolicy.deploy.roles)."""
+    driver = connection.connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        raise CommandError("the runtime migrations need a psycopg connection")
+    try:
+        require_deployer(driver)
+    except PgPolicyError as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def _remove_traces_at_base(connection: Connection) -> None:
@@ -82,7 +86,7 @@ def _remove_traces_at_base(connection: Connection) -> None:
 
 def _run(connection: Connection) -> None:
     connection.exec_driver_sql(LOCK)
-    _require_superuser(connection)
+    _require_deployer(connection)
     # alembic creates its version table in this schema, before the first migration runs.
     connection.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS pgpolicy")
     context.configure(

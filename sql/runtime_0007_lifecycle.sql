@@ -101,10 +101,8 @@ COMMENT ON FUNCTION pgpolicy.protect_new_relations() IS
 REVOKE ALL ON FUNCTION pgpolicy.protect_new_relations() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgpolicy.is_app_role(oid) FROM PUBLIC;
 
-CREATE EVENT TRIGGER pgpolicy_protect_new_relations ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'CREATE VIEW',
-                 'CREATE SEQUENCE')
-    EXECUTE FUNCTION pgpolicy.protect_new_relations();
+-- The event trigger itself is in runtime_0007_event_trigger.sql: only a superuser may create
+-- one, so a runtime installed in managed mode (no superuser) has none (pgpolicy/deploy/roles.py).
 
 -- How many relations await `pgpolicy apply`: for the bridge's reminder, callable by the
 -- app roles (they cannot read the table).

@@ -2,7 +2,7 @@
 -- The pgpolicy_pending policies it created stay (they call only functions of version 1):
 -- `pgpolicy apply` replaces them on tables it compiles.
 
-DROP EVENT TRIGGER pgpolicy_protect_new_relations;
+DROP EVENT TRIGGER IF EXISTS pgpolicy_protect_new_relations;  -- none in managed mode
 DROP FUNCTION pgpolicy.protect_new_relations();
 DROP FUNCTION pgpolicy.pending_count();
 DROP FUNCTION pgpolicy.is_app_role(oid);

@@ -22,16 +22,25 @@
 
 SET LOCAL check_function_bodies = off;
 
+-- The group is created once per cluster, by whoever installs first. In managed mode (no
+-- superuser) that takes CREATEROLE; commenting on a role one did not create takes, since
+-- PostgreSQL 16, its ADMIN OPTION, so the comment is written when the role is created.
 DO $role$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgpolicy_analysts') THEN
+        IF NOT (SELECT r.rolsuper OR r.rolcreaterole FROM pg_catalog.pg_roles r
+                 WHERE r.rolname = current_user) THEN
+            RAISE EXCEPTION 'the role pgpolicy_analysts does not exist and % may not create it: '
+                'give it CREATEROLE, or create the role once (CREATE ROLE pgpolicy_analysts '
+                'NOLOGIN)', current_user;
+        END IF;
         CREATE ROLE pgpolicy_analysts NOLOGIN;
+        COMMENT ON ROLE pgpolicy_analysts IS
+            'Analyst logins of pgpolicy: policies apply to its members; each member is mapped '
+            'to an Odoo user in pgpolicy.analyst of its database';
     END IF;
 END
 $role$;
-COMMENT ON ROLE pgpolicy_analysts IS
-    'Analyst logins of pgpolicy: policies apply to its members; each member is mapped to an '
-    'Odoo user in pgpolicy.analyst of its database';
 
 CREATE TABLE pgpolicy.analyst (
     role_name name PRIMARY KEY,

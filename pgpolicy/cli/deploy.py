@@ -22,6 +22,7 @@ from pgpolicy.deploy.apply import apply_policy_set, plan_for
 from pgpolicy.deploy.health import health
 from pgpolicy.deploy.leakproof import like_functions, set_like_leakproof
 from pgpolicy.deploy.planner import planner_in_use, set_planner
+from pgpolicy.deploy.roles import MANAGED_MODE
 from pgpolicy.deploy.runtime import install
 
 
@@ -41,7 +42,9 @@ def init(settings: Settings, app_roles: tuple[str, ...], keep_public_create: boo
     Runs the runtime's alembic migrations up to head, then grants each app role
     USAGE on schema pgpolicy and EXECUTE on the functions policies call, and revokes
     CREATE on schema public from PUBLIC (unless --keep-public-create), in one
-    transaction. Needs a superuser. A second run reports that there is nothing to do.
+    transaction. Needs a superuser, or, in managed mode (RDS, Cloud SQL: no superuser),
+    the role that owns the database's tables (see `pgpolicy status`, "mode"). A second run
+    reports that there is nothing to do.
     """
     result = install(settings.dsn, app_roles, keep_public_create=keep_public_create)
     data = {
@@ -104,7 +107,7 @@ def plan(
     for error in policy_set.errors:
         log.error("%s (access denied for it)", error)
     with connect(settings.dsn) as conn:
-        the_plan = plan_for(conn, policy_set, app_roles, deep=deep)
+        the_plan = plan_for(conn, policy_set, app_roles, deep=deep, granting=True)
     lines = [
         f"{c.action:<16} {c.access:<8} {c.table or '-'} {c.name}  ({c.reason})"
         for c in the_plan.changes
@@ -137,6 +140,7 @@ def status(settings: Settings, app_roles: tuple[str, ...], deep: bool) -> None:
         [
             f"runtime: {report.runtime_version or 'not installed'}"
             + (f"; plan-time functions: {report.planner}" if report.planner else ""),
+            *mode_lines(report.mode, report.deployer),
             f"policies: {report.in_sync} in sync, {len(report.pending)} pending, "
             f"{len(report.drifted)} drifted, {len(report.missing)} missing, "
             f"{len(report.extra)} not desired",
@@ -169,6 +173,19 @@ def status(settings: Settings, app_roles: tuple[str, ...], deep: bool) -> None:
         or report.missing_privileges
     ):
         sys.exit(1)
+
+
+def mode_lines(mode: str | None, deployer: str | None) -> list[str]:
+    """The line of `status` that says how the runtime was deployed (none without it)."""
+    if mode == MANAGED_MODE:
+        return [
+            f"mode: managed (runtime owned by {deployer}, not a superuser): no event trigger, "
+            "relations created after apply reach no app role until apply; SQL plan-time "
+            "functions; no LEAKPROOF opt-in"
+        ]
+    if mode is not None:
+        return [f"mode: superuser-deployed (runtime owned by {deployer})"]
+    return []
 
 
 @click.command("like-leakproof")

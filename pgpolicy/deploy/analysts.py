@@ -10,6 +10,11 @@ Odoo restricts with `groups=` when the user is in none of those groups, and on t
 Odoo's ORM never reads (`restricted_columns`). `sync_privileges`
 recomputes them all; `apply` and `analyst add` run it. Each function runs in the caller's
 transaction.
+
+A superuser manages analyst logins; in managed mode (no superuser), the deploying role with
+CREATEROLE. Since PostgreSQL 16 such a role grants membership only in the roles it has
+ADMIN OPTION on: the group's creator has it, another role needs it granted
+(`GRANT pgpolicy_analysts TO <deployer> WITH ADMIN OPTION`, by the group's creator).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from psycopg import sql
 
 from pgpolicy.deploy.grants import SCHEMA
 from pgpolicy.deploy.policy_set import ANALYST_GROUP
-from pgpolicy.deploy.roles import require_superuser
+from pgpolicy.deploy.roles import MANAGED_MODE, deployment_mode, is_superuser, runtime_owner
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.odoo.metadata import Catalog, read_catalog
 
@@ -70,12 +75,21 @@ def installed_version(conn: psycopg.Connection[Any]) -> int | None:
 
 
 def require_runtime(conn: psycopg.Connection[Any]) -> None:
-    """Analysts need runtime 9 or later (the mapping and the readers that use it)."""
-    require_superuser(
-        conn,
-        "{user} is not a superuser: analyst logins are roles and grants only a superuser "
-        "may manage (like pgpolicy init)",
-    )
+    """Analysts need runtime 9 or later (the mapping and the readers that use it), and a
+    superuser, or in managed mode the deploying role with CREATEROLE."""
+    if not is_superuser(conn):
+        row = conn.execute(
+            "SELECT current_user::text, rolcreaterole FROM pg_catalog.pg_roles"
+            " WHERE rolname = current_user"
+        ).fetchone()
+        user, createrole = (str(row[0]), bool(row[1])) if row else ("the current user", False)
+        owner = runtime_owner(conn)
+        if not (deployment_mode(conn) == MANAGED_MODE and createrole and owner == user):
+            raise PgPolicyError(
+                f"{user} is not a superuser: analyst logins are roles and grants only a "
+                "superuser may manage (like pgpolicy init), or, in managed mode, the role "
+                "that deployed the runtime with CREATEROLE"
+            )
     version = installed_version(conn)
     if version is None or version < 9:
         raise PgPolicyError(
@@ -129,9 +143,17 @@ def add(
             f"role {role} is or may become the app role {app[0]} (whose privileges are "
             "Odoo's): it cannot be an analyst"
         )
-    conn.execute(
-        sql.SQL("GRANT {} TO {}").format(sql.Identifier(ANALYST_GROUP), sql.Identifier(role))
-    )
+    try:
+        conn.execute(
+            sql.SQL("GRANT {} TO {}").format(sql.Identifier(ANALYST_GROUP), sql.Identifier(role))
+        )
+    except psycopg.errors.InsufficientPrivilege as e:
+        raise PgPolicyError(
+            f"cannot make {role} a member of {ANALYST_GROUP}: {e.diag.message_primary} (since "
+            "PostgreSQL 16 a role with CREATEROLE grants only roles it has ADMIN OPTION on; "
+            f"the group's creator can give it: GRANT {ANALYST_GROUP} TO <this role> WITH "
+            "ADMIN OPTION)"
+        ) from e
     conn.execute(
         """
         INSERT INTO pgpolicy.analyst (role_name, uid, company_ids, can_write)

@@ -29,6 +29,7 @@ from pgpolicy.deploy.catalog import (
 from pgpolicy.deploy.grants import grant_app_roles
 from pgpolicy.deploy.plan import Plan, diff
 from pgpolicy.deploy.policy_set import within_reach
+from pgpolicy.deploy.roles import MANAGED_MODE, deployment_mode, require_deployer
 from pgpolicy.errors import PgPolicyError
 
 log = logging.getLogger("pgpolicy")
@@ -65,6 +66,7 @@ def plan_for(
     *,
     deep: bool = False,
     deployed: Deployed | None = None,
+    granting: bool = False,
 ) -> Plan:
     """What applying `policy_set` would change on the database behind `conn`.
 
@@ -72,22 +74,36 @@ def plan_for(
     replaces those PostgreSQL renders unlike their spec (`rendering_drift`).
     `deployed` is what `read_deployed` returned in this transaction, when the caller
     needs it too (reading it costs about half a second for the Odoo database).
+    `granting`: the plan of `apply`, which grants the app roles every table afterwards
+    (`reachable_part`).
     """
     check_roles(conn, roles)
     if deployed is None:
         deployed = read_deployed(conn)
-    policy_set = reachable_part(conn, policy_set, roles, deployed)
+    policy_set = reachable_part(conn, policy_set, roles, deployed, granting=granting)
     misrendered = rendering_drift(conn, policy_set, deployed) if deep else set()
     return diff(policy_set, deployed, owned_tables(conn, roles), misrendered)
 
 
 def reachable_part(
-    conn: psycopg.Connection[Any], policy_set: PolicySet, roles: Sequence[str], deployed: Deployed
+    conn: psycopg.Connection[Any],
+    policy_set: PolicySet,
+    roles: Sequence[str],
+    deployed: Deployed,
+    *,
+    granting: bool = False,
 ) -> PolicySet:
-    """The policy set without the unmapped tables no app role reaches (`within_reach`)."""
+    """The policy set without the unmapped tables no app role reaches (`within_reach`).
+
+    `granting` (the plan of `apply`, which grants the app roles every table of the schema):
+    in managed mode every table counts as reached, since no event trigger protected the
+    ones created since the last apply."""
     protected = {table for table, _ in deployed.policies}
     pending = {table for table, _ in deployed.pending_policies}
-    return within_reach(policy_set, reachable_tables(conn, roles), protected, pending)
+    reachable = reachable_tables(conn, roles)
+    if granting and deployment_mode(conn) == MANAGED_MODE:
+        reachable |= set(deployed.tables)
+    return within_reach(policy_set, reachable, protected, pending)
 
 
 def rendering_drift(
@@ -182,14 +198,18 @@ def apply_policy_set(
 
     The app roles also get their privileges on Odoo's tables and sequences (`grants`), the
     analyst logins theirs (`analysts.sync_privileges`: the field groups may have changed), and
-    the relations created since the last apply stop being pending (`settle_pending`)."""
+    the relations created since the last apply stop being pending (`settle_pending`). In
+    managed mode the connected role must be able to deploy without a superuser
+    (`roles.require_deployer`)."""
     with connect(dsn) as conn:
+        if deployment_mode(conn) == MANAGED_MODE:
+            require_deployer(conn, roles)
         conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
         locked = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
         if not locked.fetchone() == (True,):
             raise PgPolicyError("another pgpolicy apply is running on this database")
         deployed = read_deployed(conn)
-        plan = plan_for(conn, policy_set, roles, deep=deep, deployed=deployed)
+        plan = plan_for(conn, policy_set, roles, deep=deep, deployed=deployed, granting=True)
         count = execute_plan(conn, plan, lock_timeout)
         grant_app_roles(conn, roles)
         sync_privileges(conn)

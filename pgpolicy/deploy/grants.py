@@ -7,6 +7,13 @@ module install creates later. The latter come from default privileges, which Pos
 keeps per creating role: `ALTER DEFAULT PRIVILEGES FOR ROLE <role>` for each role that
 owns Odoo's tables or may create them (`creating_roles`). `init --app-role` and `apply
 --app-role` grant all of it; `status` reports what is missing.
+
+In managed mode (no superuser, `roles.deployment_mode`) no event trigger protects what is
+created after `apply`, so the app roles get no default privileges at all, and lose those
+the deploying role's defaults gave them on new tables: a table or view created later
+reaches them only when `apply` has protected it and grants it (`ungranted_relations` are
+what `status` reports as pending meanwhile). Default privileges another role's defaults
+give them on new tables are a hazard `status` reports (`default_privilege_hazards`).
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+
+from pgpolicy.deploy.roles import MANAGED_MODE, connected_mode
 
 SCHEMA = "public"
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
@@ -84,9 +93,85 @@ def grant_statements(app_roles: Sequence[str], creators: Sequence[str]) -> list[
 
 
 def grant_app_roles(conn: psycopg.Connection[Any], app_roles: Sequence[str]) -> None:
-    """Grant the app roles what they need, now and for later, in the caller's transaction."""
-    for statement in grant_statements(app_roles, creating_roles(conn, app_roles)):
+    """Grant the app roles what they need, now and for later, in the caller's transaction;
+    in managed mode, what exists only (`managed_grant_statements`)."""
+    if connected_mode(conn) == MANAGED_MODE:
+        statements = managed_grant_statements(app_roles)
+    else:
+        statements = grant_statements(app_roles, creating_roles(conn, app_roles))
+    for statement in statements:
         conn.execute(statement)
+
+
+def managed_grant_statements(app_roles: Sequence[str]) -> list[sql.Composed]:
+    """Managed mode: GRANTs on what exists, and no default privileges on new tables and
+    sequences from the connected role (the deploying one), whose later tables and views
+    nothing protects until `apply`."""
+    schema = sql.Identifier(SCHEMA)
+    who = sql.SQL(", ").join(map(sql.Identifier, app_roles))
+    statements = grant_statements(app_roles, ())
+    for kind in ("TABLES", "SEQUENCES"):
+        statements.append(
+            sql.SQL(
+                "ALTER DEFAULT PRIVILEGES FOR ROLE CURRENT_USER IN SCHEMA {} REVOKE ALL ON {} "
+                "FROM {}"
+            ).format(schema, sql.SQL(kind), who)
+        )
+    return statements
+
+
+_UNGRANTED = """
+SELECT DISTINCT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' ELSE 'table' END,
+       c.relname::text
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ CROSS JOIN unnest(%(roles)s::text[]) AS r(role)
+ WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p', 'v', 'S')
+   AND NOT CASE WHEN c.relkind = 'S'
+                THEN pg_catalog.has_sequence_privilege(r.role, c.oid, 'USAGE')
+                ELSE pg_catalog.has_table_privilege(r.role, c.oid, 'SELECT') END
+ ORDER BY 2
+"""
+
+
+def ungranted_relations(
+    conn: psycopg.Connection[Any], app_roles: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(kind, name) of the relations of the schema an app role cannot read: in managed mode,
+    those created since the last `apply`, which grants them once it has protected them."""
+    existing = conn.execute(
+        "SELECT array_agg(rolname::text) FROM pg_catalog.pg_roles WHERE rolname = ANY(%s)",
+        [list(app_roles)],
+    ).fetchone()
+    roles = list(existing[0] or []) if existing else []
+    if not roles:
+        return []
+    return [
+        (kind, name) for kind, name in conn.execute(_UNGRANTED, {"roles": roles, "schema": SCHEMA})
+    ]
+
+
+_DEFAULT_TABLE_GRANTS = """
+SELECT DISTINCT pg_catalog.pg_get_userbyid(d.defaclrole)::text, g.rolname::text
+  FROM pg_catalog.pg_default_acl d
+ CROSS JOIN LATERAL aclexplode(d.defaclacl) a
+  JOIN pg_catalog.pg_roles g ON g.oid = a.grantee
+ WHERE d.defaclobjtype = 'r' AND g.rolname = ANY(%(roles)s)
+   AND (d.defaclnamespace = 0 OR d.defaclnamespace = %(schema)s::regnamespace)
+ ORDER BY 1, 2
+"""
+
+
+def default_privilege_hazards(conn: psycopg.Connection[Any], app_roles: Sequence[str]) -> list[str]:
+    """Managed mode: default privileges that give an app role a table or view as soon as a
+    role creates it, before any policy holds it (no event trigger protects it)."""
+    return [
+        f"role {grantee} gets privileges on every new table or view {creator} creates "
+        "(default privileges): in managed mode nothing protects it until apply (ALTER DEFAULT "
+        f"PRIVILEGES FOR ROLE {creator} IN SCHEMA {SCHEMA} REVOKE ALL ON TABLES FROM {grantee})"
+        for creator, grantee in conn.execute(
+            _DEFAULT_TABLE_GRANTS, {"roles": list(app_roles), "schema": SCHEMA}
+        )
+    ]
 
 
 _MISSING_ON_RELATIONS = """
@@ -114,9 +199,14 @@ SELECT CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' ELSE 'SEQUENCES' END, a.privi
 
 
 def missing_privileges(
-    conn: psycopg.Connection[Any], app_roles: Sequence[str], *, limit: int = 10
+    conn: psycopg.Connection[Any],
+    app_roles: Sequence[str],
+    *,
+    limit: int = 10,
+    defaults: bool = True,
 ) -> list[str]:
-    """What each app role lacks, one message per kind of gap (at most `limit` names each).
+    """What each app role lacks, one message per kind of gap (at most `limit` names each);
+    with `defaults`, the default privileges too (not in managed mode, which gives none).
 
     Only roles that exist are checked (a missing role is reported elsewhere)."""
     existing = {
@@ -146,7 +236,7 @@ def missing_privileges(
         if lacking:
             shown = ", ".join(lacking[:limit]) + (" ..." if len(lacking) > limit else "")
             messages.append(f"role {role} lacks privileges on {len(lacking)} relation(s): {shown}")
-        for creator in creating_roles(conn, app_roles, connected=False):
+        for creator in creating_roles(conn, app_roles, connected=False) if defaults else []:
             granted: dict[str, set[str]] = {"TABLES": set(), "SEQUENCES": set()}
             for kind, privilege in conn.execute(
                 _DEFAULTS, {"schema": SCHEMA, "creator": creator, "role": role}

@@ -8,7 +8,8 @@ SECURITY is not subject to any policy.
 Pending is not drift. A policy whose source changed (an Odoo module installed or
 upgraded, a rule edited in Odoo) is *pending*: `apply` brings it up to date, as it does
 the relations created since the last apply (protected meanwhile by the runtime's event
-trigger). A policy whose PostgreSQL rendering no longer matches the one stamped into
+trigger; in managed mode, which has none, by the app roles' lack of privileges on them).
+A policy whose PostgreSQL rendering no longer matches the one stamped into
 its provenance when pgpolicy created it was edited by hand: *drifted*.
 """
 
@@ -22,14 +23,27 @@ import psycopg
 from pgpolicy.compiler.spec import PolicySet
 from pgpolicy.deploy.apply import reachable_part, rendering_drift
 from pgpolicy.deploy.catalog import Exposure, exposed_relations, read_deployed
-from pgpolicy.deploy.grants import missing_privileges
-from pgpolicy.deploy.roles import role_hazards, schema_hazards
+from pgpolicy.deploy.grants import (
+    default_privilege_hazards,
+    missing_privileges,
+    ungranted_relations,
+)
+from pgpolicy.deploy.roles import (
+    MANAGED_MODE,
+    deployment_mode,
+    managed_problems,
+    role_hazards,
+    runtime_owner,
+    schema_hazards,
+)
 
 
 @dataclass
 class Health:
     runtime_version: str | None
     planner: str | None = None  # sql or c: the plan-time functions in place (runtime >= 5)
+    mode: str | None = None  # superuser or managed (roles.deployment_mode); None: no runtime
+    deployer: str | None = None  # the role that owns the runtime
     in_sync: int = 0
     drifted: list[tuple[str, str]] = field(default_factory=list)  # edited by hand
     pending: list[tuple[str, str]] = field(default_factory=list)  # source changed
@@ -78,7 +92,8 @@ def health(
     catches a hand edit whose comment was rewritten to match.
     """
     version = runtime_version(conn)
-    report = Health(version, plan_time_functions(conn, version))
+    mode = deployment_mode(conn)
+    report = Health(version, plan_time_functions(conn, version), mode, runtime_owner(conn))
     deployed = read_deployed(conn)
     policy_set = reachable_part(conn, policy_set, roles, deployed)
     wanted = {(p.table, p.name): p for p in policy_set.policies}
@@ -100,6 +115,10 @@ def health(
     report.extra = sorted(k for k in deployed.policies if k not in wanted)
     report.unprotected = exposed_relations(conn, roles)
     listed = {e.relation for e in report.unprotected}
+    managed = mode == MANAGED_MODE
+    # managed mode, no event trigger: what was created since the last apply is not granted
+    ungranted = ungranted_relations(conn, roles) if managed else []
+    listed.update(f"public.{name}" for kind, name in ungranted if kind == "table")
     report.unprotected.extend(
         Exposure(f"public.{t.table}", "table", "no row level security", ())
         for t in policy_set.tables
@@ -107,8 +126,12 @@ def health(
         and f"public.{t.table}" not in listed
     )
     report.pending_relations = [(r.kind, r.name) for r in deployed.pending_relations]
-    report.missing_privileges = missing_privileges(conn, roles)
+    report.pending_relations.extend(ungranted)
+    report.missing_privileges = missing_privileges(conn, roles, defaults=not managed)
     report.errors = role_hazards(conn, roles)
+    if managed:
+        report.errors.extend(managed_problems(conn, roles, report.deployer))
+        report.errors.extend(default_privilege_hazards(conn, roles))
     report.warnings = schema_hazards(conn, roles)
     if report.runtime_version is None:
         report.errors.insert(0, "the pgpolicy runtime is not installed (run pgpolicy init)")

@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 
 from pgpolicy.db import connect
-from pgpolicy.deploy.roles import require_superuser
+from pgpolicy.deploy.roles import MANAGED_MODE, deployment_mode, require_superuser
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.resources import sql_dir
 
@@ -62,9 +62,14 @@ def set_like_leakproof(dsn: str, on: bool) -> list[LikeFunction]:
     Only a superuser may change LEAKPROOF; anything else is an error that changes nothing.
     Needs the runtime at version 6 or later, which keeps the record of what `on` changed."""
     with connect(dsn) as conn:
-        require_superuser(
-            conn, "like-leakproof: only a superuser may change LEAKPROOF; connect as one"
-        )
+        refusal = "like-leakproof: only a superuser may change LEAKPROOF; connect as one"
+        if deployment_mode(conn) == MANAGED_MODE:
+            refusal = (
+                "like-leakproof: only a superuser may change LEAKPROOF, and this database is "
+                "in managed mode (no superuser): substring searches under row level security "
+                "cannot use their index"
+            )
+        require_superuser(conn, refusal)
         if not has_record(conn):
             raise PgPolicyError(
                 "like-leakproof: needs the pgpolicy runtime version 6 or later, which records "

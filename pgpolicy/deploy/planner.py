@@ -18,7 +18,7 @@ import psycopg
 
 from pgpolicy.db import connect
 from pgpolicy.deploy import health
-from pgpolicy.deploy.roles import require_superuser
+from pgpolicy.deploy.roles import MANAGED_MODE, deployment_mode, is_superuser, require_superuser
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.resources import sql_dir
 
@@ -42,10 +42,19 @@ def set_planner(dsn: str, implementation: str) -> str:
     transaction; the implementation in place afterwards.
 
     Needs a superuser (C functions, SECURITY DEFINER ones). Without the library on the
-    server, `c` is an error that changes nothing."""
+    server, `c` is an error that changes nothing. In managed mode (no superuser) the SQL
+    functions stay: `off` changes nothing, `on` is an error saying why."""
     script = (sql_dir() / IMPLEMENTATIONS[implementation]).read_text()
     with connect(dsn) as conn:
-        require_superuser(conn, "planner: only a superuser may replace the plan-time functions")
+        refusal = "planner: only a superuser may replace the plan-time functions"
+        if deployment_mode(conn) == MANAGED_MODE and not is_superuser(conn):
+            if implementation == "sql" and _sql_in_place(conn):
+                return implementation
+            refusal += (
+                " (managed mode, no superuser: PostgreSQL loads C functions only for a "
+                "superuser, so the SQL plan-time functions stay; same results, slower planning)"
+            )
+        require_superuser(conn, refusal)
         planner_in_use(conn)
         try:
             conn.execute(script)
@@ -56,3 +65,13 @@ def set_planner(dsn: str, implementation: str) -> str:
                 f"pg_config> install): {e.diag.message_primary}"
             ) from e
         return planner_in_use(conn)
+
+
+def _sql_in_place(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the SQL plan-time functions are in place, as far as the connected role may
+    ask (only the runtime's owner may call `pgpolicy.planner()`)."""
+    try:
+        with conn.transaction():
+            return planner_in_use(conn) == "sql"
+    except psycopg.errors.InsufficientPrivilege:
+        return False

@@ -25,7 +25,7 @@ from sqlalchemy.pool import NullPool
 from alembic import command
 from pgpolicy.db import connect
 from pgpolicy.deploy.grants import grant_app_roles, missing_privileges
-from pgpolicy.deploy.roles import require_superuser
+from pgpolicy.deploy.roles import require_deployer
 from pgpolicy.errors import PgPolicyError
 from pgpolicy.resources import alembic_dir, sql_dir
 
@@ -140,8 +140,10 @@ def install(
     sequences, those of today and those created later (`grants`).
 
     Needs a superuser (the SECURITY DEFINER readers must read past row-level
-    security). Every app role must exist; otherwise nothing is changed. Grants are
-    re-applied on every run, so a second run changes nothing. Unless
+    security), or, in managed mode, the role that owns every relation of schema public
+    (`roles.require_deployer`): the readers then read as the tables' owner, and the
+    runtime has no event trigger. Every app role must exist; otherwise nothing is changed.
+    Grants are re-applied on every run, so a second run changes nothing. Unless
     `keep_public_create`, PUBLIC loses CREATE on the schemas of protected tables
     (`PROTECTED_SCHEMAS`): what any role creates there can be resolved by someone
     else's session, and run with its rights.
@@ -150,7 +152,7 @@ def install(
     if not roles:
         raise PgPolicyError("at least one app role is required (--app-role)")
     with _migration(dsn) as (config, conn):
-        _require_superuser(conn)
+        require_deployer(conn, roles)
         _require_roles(conn, roles)
         before = installed_version(conn)
         privileges_before = _privileges(conn, roles)
@@ -199,7 +201,7 @@ def uninstall(dsn: str) -> str | None:
     (None when nothing was installed).
     """
     with _migration(dsn) as (config, conn):
-        _require_superuser(conn)
+        require_deployer(conn)
         before = installed_version(conn)
         command.downgrade(config, "base")
     return before
@@ -264,14 +266,6 @@ def _migration(dsn: str) -> Iterator[tuple[Config, psycopg.Connection[Any]]]:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
-
-
-def _require_superuser(conn: psycopg.Connection[Any]) -> None:
-    require_superuser(
-        conn,
-        "{user} is not a superuser: the runtime must be installed by one, because its "
-        "readers are SECURITY DEFINER functions that must read past row-level security",
-    )
 
 
 def _require_roles(conn: psycopg.Connection[Any], roles: Sequence[str]) -> None:
