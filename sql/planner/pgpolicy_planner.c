@@ -828,9 +828,14 @@ PG_FUNCTION_INFO_V1(pgpolicy_forget_context_plans);
 Datum
 pgpolicy_forget_context_plans(PG_FUNCTION_ARGS)
 {
-	if (unmarked_plans)
+	if (unmarked_plans || PG_VERSION_NUM >= 180000)
 	{
-		/* Plans made before the library was loaded, the one loading it among them. */
+		/*
+		 * Plans made before the library was loaded, the one loading it among them; and, from
+		 * PostgreSQL 18 on, always: its SQL functions keep their plans in the session (a
+		 * generated function's query with another user's values folded in) where the
+		 * invalidation item does not reach them.
+		 */
 		ResetPlanCache();
 		unmarked_plans = false;
 	}

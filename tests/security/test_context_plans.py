@@ -14,6 +14,7 @@ import pytest
 
 from odoo_bridge.pgpolicy_bridge.lib.context import SYSTEM_CONTEXT, Context
 from odoo_bridge.pgpolicy_bridge.lib.statements import TransactionState
+from tests import probe
 from tests.security.test_context_forgery import (
     FORGE,
     PORTAL,
@@ -155,3 +156,28 @@ def test_the_bridge_closes_cursors_held_from_an_earlier_transaction(
             pass
         assert {r[0] for r in cur.fetchall()} == visible(SALESMAN, "sale.order")
     conn.rollback()
+
+
+# --- one session, user after user ------------------------------------------------------------
+
+
+def test_one_session_serves_user_after_user_exactly(
+    app: psycopg.Connection[Any], oracle: dict[str, Any], uid_of: UidOf, visible: Visible
+) -> None:
+    """A pooled connection serves the users one transaction each, back and forth: every
+    model reads exactly the user's rows every time, whatever plans an earlier user left
+    (PostgreSQL 18 caches the plans of SQL functions in the session; a generated function
+    that calls a plan-time function must not keep the first user's values)."""
+    logins = list(oracle["users"])
+    order = logins + logins[::-1] + logins
+    wrong = []
+    for login in order:
+        uid, companies = uid_of(login)
+        app.execute("SELECT pgpolicy.set_context(%s, %s, false)", [uid, companies])
+        for model, info in oracle["models"].items():
+            got = set(probe.readable(app, info["table"]))
+            if got != visible(login, model):
+                wrong.append(f"{login} {model}: +{sorted(got - visible(login, model))[:3]}"
+                             f" -{sorted(visible(login, model) - got)[:3]}")  # fmt: skip
+        app.commit()
+    assert wrong == [], "\n".join(wrong[:20])
