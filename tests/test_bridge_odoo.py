@@ -160,7 +160,7 @@ def test_the_role_state_is_reported(odoo: tuple[OdooServer, str]) -> None:
     assert active + " active for role pgpolicy_app: runtime 9," in log
     status = session(odoo, "admin").call("pgpolicy.bridge", "status")
     assert status["enforced"] is True and status["bridge_loaded"] is True
-    assert status["role"] == "pgpolicy_app" and status["runtime_version"] == "9"
+    assert status["role"] == "pgpolicy_app" and status["runtime_version"] == "10"
     assert status["pending"] == 0
 
 

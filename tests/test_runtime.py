@@ -70,6 +70,7 @@ CALLS = {
     "analyst_session()": "SELECT pgpolicy.analyst_session()",
     "analyst_uid()": "SELECT pgpolicy.analyst_uid()",
     "analyst_company_ids()": "SELECT pgpolicy.analyst_company_ids()",
+    "note_nested_plan()": "SELECT pgpolicy.note_nested_plan()",
 }
 RUNTIME_FUNCTIONS = {
     "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids", "context_key",
@@ -82,6 +83,7 @@ RUNTIME_FUNCTIONS = {
     "sealed_context", "context_seal", "context_message", "context_part",
     "pending_count", "protect_new_relations", "is_app_role",
     "analyst_session", "analyst_uid", "analyst_company_ids", "refuse_analyst",
+    "note_nested_plan",
 }  # fmt: skip
 # Called only from inside the runtime (as its owner), never granted.
 INTERNAL_FUNCTIONS = {
@@ -251,21 +253,21 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
         assert traces(conn) == {}
 
     first = runtime.install(odoo_db.dsn, [app_role])
-    assert (first.before, first.after, first.granted) == (None, "9", (app_role,))
-    assert first.summary() == f"installed the pgpolicy runtime, version 9; granted to {app_role}"
+    assert (first.before, first.after, first.granted) == (None, "10", (app_role,))
+    assert first.summary() == f"installed the pgpolicy runtime, version 10; granted to {app_role}"
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "9"
+        assert runtime.installed_version(conn) == "10"
         snapshot = catalog_snapshot(conn)
 
     second = runtime.install(odoo_db.dsn, [app_role])
-    assert (second.before, second.after, second.changed, second.granted) == ("9", "9", False, ())
+    assert (second.before, second.after, second.changed, second.granted) == ("10", "10", False, ())
     assert second.summary() == (
-        f"runtime at version 9, nothing to do; grants unchanged for {app_role}"
+        f"runtime at version 10, nothing to do; grants unchanged for {app_role}"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
 
-    assert runtime.uninstall(odoo_db.dsn) == "9"
+    assert runtime.uninstall(odoo_db.dsn) == "10"
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
         assert runtime.installed_version(conn) is None
@@ -275,9 +277,9 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
 def test_installs_before_odoo_creates_its_tables(empty_db: Any, app_role: str) -> None:
     """A new database gets the runtime first, then `odoo -i base` creates the tables."""
     result = runtime.install(empty_db.dsn, [app_role])
-    assert result.after == "9"
+    assert result.after == "10"
     with superuser(empty_db) as conn:
-        assert scalar(conn, "SELECT pgpolicy.version()") == "9"
+        assert scalar(conn, "SELECT pgpolicy.version()") == "10"
         assert scalar(conn, "SELECT pgpolicy.uid()") is None
     runtime.uninstall(empty_db.dsn)
     with superuser(empty_db) as conn:
@@ -292,7 +294,7 @@ def test_a_new_app_role_is_granted_on_a_second_run(
     result = runtime.install(odoo_db.dsn, [app_role, other, app_role])
     assert (result.changed, result.roles, result.granted) == (False, (app_role, other), (other,))
     assert result.summary() == (
-        f"runtime at version 9, nothing to do; granted to {other}; grants unchanged for {app_role}"
+        f"runtime at version 10, nothing to do; granted to {other}; grants unchanged for {app_role}"
     )
 
 
@@ -314,9 +316,9 @@ def test_alembic_command_line_upgrade_and_downgrade(odoo_db: Any, tmp_path: Path
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
     run("upgrade", "head")
-    assert "0009 (head)" in run("current").stdout
+    assert "0010 (head)" in run("current").stdout
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "9"
+        assert runtime.installed_version(conn) == "10"
         assert scalar(conn, "SELECT to_regclass('pgpolicy.alembic_version')::text") == (
             "pgpolicy.alembic_version"
         )
@@ -329,7 +331,7 @@ def test_downgrade_is_refused_while_policies_call_the_runtime(protected_db: Any)
     with pytest.raises(PgPolicyError, match="policies still use the runtime"):
         runtime.uninstall(protected_db.dsn)
     with superuser(protected_db) as conn:
-        assert runtime.installed_version(conn) == "9"
+        assert runtime.installed_version(conn) == "10"
         conn.execute("DROP POLICY test_context ON sale_order")
         conn.execute("DROP POLICY test_rule ON sale_order")
     runtime.uninstall(protected_db.dsn)
@@ -399,9 +401,12 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
     assert flags["pending_count"][:4] == ("s", "u", True, pinned)
     assert flags["is_app_role"][:4] == ("s", "u", False, pinned)
     # Runtime 9: the analyst readers read the mapping, readable by its owner only.
-    for name in ("analyst_session", "analyst_uid"):
-        assert flags[name] == ("s", "s", True, pinned, "sql"), name
+    assert flags["analyst_uid"] == ("s", "s", True, pinned, "sql")
     assert flags["analyst_company_ids"] == ("s", "s", True, pinned, "plpgsql")
+    # Runtime 10: analyst_session() keeps its query's plan; the mark of a plan folded inside
+    # a function is a PREPARE, refused in a non-volatile function.
+    assert flags["analyst_session"] == ("s", "s", True, pinned, "plpgsql")
+    assert flags["note_nested_plan"] == ("v", "u", False, None, "plpgsql")
     assert flags["refuse_analyst"][:4] == ("s", "u", True, pinned)
 
 
@@ -913,14 +918,14 @@ def pgpolicy_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
 def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     first = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f"installed the pgpolicy runtime, version 9; granted to {app_role}\n"
+    assert first.stdout == f"installed the pgpolicy runtime, version 10; granted to {app_role}\n"
     with superuser(odoo_db) as conn:
         snapshot = catalog_snapshot(conn)
 
     second = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert second.returncode == 0, second.stderr
     assert second.stdout == (
-        f"runtime at version 9, nothing to do; grants unchanged for {app_role}\n"
+        f"runtime at version 10, nothing to do; grants unchanged for {app_role}\n"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
@@ -930,7 +935,7 @@ def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     )
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == {
-        "before": "9", "after": "9", "changed": False, "roles": [app_role], "granted": [],
+        "before": "10", "after": "10", "changed": False, "roles": [app_role], "granted": [],
         "revoked_public_create": [],
     }  # fmt: skip
 

@@ -71,6 +71,8 @@ PUBLIC_FUNCTIONS = (
     "analyst_session()",
     "analyst_uid()",
     "analyst_company_ids()",
+    # revision 0010: the mark of a plan folded inside a function (planned_context_key())
+    "note_nested_plan()",
 )
 
 
