@@ -11,10 +11,15 @@ Odoo. No Odoo needed here.
 from __future__ import annotations
 
 import ast
+import json
+import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO_ROOT, clean_env
 
@@ -111,3 +116,108 @@ def test_the_addon_directory_alone_imports_without_any_installed_package(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(len(modules)) and len(modules) >= 7
+
+
+# ---- pip install, for those who install addons that way --------------------------------------
+
+DISTRIBUTION = "odoo-addon-pgpolicy_bridge"
+
+
+@pytest.fixture(scope="module")
+def addon_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The addon's wheel, built from odoo_bridge/pyproject.toml without fetching anything
+    (in a copy: a build without isolation writes into the source tree)."""
+    out = tmp_path_factory.mktemp("wheel")
+    source = out / "source"
+    shutil.copytree(REPO_ROOT / "odoo_bridge", source)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         "--no-index", "-w", str(out), str(source)],
+        capture_output=True, text=True, env=clean_env(), check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [wheel] = out.glob("*.whl")
+    return wheel
+
+
+def test_the_wheel_is_the_addon_under_odoo_addons_and_requires_nothing(addon_wheel: Path) -> None:
+    """Every file of the addon, at odoo/addons/pgpolicy_bridge, and no odoo/__init__.py or
+    odoo/addons/__init__.py that would shadow Odoo's own packages; no dependency at all."""
+    with zipfile.ZipFile(addon_wheel) as wheel:
+        names = set(wheel.namelist())
+        [metadata] = [n for n in names if n.endswith(".dist-info/METADATA")]
+        fields = wheel.read(metadata).decode()
+    shipped = {n for n in names if not n.split("/")[0].endswith(".dist-info")}
+    expected = {
+        f"odoo/addons/pgpolicy_bridge/{p.relative_to(ADDON).as_posix()}"
+        for p in ADDON.rglob("*.py")
+    }
+    assert shipped == expected
+    assert "Requires-Dist" not in fields and f"Name: {DISTRIBUTION}" in fields
+
+
+def installed(python: Path) -> dict[str, str]:
+    """What a Python environment has installed, name -> version (`pip list`)."""
+    done = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format", "json", "--disable-pip-version-check"],
+        capture_output=True, text=True, env=clean_env(), check=True,
+    )  # fmt: skip
+    return {p["name"].lower(): p["version"] for p in json.loads(done.stdout)}
+
+
+def test_pip_install_adds_the_addon_and_changes_nothing_else(
+    addon_wheel: Path, tmp_path: Path
+) -> None:
+    """Into a fresh virtualenv, from the wheel alone (--no-index: a dependency would fail)."""
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
+    python = tmp_path / "venv" / "bin" / "python"
+    before = installed(python)
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-index", str(addon_wheel)],
+        capture_output=True, text=True, env=clean_env(), check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    after = installed(python)
+    assert after == before | {DISTRIBUTION.lower(): "18.0.1.0.0"}
+
+
+def test_pip_install_into_odoos_environment_changes_nothing(
+    addon_wheel: Path, tmp_path: Path
+) -> None:
+    """Opt-in, with a real Odoo 18 (PGPOLICY_ODOO_SRC, PGPOLICY_ODOO_PYTHON): pip's own plan
+    for installing the wheel into Odoo's environment is the addon alone, and Odoo finds the
+    installed addon through the odoo.addons namespace. Odoo's environment is not modified:
+    the plan is a dry run, the install goes to a directory of its own."""
+    src, python = os.environ.get("PGPOLICY_ODOO_SRC"), os.environ.get("PGPOLICY_ODOO_PYTHON")
+    if not src or not python:
+        pytest.skip("set PGPOLICY_ODOO_SRC and PGPOLICY_ODOO_PYTHON to a real Odoo 18")
+    report = tmp_path / "plan.json"
+    done = subprocess.run(
+        [python, "-m", "pip", "install", "--dry-run", "-q", "--report", str(report),
+         str(addon_wheel)],
+        capture_output=True, text=True, env=clean_env(), check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(report.read_text())["install"]
+    assert [(p["metadata"]["name"], p["metadata"]["version"]) for p in plan] == [
+        (DISTRIBUTION, "18.0.1.0.0")
+    ]
+    target = tmp_path / "site"
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-index", "--target", str(target),
+         str(addon_wheel)],
+        capture_output=True, env=clean_env(), check=True,
+    )  # fmt: skip
+    script = (
+        "import odoo\n"
+        "from odoo.modules.module import get_module_path, initialize_sys_path\n"
+        f"odoo.tools.config.parse_config(['--addons-path={src}/addons,{src}/odoo/addons'])\n"
+        "initialize_sys_path()\n"
+        "print(get_module_path('pgpolicy_bridge'))\n"
+    )
+    found = subprocess.run(
+        [python, "-c", script], capture_output=True, text=True, cwd=tmp_path,
+        env=clean_env() | {"PYTHONPATH": f"{src}:{target}"}, check=False,
+    )  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip().splitlines()[-1] == str(target / "odoo/addons/pgpolicy_bridge")

@@ -9,10 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+import psycopg
+import pytest
+from click.testing import CliRunner
+from psycopg import sql
 
 from pgpolicy.cli import cli
 from pgpolicy.odoo.metadata import Catalog
-from tests.conftest import clean_env
+from tests.conftest import Database, clean_env
 
 # Commands that open no connection of the caller's: the demo starts its own server, and a
 # new profile is printed from a template.
@@ -82,3 +86,53 @@ def test_save_catalog_only_saves(odoo_db: Any, tmp_path: Path) -> None:
     )  # fmt: skip
     assert mixed.returncode == 2
     assert "--save-catalog only saves" in mixed.stderr
+
+
+def test_analyst_add_list_remove(enforced_db: Database) -> None:
+    """The analyst commands end to end: the login then reads as its Odoo user; mistakes are
+    one line and exit 1, and change nothing."""
+    role = f"bi_cli_{enforced_db.name}"[:63]
+    dsn = ["--dsn", enforced_db.dsn]
+    added = CliRunner().invoke(
+        cli, [*dsn, "analyst", "add", "--login", role, "--odoo-user", "salesman_a",
+              "--companies", "1"]
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert added.output.startswith(f"{role} -> salesman_a (uid 15), companies 1, read only")
+    listed = CliRunner().invoke(cli, [*dsn, "--format", "json", "analyst", "list"])
+    assert listed.exit_code == 0, listed.output
+    [entry] = json.loads(listed.output)
+    assert (entry["role"], entry["uid"], entry["can_write"]) == (role, 15, False)
+    as_analyst = enforced_db.server.dsn(enforced_db.name, user=role)
+    with psycopg.connect(as_analyst) as conn:
+        assert conn.execute("SELECT pgpolicy.uid()").fetchone() == (15,)
+        assert conn.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles"
+                            " WHERE rolname = current_user").fetchone() == (False,)  # fmt: skip
+        seen = conn.execute("SELECT count(*) FROM public.sale_order").fetchone()
+    with psycopg.connect(enforced_db.dsn) as conn:
+        total = conn.execute("SELECT count(*) FROM public.sale_order").fetchone()
+    assert seen is not None and total is not None and 0 < seen[0] < total[0]
+
+    for args, message in (
+        (["add", "--login", role, "--odoo-user", "nobody"], "no Odoo user with login 'nobody'"),
+        (["add", "--login", role, "--odoo-user", "salesman_a", "--companies", "1,x"],
+         "--companies: not a list of company ids: '1,x'"),
+        (["remove", "--login", "not_an_analyst"], "not_an_analyst is not an analyst login"),
+    ):  # fmt: skip
+        result = CliRunner().invoke(cli, [*dsn, "analyst", *args])
+        assert result.exit_code == 1, result.output
+        assert message in str(result.exception) and "\n" not in str(result.exception)
+    listed = CliRunner().invoke(cli, [*dsn, "--format", "json", "analyst", "list"])
+    assert [e["company_ids"] for e in json.loads(listed.output)] == [[1]]  # unchanged
+
+    removed = CliRunner().invoke(cli, [*dsn, "analyst", "remove", "--login", role])
+    assert removed.exit_code == 0 and f"removed analyst login {role}" in removed.output
+    assert CliRunner().invoke(cli, [*dsn, "analyst", "list"]).output.strip() == "no analyst login"
+    with (
+        psycopg.connect(as_analyst) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute("SELECT id FROM public.sale_order")
+    with psycopg.connect(enforced_db.dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

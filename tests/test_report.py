@@ -123,3 +123,48 @@ def test_report_refuses_what_it_cannot_read(enforced_db: Database, tmp_path: Pat
         cli, ["--dsn", enforced_db.dsn, "report", "--model", "sale.order", "--since", str(bad)]
     )
     assert result.exit_code == 1 and "not a pgpolicy report" in str(result.exception)
+
+
+def test_analyst_logins_are_listed_and_their_changes_shown(
+    enforced_db: Database, tmp_path: Path
+) -> None:
+    """An analyst login appears with its Odoo user, companies and the columns PostgreSQL
+    refuses it (the role's own column privileges); adding and removing it show in --since."""
+    role = f"bi_{enforced_db.name}"[:63]
+    before = tmp_path / "before.json"
+    run("--dsn", enforced_db.dsn, "report", "--format", "json", "--model", "res.users",
+        "-o", str(before))  # fmt: skip
+    assert json.loads(before.read_text())["analysts"] == []
+    run("--dsn", enforced_db.dsn, "analyst", "add", "--login", role, "--odoo-user", "salesman_a",
+        "--companies", "1")  # fmt: skip
+    try:
+        data = report(enforced_db, "--model", "res.users", "--since", str(before))
+        [listed] = data["analysts"]
+        assert (listed["role"], listed["odoo_user"], listed["company_ids"]) == (
+            role, "salesman_a", [1],
+        )  # fmt: skip
+        with psycopg.connect(enforced_db.dsn) as conn:
+            refused = {
+                f"res_users.{column}"
+                for (column,) in conn.execute(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = 'public.res_users'::regclass"
+                    " AND attnum > 0 AND NOT attisdropped"
+                    " AND NOT has_column_privilege(%s, attrelid, attnum, 'SELECT')",
+                    [role],
+                )
+            }
+        assert "res_users.password" in refused
+        assert {c for c in listed["hidden_columns"] if c.startswith("res_users.")} == refused
+        assert data["changes"]["analysts_added"] == [role]
+
+        text = report(enforced_db, "--model", "res.users", "--since", str(before), fmt="markdown")
+        assert f"- analysts added: {role}" in text
+        assert f"- {role} reads as salesman_a (uid 15), companies 1, read only;" in text
+        page = report(enforced_db, "--model", "res.users", fmt="html")
+        assert f"<li>{role} reads as salesman_a (uid 15)" in page
+        now = tmp_path / "now.json"
+        now.write_text(json.dumps(data))
+    finally:
+        run("--dsn", enforced_db.dsn, "analyst", "remove", "--login", role)
+    after = report(enforced_db, "--model", "res.users", "--since", str(now))
+    assert after["analysts"] == [] and after["changes"]["analysts_removed"] == [role]

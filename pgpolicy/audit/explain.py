@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 
 from pgpolicy.compiler.rules import RuleCombiner
+from pgpolicy.deploy import analysts
 from pgpolicy.errors import CompileError, PgPolicyError
 from pgpolicy.odoo.metadata import MODES, Catalog, Rule
 from pgpolicy.profiles.model import FILE_MODES, Profile
@@ -81,6 +82,8 @@ class Explanation:
     total: int
     profiles: tuple[ProfileVerdict, ...] = ()
     profile_policy: str | None = None  # the deployed pgpolicy_<mode>_profiles, if any
+    analyst_logins: tuple[str, ...] = ()  # database logins that read as this user
+    hidden_columns: tuple[str, ...] = ()  # columns of the table those logins may not read
 
 
 def find_user(conn: psycopg.Connection[Any], login: str) -> User:
@@ -134,7 +137,8 @@ def explain(
     profiles = profile_verdicts(conn, user, model_name, mode)
     return Explanation(
         user, model_name, mode, acl, tuple(verdicts), predicate, rows, total, profiles,
-        profile_policy,
+        profile_policy, analysts.logins_of(conn, user.id),
+        analysts.columns_hidden_from(conn, catalog, set(user.group_ids), model.table),
     )  # fmt: skip
 
 

@@ -30,6 +30,7 @@ from pgpolicy.audit.explain import (
     user_by_id,
 )
 from pgpolicy.compiler.rules import RuleCombiner, protected_models
+from pgpolicy.deploy import analysts as analyst_logins
 from pgpolicy.deploy.catalog import read_deployed
 from pgpolicy.deploy.health import runtime_version
 from pgpolicy.deploy.roles import role_hazards
@@ -105,7 +106,17 @@ def build_report(
             if not (deployed.tables.get(str(m.table)) and deployed.tables[str(m.table)].rls_enabled)
         ),
         "void_roles": role_hazards(conn, list(app_roles)) if app_roles else [],
+        "analysts": analyst_rows(conn),
     }
+
+
+def analyst_rows(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    """The analyst logins (database roles that read as an Odoo user), with the columns each
+    may not read; none before runtime 9."""
+    version = analyst_logins.installed_version(conn)
+    if version is None or version < 9:
+        return []
+    return [a.to_json() for a in analyst_logins.analysts(conn)]
 
 
 def active_users(conn: psycopg.Connection[Any], logins: Sequence[str]) -> list[User]:
@@ -184,6 +195,8 @@ def diff(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
                          "after": cell}
                     )  # fmt: skip
     old_profiles, new_profiles = previous.get("profiles", {}), current["profiles"]
+    old_analysts = {a["role"]: a for a in previous.get("analysts", [])}
+    new_analysts = {a["role"]: a for a in current.get("analysts", [])}
     return {
         "since": previous.get("generated_at"),
         "users_added": sorted(keys(current, "users", "login") - keys(previous, "users", "login")),
@@ -199,6 +212,11 @@ def diff(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
         "profiles_changed": sorted(
             n for n in set(new_profiles) & set(old_profiles) if new_profiles[n] != old_profiles[n]
         ),
+        "analysts_added": sorted(set(new_analysts) - set(old_analysts)),
+        "analysts_removed": sorted(set(old_analysts) - set(new_analysts)),
+        "analysts_changed": sorted(
+            r for r in set(new_analysts) & set(old_analysts) if new_analysts[r] != old_analysts[r]
+        ),
         "cells": changed_cells,
     }
 
@@ -206,8 +224,41 @@ def diff(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
 # ---- renderings -----------------------------------------------------------------------------
 
 
+LIST_CHANGES = (
+    "users_added", "users_removed", "models_added", "models_removed", "profiles_added",
+    "profiles_removed", "profiles_changed", "analysts_added", "analysts_removed",
+    "analysts_changed",
+)  # fmt: skip
+
+
 def cell_text(cell: dict[str, Any]) -> str:
     return str(cell["rows"]) if cell["acl"] else "no right"
+
+
+def change_lines(changes: dict[str, Any]) -> list[str]:
+    """What changed, one line each (a report older than a kind of change lacks its key)."""
+    lines = [
+        f"{key.replace('_', ' ')}: {', '.join(changes[key])}"
+        for key in LIST_CHANGES
+        if changes.get(key)
+    ]
+    return lines + [
+        f"{c['login']} / {c['model']} / {c['mode']}: "
+        f"{cell_text(c['before'])} → {cell_text(c['after'])}"
+        for c in changes["cells"]
+    ]
+
+
+def analyst_line(analyst: dict[str, Any]) -> str:
+    """An analyst login as the report lists it."""
+    companies = analyst["company_ids"]
+    return (
+        f"{analyst['role']} reads as {analyst['odoo_user'] or '?'} (uid {analyst['uid']})"
+        f"{'' if companies is None else ', companies ' + ','.join(map(str, companies))}"
+        f", {'read and write' if analyst['can_write'] else 'read only'}"
+        f"{'' if analyst['active'] else ', Odoo user inactive or missing: reads nothing'}"
+        f"; columns it may not read: {', '.join(analyst['hidden_columns']) or 'none'}"
+    )
 
 
 def as_json(report: dict[str, Any]) -> str:
@@ -233,18 +284,9 @@ def as_markdown(report: dict[str, Any]) -> str:
     changes = report.get("changes")
     if changes:
         lines += ["", f"## Changes since {changes['since']}", ""]
-        before = len(lines)
-        for key in ("users_added", "users_removed", "models_added", "models_removed",
-                    "profiles_added", "profiles_removed", "profiles_changed"):  # fmt: skip
-            if changes[key]:
-                lines.append(f"- {key.replace('_', ' ')}: {', '.join(changes[key])}")
-        for c in changes["cells"]:
-            lines.append(
-                f"- {c['login']} / {c['model']} / {c['mode']}: "
-                f"{cell_text(c['before'])} → {cell_text(c['after'])}"
-            )
-        if len(lines) == before:
-            lines.append("- nothing changed")
+        lines += [f"- {line}" for line in change_lines(changes) or ["nothing changed"]]
+    lines += ["", "## Analyst logins", ""]
+    lines += [f"- {analyst_line(a)}" for a in report.get("analysts", [])] or ["- none"]
     lines += [
         "",
         "## Access matrix",
@@ -329,17 +371,8 @@ def as_html(report: dict[str, Any]) -> str:
         f"no row level security: {t}" for t in report["unprotected"]
     ]
     changes = report.get("changes")
-    change_items = []
-    if changes:
-        for key in ("users_added", "users_removed", "models_added", "models_removed",
-                    "profiles_added", "profiles_removed", "profiles_changed"):  # fmt: skip
-            if changes[key]:
-                change_items.append(f"{key.replace('_', ' ')}: {', '.join(changes[key])}")
-        change_items += [
-            f"{c['login']} / {c['model']} / {c['mode']}: "
-            f"{cell_text(c['before'])} → {cell_text(c['after'])}"
-            for c in changes["cells"]
-        ]
+    change_items = change_lines(changes) if changes else []
+    analyst_items = [analyst_line(a) for a in report.get("analysts", [])] or ["none"]
     totals = {m["model"]: m["rows"] for m in report["models"]}
     rows = []
     for login, models in report["cells"].items():
@@ -380,6 +413,9 @@ def as_html(report: dict[str, Any]) -> str:
                 if changes
                 else []
             ),
+            '<h2>Analyst logins</h2><ul id="analysts">',
+            *(f"<li>{e(a)}</li>" for a in analyst_items),
+            "</ul>",
             "<h2>Access matrix</h2>",
             '<input id="filter" type="search" placeholder="filter: words of a user, model, '
             'rule or profile">',

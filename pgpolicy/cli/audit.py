@@ -59,6 +59,12 @@ def explain_command(settings: Settings, login: str, model: str, mode: str) -> No
             f"warning: no pgpolicy_{mode}_profiles policy is deployed on this table although "
             "a profile restricts it: run pgpolicy apply"
         )
+    lines.append(
+        "analyst logins of this user: "
+        + (", ".join(result.analyst_logins) or "none")
+        + "; columns they may not read (field groups, columns Odoo never reads): "
+        + (", ".join(result.hidden_columns) or "none")
+    )
     data = {
         "user": result.user.login,
         "uid": result.user.id,
@@ -70,6 +76,8 @@ def explain_command(settings: Settings, login: str, model: str, mode: str) -> No
         "predicate": result.predicate,
         "profile_policy": result.profile_policy,
         "profiles": [profile_data(v) for v in result.profiles],
+        "analyst_logins": list(result.analyst_logins),
+        "hidden_columns": list(result.hidden_columns),
         "rules": [
             {
                 "id": v.rule.id,

@@ -242,6 +242,37 @@ def hidden_columns(
     return {table: columns for table, columns in hidden.items() if columns}
 
 
+def columns_hidden_from(
+    conn: psycopg.Connection[Any], catalog: Catalog, user_groups: set[int], table: str
+) -> tuple[str, ...]:
+    """The columns of `table` an analyst login of a user in `user_groups` may not read (what
+    `sync_privileges` revokes for it), computed from the field metadata."""
+    rows = conn.execute(
+        """
+        SELECT a.attname::text FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = (SELECT c.oid FROM pg_catalog.pg_class c
+                               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                              WHERE n.nspname = %s AND c.relname = %s)
+           AND a.attnum > 0 AND NOT a.attisdropped
+         ORDER BY a.attnum
+        """,
+        [SCHEMA, table],
+    ).fetchall()
+    restricted = restricted_columns(catalog, {table: [column for (column,) in rows]})
+    return tuple(sorted(hidden_columns(restricted, user_groups).get(table, ())))
+
+
+def logins_of(conn: psycopg.Connection[Any], uid: int) -> tuple[str, ...]:
+    """The analyst logins mapped to the Odoo user `uid` (none before runtime 9)."""
+    version = installed_version(conn)
+    if version is None or version < 9:
+        return ()
+    rows = conn.execute(
+        "SELECT role_name::text FROM pgpolicy.analyst WHERE uid = %s ORDER BY 1", [uid]
+    ).fetchall()
+    return tuple(role for (role,) in rows)
+
+
 def grant_group(conn: psycopg.Connection[Any]) -> None:
     """What the analysts' group needs to read under the policies: the runtime's schema and
     the functions policies call (not set_context, not set_profiles)."""

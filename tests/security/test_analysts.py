@@ -8,16 +8,20 @@ Each test runs with either implementation of the plan-time functions (`planner`)
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from psycopg import sql
 
+from pgpolicy.cli import cli
 from pgpolicy.deploy import analysts
 from tests import probe
-from tests.conftest import Database
+from tests.conftest import Database, clean_env
 from tests.security.conftest import PROTECTED
 from tests.test_oracle import allowed_ids
 
@@ -229,3 +233,65 @@ def test_a_field_restricted_to_groups_is_readable_by_their_members_only(
         )
         analysts.add(admin, analyst, LOGIN, oracle["users"][LOGIN]["allowed_company_ids"])
     conn.execute("SELECT client_order_ref FROM public.sale_order")
+
+
+def test_explain_shows_the_columns_the_analyst_may_not_read(
+    secured_db: Database, analyst: str
+) -> None:
+    """explain names the user's analyst logins and the columns they may not read, and those
+    are exactly the columns PostgreSQL refuses the login (and no other)."""
+    result = CliRunner().invoke(
+        cli, ["--dsn", secured_db.dsn, "--format", "json", "explain", "--user", LOGIN,
+              "--model", "res.users"]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    explained = json.loads(result.output)
+    assert explained["analyst_logins"] == [analyst]
+    refused = superuser_scalar(
+        secured_db,
+        "SELECT array_agg(attname::text ORDER BY attname) FROM pg_attribute"
+        " WHERE attrelid = 'public.res_users'::regclass AND attnum > 0 AND NOT attisdropped"
+        " AND NOT has_column_privilege(%s, attrelid, attnum, 'SELECT')",
+        [analyst],
+    )
+    assert "password" in refused and "login" not in refused
+    assert explained["hidden_columns"] == refused
+    text = (
+        CliRunner()
+        .invoke(cli, ["--dsn", secured_db.dsn, "explain", "--user", LOGIN, "--model", "res.users"])
+        .output
+    )
+    assert f"analyst logins of this user: {analyst}; columns they may not read" in text
+
+
+def test_psql_as_the_analyst_reads_the_users_rows(
+    secured_db: Database, analyst: str, oracle: dict[str, Any]
+) -> None:
+    """The client an analyst actually uses: psql (the server's own), one session, no
+    set_context; a SET and a set_config in between change nothing."""
+    expected = allowed_ids(oracle, LOGIN, "sale.order")
+    query = "SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '') FROM public.sale_order;"
+    script = "\n".join(
+        [
+            query,
+            "SET pgpolicy.uid = '1';",
+            "SELECT set_config('pgpolicy.su', 'true', false) IS NOT NULL;",
+            query,
+            "SELECT count(*) FROM public.sale_order;",
+        ]
+    )
+    server = secured_db.server
+    done = subprocess.run(
+        [str(server.bindir / "psql"), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+         "-h", str(server.host), "-p", str(server.port), "-U", analyst, "-d", secured_db.name],
+        input=script, capture_output=True, text=True, env=clean_env(), timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    first, changed, second, count = done.stdout.split("\n")[:4]
+    ids = [int(i) for i in first.split(",") if i]
+    assert ids == expected and second == first and changed == "t"
+    assert (
+        int(count)
+        == len(expected)
+        < superuser_scalar(secured_db, "SELECT count(*) FROM public.sale_order")
+    )

@@ -22,16 +22,21 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from pgpolicy.deploy import analysts
 from tests.conftest import OS_USER, Database, as_server_user, clean_env
 from tests.security.test_context_forgery import UidOf, Visible
+from tests.test_oracle import allowed_ids
 
 USERS = ("salesman_a", "portal_user", "salesmgr_ab", "accountant_b")
 TRANSACTIONS = 800  # per well-behaved client; the hostile one runs as long as they do
@@ -54,23 +59,32 @@ class Bouncer:
         return make_conninfo(host=str(self.directory), port=BOUNCER_PORT, dbname=dbname, user=user)
 
 
-@pytest.fixture
-def bouncer(secured_db: Database, app_role: str) -> Iterator[Bouncer]:
-    """PgBouncer in transaction pooling mode, pool of 2, in front of `secured_db` as the app
-    role; listening on a Unix socket in a directory of its own."""
+@contextmanager
+def running_bouncer(
+    db: Database, databases: dict[str, str | None], clients: Sequence[str] = ()
+) -> Iterator[Bouncer]:
+    """PgBouncer in transaction pooling mode, pool of 2 per database and user, in front of
+    `db`: each alias of `databases` connects as the given role (None: as the client's user,
+    one of `clients`); listening on a Unix socket in a directory of its own."""
     binary = pgbouncer_binary()
     if binary is None:
         if os.environ.get("PGPOLICY_REQUIRE_PGBOUNCER") == "1":
             pytest.fail("pgbouncer is required (PGPOLICY_REQUIRE_PGBOUNCER=1): not installed")
         pytest.skip("pgbouncer is not installed (apt-get install pgbouncer)")
-    server = secured_db.server
-    directory = server.rundir / f"pgbouncer-{os.getpid()}-{secured_db.name}"
+    server = db.server
+    directory = server.rundir / f"pgbouncer-{os.getpid()}-{db.name}"
     directory.mkdir()
-    (directory / "users.txt").write_text(f'"{app_role}" ""\n')
+    users = sorted({user for user in databases.values() if user} | set(clients))
+    (directory / "users.txt").write_text("".join(f'"{user}" ""\n' for user in users))
+    entries = "".join(
+        f"{alias} = host={server.host} port={server.port} dbname={db.name}"
+        + (f" user={user}" if user else "")
+        + "\n"
+        for alias, user in databases.items()
+    )
     (directory / "pgbouncer.ini").write_text(
         "[databases]\n"
-        f"secured = host={server.host} port={server.port} dbname={secured_db.name}"
-        f" user={app_role}\n"
+        f"{entries}"
         "[pgbouncer]\n"
         "listen_addr =\n"
         f"listen_port = {BOUNCER_PORT}\n"
@@ -108,6 +122,13 @@ def bouncer(secured_db: Database, app_role: str) -> Iterator[Bouncer]:
         except subprocess.TimeoutExpired:
             process.kill()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def bouncer(secured_db: Database, app_role: str) -> Iterator[Bouncer]:
+    """PgBouncer in front of `secured_db`, the alias `secured` connecting as the app role."""
+    with running_bouncer(secured_db, {"secured": app_role}) as running:
+        yield running
 
 
 @dataclass
@@ -213,7 +234,6 @@ def test_transaction_pooling_never_carries_a_context_to_another_client(
         threading.Thread(target=well_behaved, args=(dsn, expected, uid_of, seen, seed))
         for seed in range(3)
     ]
-    started = time.monotonic()
     attacker.start()
     for client in clients:
         client.start()
@@ -221,7 +241,6 @@ def test_transaction_pooling_never_carries_a_context_to_another_client(
         client.join()
     stop.set()
     attacker.join()
-    elapsed = time.monotonic() - started
     total = sum(seen.transactions.values())
     assert seen.errors == [], seen.errors[:5]
     assert total >= 2000, (total, seen.transactions)
@@ -230,4 +249,86 @@ def test_transaction_pooling_never_carries_a_context_to_another_client(
     assert seen.beyond == [], seen.beyond[:5]
     assert seen.without_context == [], seen.without_context[:5]
     assert seen.missing == [], seen.missing[:5]
-    assert elapsed < 60, elapsed
+
+
+ANALYST_USERS = ("salesman_a", "portal_user")
+
+
+def analyst_client(
+    dsn: str, login: str, expected: set[int], seen: Observations, seed: int, *, hostile: bool
+) -> None:
+    """An analyst's transactions through the bouncer: each reads sale_order with no
+    set_context; a hostile client first tries to change its context, in the transaction
+    and at session level, and leaves what it can on the server connection."""
+    rng = random.Random(seed)
+    with psycopg.connect(dsn, autocommit=True, prepare_threshold=None) as conn:
+        for _ in range(TRANSACTIONS // 4):
+            try:
+                with conn.transaction():
+                    if hostile:
+                        for statement in rng.sample(HOSTILE_STATE, k=3):
+                            conn.execute(statement)
+                    rows = {r[0] for r in conn.execute("SELECT id FROM public.sale_order")}
+            except psycopg.Error as exc:
+                with seen.lock:
+                    seen.errors.append(f"{login}: {exc}")
+                continue
+            with seen.lock:
+                seen.transactions[login] += 1
+                if rows - expected:
+                    seen.beyond.append((login, sorted(rows - expected)))
+                if expected - rows:
+                    seen.missing.append((login, sorted(expected - rows)))
+
+
+def test_analyst_logins_through_transaction_pooling(
+    secured_db: Database, oracle: dict[str, Any], assert_rls_effective: Callable[..., None]
+) -> None:
+    """Two analyst logins, each behind its own pools, one hostile client each: every
+    transaction sees exactly its Odoo user's orders; archiving the Odoo user closes access
+    at the next transaction on the same pooled server connections."""
+    roles = {login: f"bi_{login[:6]}_{secured_db.name}"[:63] for login in ANALYST_USERS}
+    with psycopg.connect(secured_db.dsn) as conn:
+        for login, role in roles.items():
+            analysts.add(conn, role, login, oracle["users"][login]["allowed_company_ids"])
+    expected = {login: set(allowed_ids(oracle, login, "sale.order")) for login in ANALYST_USERS}
+    assert all(expected.values()) and expected["salesman_a"] != expected["portal_user"]
+    try:
+        with running_bouncer(secured_db, {"analysts": None}, clients=list(roles.values())) as b:
+            dsn = {login: b.dsn("analysts", role) for login, role in roles.items()}
+            for login in ANALYST_USERS:
+                with psycopg.connect(dsn[login], autocommit=True) as conn:
+                    assert_rls_effective(conn, ["sale_order"])
+            seen = Observations()
+            clients = [
+                threading.Thread(
+                    target=analyst_client,
+                    args=(dsn[login], login, expected[login], seen, seed),
+                    kwargs={"hostile": seed == 0},
+                )
+                for login in ANALYST_USERS
+                for seed in range(3)
+            ]
+            for client in clients:
+                client.start()
+            for client in clients:
+                client.join()
+            assert seen.errors == [], seen.errors[:5]
+            assert min(seen.transactions.values()) >= 3 * (TRANSACTIONS // 4), seen.transactions
+            assert seen.beyond == [], seen.beyond[:5]
+            assert seen.missing == [], seen.missing[:5]
+
+            with psycopg.connect(secured_db.dsn) as admin:
+                admin.execute(
+                    "UPDATE public.res_users SET active = false WHERE login = 'salesman_a'"
+                )
+            for _ in range(6):  # more transactions than server connections in the pool
+                with psycopg.connect(dsn["salesman_a"], autocommit=True) as conn:
+                    assert conn.execute("SELECT id FROM public.sale_order").fetchall() == []
+                with psycopg.connect(dsn["portal_user"], autocommit=True) as conn:
+                    rows = {r[0] for r in conn.execute("SELECT id FROM public.sale_order")}
+                    assert rows == expected["portal_user"]
+    finally:
+        with psycopg.connect(secured_db.dsn, autocommit=True) as conn:
+            for role in roles.values():
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
