@@ -1013,7 +1013,8 @@ def test_the_downgrade_of_runtime_6_restores_runtime_5_exactly(
     signatures = [
         "set_context(integer, integer[], boolean)" if s.startswith("set_context(") else s
         for s in runtime.PUBLIC_FUNCTIONS
-        if s not in ("sealed_context()", "pending_count()") and not s.startswith("analyst_")
+        if s not in ("sealed_context()", "pending_count()", "note_nested_plan()")
+        and not s.startswith("analyst_")
     ]
     with superuser(odoo_db) as conn:
         role = sql.Identifier(app_role)
@@ -1024,4 +1025,30 @@ def test_the_downgrade_of_runtime_6_restores_runtime_5_exactly(
                     sql.SQL(signature), role
                 )
             )
+        assert conn.execute(RUNTIME_CATALOG).fetchall() == downgraded
+
+
+def test_the_downgrade_of_runtime_10_restores_runtime_9_exactly(
+    odoo_db: Any, app_role: str
+) -> None:
+    """init at head with the SQL plan-time functions, then downgrade to 9: the runtime's
+    functions, their text, grants and comments, its relations and schema are those of
+    runtime 9 installed directly and granted as init grants it."""
+    runtime.install(odoo_db.dsn, [app_role])
+    migrate(odoo_db.dsn, "0009", down=True)
+    with superuser(odoo_db) as conn:
+        assert runtime.installed_version(conn) == "9"
+        downgraded = conn.execute(RUNTIME_CATALOG).fetchall()
+    migrate(odoo_db.dsn, "base", down=True)
+    migrate(odoo_db.dsn, "0009")
+    with superuser(odoo_db) as conn:
+        role = sql.Identifier(app_role)
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA pgpolicy TO {}").format(role))
+        for signature in runtime.PUBLIC_FUNCTIONS:
+            if signature != "note_nested_plan()":
+                conn.execute(
+                    sql.SQL("GRANT EXECUTE ON FUNCTION pgpolicy.{} TO {}").format(
+                        sql.SQL(signature), role
+                    )
+                )
         assert conn.execute(RUNTIME_CATALOG).fetchall() == downgraded
