@@ -7,8 +7,8 @@ The SQL lives in sql/: runtime_0009.sql (the mapping, the group role pgpolicy_an
 the readers that derive an analyst session's context from the mapping, set_context and
 set_profiles refusing it). When the SQL plan-time functions are in place, uid(), su() and
 planned_shadow() of version 9 (sql/planned_sql_0009.sql) are installed too; the C library
-reads only sealed contexts, so under it an analyst session sees nothing. The downgrade puts back version 8's
-SQL functions (planned_sql_0008.sql) when they are in place, then runs
+reads only sealed contexts, so under it an analyst session sees nothing. The downgrade puts
+back version 8's SQL functions (planned_sql_0008.sql) when they are in place, then runs
 runtime_0009_drop.sql.
 """
 
