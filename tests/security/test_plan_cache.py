@@ -15,6 +15,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from odoo_bridge.pgpolicy_bridge.lib.context import Context
+from odoo_bridge.pgpolicy_bridge.lib.statements import TransactionState
 from tests.conftest import Database
 from tests.security.test_context_forgery import (
     PORTAL,
@@ -134,6 +136,21 @@ def test_statements_sent_as_text_leave_no_mark(
         conn.execute("UPDATE sale_order SET note = note WHERE id = -1")
         conn.commit()
     assert prepared_names(conn) == set()
+    # The bridge's form: CLOSE ALL, its set_context call and the statement in one query string.
+    bridge = connect_app(cursor_factory=psycopg.ClientCursor)
+    state = TransactionState()
+    for login in USERS:
+        uid, companies = uid_of(login)
+        text = state.prepare(
+            "SELECT id FROM sale_order", Context(uid, tuple(companies), False), True
+        )
+        with bridge.cursor() as cur:
+            cur.execute(text)
+            while cur.nextset():
+                pass
+            assert {row[0] for row in cur.fetchall()} == visible(login, "sale.order")
+        bridge.commit()
+    assert prepared_names(bridge) == set()
 
 
 @pytest.mark.usefixtures("with_function")
