@@ -33,19 +33,44 @@ CREATE OR REPLACE FUNCTION pgpolicy.context_key() RETURNS text
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_uid() RETURNS integer
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    AS $$ BEGIN RETURN pgpolicy.uid(); END $$;
+    AS $$
+DECLARE
+    stack text;
+BEGIN
+    GET DIAGNOSTICS stack = PG_CONTEXT;
+    IF strpos(stack, E'\n') > 0 THEN  -- planned inside a function: see planned_context_key()
+        PERFORM pgpolicy.note_nested_plan();
+    END IF;
+    RETURN pgpolicy.uid();
+END
+$$;
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_su() RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    AS $$ BEGIN RETURN pgpolicy.su(); END $$;
+    AS $$
+DECLARE
+    stack text;
+BEGIN
+    GET DIAGNOSTICS stack = PG_CONTEXT;
+    IF strpos(stack, E'\n') > 0 THEN  -- planned inside a function: see planned_context_key()
+        PERFORM pgpolicy.note_nested_plan();
+    END IF;
+    RETURN pgpolicy.su();
+END
+$$;
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_in_groups(gids integer[]) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
+    stack text;
     context_uid integer := pgpolicy.uid();
 BEGIN
+    GET DIAGNOSTICS stack = PG_CONTEXT;
+    IF strpos(stack, E'\n') > 0 THEN  -- planned inside a function: see planned_context_key()
+        PERFORM pgpolicy.note_nested_plan();
+    END IF;
     RETURN context_uid IS NOT NULL
            AND EXISTS (SELECT FROM public.res_groups_users_rel g
                         WHERE g.uid = context_uid AND g.gid = ANY (gids));
@@ -54,15 +79,45 @@ $$;
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_company_ids() RETURNS integer[]
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    AS $$ BEGIN RETURN pgpolicy.company_ids(); END $$;
+    AS $$
+DECLARE
+    stack text;
+BEGIN
+    GET DIAGNOSTICS stack = PG_CONTEXT;
+    IF strpos(stack, E'\n') > 0 THEN  -- planned inside a function: see planned_context_key()
+        PERFORM pgpolicy.note_nested_plan();
+    END IF;
+    RETURN pgpolicy.company_ids();
+END
+$$;
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_company_id() RETURNS integer
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    AS $$ BEGIN RETURN pgpolicy.company_id(); END $$;
+    AS $$
+DECLARE
+    stack text;
+BEGIN
+    GET DIAGNOSTICS stack = PG_CONTEXT;
+    IF strpos(stack, E'\n') > 0 THEN  -- planned inside a function: see planned_context_key()
+        PERFORM pgpolicy.note_nested_plan();
+    END IF;
+    RETURN pgpolicy.company_id();
+END
+$$;
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_group_ids() RETURNS integer[]
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    AS $$ BEGIN RETURN pgpolicy.group_ids(); END $$;
+    AS $$
+DECLARE
+    stack text;
+BEGIN
+    GET DIAGNOSTICS stack = PG_CONTEXT;
+    IF strpos(stack, E'\n') > 0 THEN  -- planned inside a function: see planned_context_key()
+        PERFORM pgpolicy.note_nested_plan();
+    END IF;
+    RETURN pgpolicy.group_ids();
+END
+$$;
 
 -- Every protected table's context gate folds it: planned inside a function (the call stack
 -- holds more than this frame), the plan may be kept by that function, and the session is
@@ -86,7 +141,13 @@ $$;
 CREATE OR REPLACE FUNCTION pgpolicy.planned_system() RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     AS $$
+DECLARE
+    stack text;
 BEGIN
+    GET DIAGNOSTICS stack = PG_CONTEXT;
+    IF strpos(stack, E'\n') > 0 THEN  -- planned inside a function: see planned_context_key()
+        PERFORM pgpolicy.note_nested_plan();
+    END IF;
     RETURN coalesce(current_setting('pgpolicy.su', true) = 'true'
                     AND current_setting('pgpolicy.uid', true) = '1'
                     AND left(pgpolicy.sealed_context(), 10) <> '7:analyst;', false);
@@ -96,7 +157,13 @@ $$;
 CREATE OR REPLACE FUNCTION pgpolicy.planned_shadow() RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     AS $$
+DECLARE
+    stack text;
 BEGIN
+    GET DIAGNOSTICS stack = PG_CONTEXT;
+    IF strpos(stack, E'\n') > 0 THEN  -- planned inside a function: see planned_context_key()
+        PERFORM pgpolicy.note_nested_plan();
+    END IF;
     RETURN coalesce(current_setting('pgpolicy.shadow', true) = 'true'
                     AND left(pgpolicy.sealed_context(), 10) <> '7:analyst;', false);
 END
@@ -105,7 +172,13 @@ $$;
 CREATE OR REPLACE FUNCTION pgpolicy.planned_write() RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     AS $$
+DECLARE
+    stack text;
 BEGIN
+    GET DIAGNOSTICS stack = PG_CONTEXT;
+    IF strpos(stack, E'\n') > 0 THEN  -- planned inside a function: see planned_context_key()
+        PERFORM pgpolicy.note_nested_plan();
+    END IF;
     RETURN coalesce(current_query()
                     ~* ('^\s*(close\s+all\s*;\s*)?'
         '(select\s+set_config\(''pgpolicy\.shadow''[^;]*;\s*)?'

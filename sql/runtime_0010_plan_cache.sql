@@ -12,11 +12,13 @@
 --    in the session (forget_context_plans(), SQL implementation, sql/planned_sql.sql):
 --      - a prepared statement exists (PREPARE, or a protocol-level named statement): its
 --        plan may have folded a context;
---      - or a statement was planned with a context folded *inside a function* (PL/pgSQL,
---        a SQL function, a trigger: plans such functions keep). planned_context_key(), which
---        every protected table's context gate folds, sees it on the call stack and leaves a
---        mark that outlives a rollback: a prepared statement of its own,
---        pgpolicy_nested_plans (note_nested_plan()).
+--      - or a value was folded while a statement was planned *inside a function*
+--        (PL/pgSQL, a SQL function -- whose plans PostgreSQL 18 keeps --, a trigger): every
+--        plan-time function sees it on the call stack and leaves a mark that outlives a
+--        rollback: a prepared statement of its own, pgpolicy_nested_plans
+--        (note_nested_plan()). The profiles' plan-time functions, SQL functions evaluated by
+--        the planner, read the uid with uid() instead of planned_uid(), so they fold nothing
+--        inside themselves.
 --    A statement sent as text (Odoo through psycopg2, psql) is planned for the current
 --    context every time and keeps no plan: the session's cached plans stay.
 --    Safety does not depend on this: the gate of every protected table compares the key of
@@ -184,6 +186,21 @@ BEGIN
                       WHERE g.uid = context_uid), '{}');
 END
 $$;
+
+-- The profiles' plan-time functions are SQL functions evaluated by the planner; PostgreSQL
+-- 18 keeps the plans of a SQL function's statements for the session, so a plan-time call
+-- inside one would be folded into a kept plan (and mark the session). They read the uid
+-- when their statement runs instead: the same value, as they run while the statement that
+-- calls them is planned.
+CREATE OR REPLACE FUNCTION pgpolicy.planned_in_profiles(names text[]) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT pgpolicy.profiles_of(pgpolicy.uid(), false) && names $$;
+
+CREATE OR REPLACE FUNCTION pgpolicy.planned_profile_in_force(name text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT name = ANY (pgpolicy.profiles_of(pgpolicy.uid(), true)) $$;
 
 REVOKE ALL ON FUNCTION pgpolicy.note_nested_plan() FROM PUBLIC;
 

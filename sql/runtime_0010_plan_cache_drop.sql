@@ -104,6 +104,16 @@ COMMENT ON FUNCTION pgpolicy.sealed_context() IS
     'The context of the current transaction as set by set_context (its sealed text), or NULL '
     'when the settings were not written by set_context in this transaction';
 
+CREATE OR REPLACE FUNCTION pgpolicy.planned_in_profiles(names text[]) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT pgpolicy.profiles_of(pgpolicy.planned_uid(), false) && names $$;
+
+CREATE OR REPLACE FUNCTION pgpolicy.planned_profile_in_force(name text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT name = ANY (pgpolicy.profiles_of(pgpolicy.planned_uid(), true)) $$;
+
 DROP FUNCTION pgpolicy.note_nested_plan();
 
 CREATE OR REPLACE FUNCTION pgpolicy.version() RETURNS text
