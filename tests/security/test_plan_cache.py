@@ -179,6 +179,26 @@ def test_a_plan_kept_past_a_removed_mark_gives_no_rows_never_anothers(
     conn.rollback()
 
 
+def test_a_value_folded_inside_a_sql_function_follows_the_context(
+    secured_db: Database, app_role: str, connect_app: Connect, uid_of: UidOf
+) -> None:
+    """A SQL function the planner evaluates, which folds a plan-time value in its own
+    statement: PostgreSQL 18 keeps that statement's plan for the session, so without the
+    mark the uid folded for one user would be the next user's too."""
+    with psycopg.connect(secured_db.dsn, autocommit=True) as su:
+        su.execute(
+            "CREATE FUNCTION public.planned_uid_of_caller() RETURNS integer LANGUAGE sql"
+            " IMMUTABLE AS $$ SELECT pgpolicy.planned_uid() $$"
+        )
+        su.execute(f"GRANT EXECUTE ON FUNCTION public.planned_uid_of_caller() TO {app_role}")
+    conn = connect_app(prepare_threshold=None)
+    for login in [*USERS, *USERS]:
+        set_context(conn, uid_of, login)
+        uid = uid_of(login)[0]
+        assert conn.execute("SELECT public.planned_uid_of_caller()").fetchone() == (uid,), login
+        conn.commit()
+
+
 # --- PgBouncer, transaction pooling: a hostile client's plans on the shared connections ----
 
 
