@@ -8,9 +8,11 @@ never executed) three ways, interleaved, medians:
 - RLS, next statement: the same query again in the same transaction;
 - W: as the table owner, the query with the hand-written WHERE.
 
-`set_context` discards the session's cached plans (DISCARD PLANS), the plans of the
-PL/pgSQL plan-time functions among them, so the first statement of a transaction plans
-those functions' own queries and expressions again; later statements reuse them. The
+Until runtime 10, `set_context` discarded the session's cached plans (DISCARD PLANS), the
+plans of the PL/pgSQL plan-time functions among them, so the first statement of a
+transaction planned those functions' own queries and expressions again; later statements
+reused them. Since runtime 10 it does so only when a prepared statement exists
+(bench/plan_cache.py). The
 difference between the two RLS columns is that per-transaction cost; what the second
 one leaves above W is the cost of every statement. Results: RESULTS.md.
 

@@ -80,6 +80,7 @@ CALLS = {
     ),
     "odoo_sequence_drop(text[])": "SELECT pgpolicy.odoo_sequence_drop('{}')",
     "odoo_rules_changed()": "SELECT pgpolicy.odoo_rules_changed()",
+    "note_nested_plan()": "SELECT pgpolicy.note_nested_plan()",
 }
 RUNTIME_FUNCTIONS = {
     "set_context", "uid", "su", "today", "company_ids", "company_id", "group_ids", "context_key",
@@ -94,6 +95,7 @@ RUNTIME_FUNCTIONS = {
     "analyst_session", "analyst_uid", "analyst_company_ids", "refuse_analyst",
     "odoo_sequence_create", "odoo_sequence_alter", "odoo_sequence_drop", "odoo_sequence_ids",
     "odoo_sequence_row", "odoo_rules_fingerprint", "record_applied_rules", "odoo_rules_changed",
+    "note_nested_plan",
 }  # fmt: skip
 # Called only from inside the runtime (as its owner), never granted.
 INTERNAL_FUNCTIONS = {
@@ -264,21 +266,21 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
         assert traces(conn) == {}
 
     first = runtime.install(odoo_db.dsn, [app_role])
-    assert (first.before, first.after, first.granted) == (None, "10", (app_role,))
-    assert first.summary() == f"installed the pgpolicy runtime, version 10; granted to {app_role}"
+    assert (first.before, first.after, first.granted) == (None, "11", (app_role,))
+    assert first.summary() == f"installed the pgpolicy runtime, version 11; granted to {app_role}"
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "10"
+        assert runtime.installed_version(conn) == "11"
         snapshot = catalog_snapshot(conn)
 
     second = runtime.install(odoo_db.dsn, [app_role])
-    assert (second.before, second.after, second.changed, second.granted) == ("10", "10", False, ())
+    assert (second.before, second.after, second.changed, second.granted) == ("11", "11", False, ())
     assert second.summary() == (
-        f"runtime at version 10, nothing to do; grants unchanged for {app_role}"
+        f"runtime at version 11, nothing to do; grants unchanged for {app_role}"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
 
-    assert runtime.uninstall(odoo_db.dsn) == "10"
+    assert runtime.uninstall(odoo_db.dsn) == "11"
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
         assert runtime.installed_version(conn) is None
@@ -288,9 +290,9 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
 def test_installs_before_odoo_creates_its_tables(empty_db: Any, app_role: str) -> None:
     """A new database gets the runtime first, then `odoo -i base` creates the tables."""
     result = runtime.install(empty_db.dsn, [app_role])
-    assert result.after == "10"
+    assert result.after == "11"
     with superuser(empty_db) as conn:
-        assert scalar(conn, "SELECT pgpolicy.version()") == "10"
+        assert scalar(conn, "SELECT pgpolicy.version()") == "11"
         assert scalar(conn, "SELECT pgpolicy.uid()") is None
     runtime.uninstall(empty_db.dsn)
     with superuser(empty_db) as conn:
@@ -305,7 +307,7 @@ def test_a_new_app_role_is_granted_on_a_second_run(
     result = runtime.install(odoo_db.dsn, [app_role, other, app_role])
     assert (result.changed, result.roles, result.granted) == (False, (app_role, other), (other,))
     assert result.summary() == (
-        f"runtime at version 10, nothing to do; granted to {other}; grants unchanged for {app_role}"
+        f"runtime at version 11, nothing to do; granted to {other}; grants unchanged for {app_role}"
     )
 
 
@@ -327,9 +329,9 @@ def test_alembic_command_line_upgrade_and_downgrade(odoo_db: Any, tmp_path: Path
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
     run("upgrade", "head")
-    assert "0010 (head)" in run("current").stdout
+    assert "0011 (head)" in run("current").stdout
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "10"
+        assert runtime.installed_version(conn) == "11"
         assert scalar(conn, "SELECT to_regclass('pgpolicy.alembic_version')::text") == (
             "pgpolicy.alembic_version"
         )
@@ -342,7 +344,7 @@ def test_downgrade_is_refused_while_policies_call_the_runtime(protected_db: Any)
     with pytest.raises(PgPolicyError, match="policies still use the runtime"):
         runtime.uninstall(protected_db.dsn)
     with superuser(protected_db) as conn:
-        assert runtime.installed_version(conn) == "10"
+        assert runtime.installed_version(conn) == "11"
         conn.execute("DROP POLICY test_context ON sale_order")
         conn.execute("DROP POLICY test_rule ON sale_order")
     runtime.uninstall(protected_db.dsn)
@@ -412,9 +414,12 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
     assert flags["pending_count"][:4] == ("s", "u", True, pinned)
     assert flags["is_app_role"][:4] == ("s", "u", False, pinned)
     # Runtime 9: the analyst readers read the mapping, readable by its owner only.
-    for name in ("analyst_session", "analyst_uid"):
-        assert flags[name] == ("s", "s", True, pinned, "sql"), name
+    assert flags["analyst_uid"] == ("s", "s", True, pinned, "sql")
     assert flags["analyst_company_ids"] == ("s", "s", True, pinned, "plpgsql")
+    # Runtime 11: analyst_session() keeps its query's plan; the mark of a plan folded inside
+    # a function is a PREPARE, refused in a non-volatile function.
+    assert flags["analyst_session"] == ("s", "s", True, pinned, "plpgsql")
+    assert flags["note_nested_plan"] == ("v", "u", False, None, "plpgsql")
     assert flags["refuse_analyst"][:4] == ("s", "u", True, pinned)
     # Runtime 10: Odoo's sequences, made as the superuser, only as the rows ask.
     for name in ("odoo_sequence_create", "odoo_sequence_alter", "odoo_sequence_drop"):
@@ -934,14 +939,14 @@ def pgpolicy_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
 def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     first = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f"installed the pgpolicy runtime, version 10; granted to {app_role}\n"
+    assert first.stdout == f"installed the pgpolicy runtime, version 11; granted to {app_role}\n"
     with superuser(odoo_db) as conn:
         snapshot = catalog_snapshot(conn)
 
     second = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert second.returncode == 0, second.stderr
     assert second.stdout == (
-        f"runtime at version 10, nothing to do; grants unchanged for {app_role}\n"
+        f"runtime at version 11, nothing to do; grants unchanged for {app_role}\n"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
@@ -951,7 +956,7 @@ def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     )
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == {
-        "before": "10", "after": "10", "changed": False, "roles": [app_role], "granted": [],
+        "before": "11", "after": "11", "changed": False, "roles": [app_role], "granted": [],
         "revoked_public_create": [],
     }  # fmt: skip
 
@@ -1029,7 +1034,7 @@ def test_the_downgrade_of_runtime_6_restores_runtime_5_exactly(
     signatures = [
         "set_context(integer, integer[], boolean)" if s.startswith("set_context(") else s
         for s in runtime.PUBLIC_FUNCTIONS
-        if s not in ("sealed_context()", "pending_count()")
+        if s not in ("sealed_context()", "pending_count()", "note_nested_plan()")
         and not s.startswith(("analyst_", "odoo_sequence_", "odoo_rules_"))
     ]
     with superuser(odoo_db) as conn:
@@ -1041,4 +1046,30 @@ def test_the_downgrade_of_runtime_6_restores_runtime_5_exactly(
                     sql.SQL(signature), role
                 )
             )
+        assert conn.execute(RUNTIME_CATALOG).fetchall() == downgraded
+
+
+def test_the_downgrade_of_runtime_10_restores_runtime_9_exactly(
+    odoo_db: Any, app_role: str
+) -> None:
+    """init at head with the SQL plan-time functions, then downgrade to 9: the runtime's
+    functions, their text, grants and comments, its relations and schema are those of
+    runtime 9 installed directly and granted as init grants it."""
+    runtime.install(odoo_db.dsn, [app_role])
+    migrate(odoo_db.dsn, "0009", down=True)
+    with superuser(odoo_db) as conn:
+        assert runtime.installed_version(conn) == "9"
+        downgraded = conn.execute(RUNTIME_CATALOG).fetchall()
+    migrate(odoo_db.dsn, "base", down=True)
+    migrate(odoo_db.dsn, "0009")
+    with superuser(odoo_db) as conn:
+        role = sql.Identifier(app_role)
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA pgpolicy TO {}").format(role))
+        for signature in runtime.PUBLIC_FUNCTIONS:
+            if signature != "note_nested_plan()":
+                conn.execute(
+                    sql.SQL("GRANT EXECUTE ON FUNCTION pgpolicy.{} TO {}").format(
+                        sql.SQL(signature), role
+                    )
+                )
         assert conn.execute(RUNTIME_CATALOG).fetchall() == downgraded

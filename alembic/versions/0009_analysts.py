@@ -6,9 +6,9 @@ Revises: 0008
 The SQL lives in sql/: runtime_0009.sql (the mapping, the group role pgpolicy_analysts,
 the readers that derive an analyst session's context from the mapping, set_context and
 set_profiles refusing it). When the SQL plan-time functions are in place, uid(), su() and
-planned_shadow() of sql/planned_sql.sql are installed too; the C library reads only sealed
-contexts, so under it an analyst session sees nothing. The downgrade puts back version 8's
-SQL functions (planned_sql_0008.sql) when they are in place, then runs
+planned_shadow() of version 9 (sql/planned_sql_0009.sql) are installed too; the C library
+reads only sealed contexts, so under it an analyst session sees nothing. The downgrade puts
+back version 8's SQL functions (planned_sql_0008.sql) when they are in place, then runs
 runtime_0009_drop.sql.
 """
 
@@ -28,7 +28,7 @@ def _sql_planner() -> bool:
 def upgrade() -> None:
     execute_sql_file(op.get_bind(), "runtime_0009.sql")
     if _sql_planner():
-        execute_sql_file(op.get_bind(), "planned_sql.sql")
+        execute_sql_file(op.get_bind(), "planned_sql_0009.sql")
 
 
 def downgrade() -> None:

@@ -77,6 +77,8 @@ PUBLIC_FUNCTIONS = (
     "odoo_sequence_drop(text[])",
     # revision 0010: whether the rules changed since the last apply (the bridge's reminder)
     "odoo_rules_changed()",
+    # revision 0011: the mark of a plan folded inside a function (planned_context_key())
+    "note_nested_plan()",
 )
 
 
