@@ -1049,19 +1049,19 @@ def test_the_downgrade_of_runtime_6_restores_runtime_5_exactly(
         assert conn.execute(RUNTIME_CATALOG).fetchall() == downgraded
 
 
-def test_the_downgrade_of_runtime_10_restores_runtime_9_exactly(
+def test_the_downgrade_of_runtime_11_restores_runtime_10_exactly(
     odoo_db: Any, app_role: str
 ) -> None:
-    """init at head with the SQL plan-time functions, then downgrade to 9: the runtime's
+    """init at head with the SQL plan-time functions, then downgrade to 10: the runtime's
     functions, their text, grants and comments, its relations and schema are those of
-    runtime 9 installed directly and granted as init grants it."""
+    runtime 10 installed directly and granted as init grants it."""
     runtime.install(odoo_db.dsn, [app_role])
-    migrate(odoo_db.dsn, "0009", down=True)
+    migrate(odoo_db.dsn, "0010", down=True)
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "9"
+        assert runtime.installed_version(conn) == "10"
         downgraded = conn.execute(RUNTIME_CATALOG).fetchall()
     migrate(odoo_db.dsn, "base", down=True)
-    migrate(odoo_db.dsn, "0009")
+    migrate(odoo_db.dsn, "0010")
     with superuser(odoo_db) as conn:
         role = sql.Identifier(app_role)
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA pgpolicy TO {}").format(role))
