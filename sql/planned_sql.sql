@@ -8,31 +8,31 @@
 -- REPLACE keeps each function's identity, so the policies calling them, their comments and
 -- their grants are untouched. uid(), su() and context_key(), which the C
 -- implementation also replaces, come first.
+-- Names in these bodies resolve when the function is created, never under the caller's
+-- search_path (runtime 12): the SQL functions have SQL-standard bodies (bound at creation,
+-- still inlined), the PL/pgSQL ones run with search_path pinned to pg_catalog.
 
 -- sealed_context() is NULL (no context), an analyst's text ('7:analyst;' first) or the
 -- sealed text of set_context's settings (the backend's pid first): one seal check.
 CREATE OR REPLACE FUNCTION pgpolicy.uid() RETURNS integer
     LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$
-    SELECT CASE left(coalesce(pgpolicy.sealed_context(), '-'), 10)
+    RETURN CASE left(coalesce(pgpolicy.sealed_context(), '-'), 10)
                 WHEN '-' THEN NULL
                 WHEN '7:analyst;' THEN pgpolicy.analyst_uid()
-                ELSE current_setting('pgpolicy.uid', true)::integer END
-$$;
+                ELSE current_setting('pgpolicy.uid', true)::integer END;
 
 CREATE OR REPLACE FUNCTION pgpolicy.su() RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$
-    SELECT coalesce(current_setting('pgpolicy.su', true) = 'true'
-                    AND left(pgpolicy.sealed_context(), 10) <> '7:analyst;', false)
-$$;
+    RETURN coalesce(current_setting('pgpolicy.su', true) = 'true'
+                    AND left(pgpolicy.sealed_context(), 10) <> '7:analyst;', false);
 
 CREATE OR REPLACE FUNCTION pgpolicy.context_key() RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT pgpolicy.sealed_context() $$;
+    RETURN pgpolicy.sealed_context();
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_uid() RETURNS integer
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     stack text;
@@ -47,6 +47,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_su() RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     stack text;
@@ -79,6 +80,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_company_ids() RETURNS integer[]
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     stack text;
@@ -93,6 +95,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_company_id() RETURNS integer
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     stack text;
@@ -107,6 +110,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_group_ids() RETURNS integer[]
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     stack text;
@@ -124,6 +128,7 @@ $$;
 -- marked so that the next set_context forgets cached plans (forget_context_plans(), below).
 CREATE OR REPLACE FUNCTION pgpolicy.planned_context_key() RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     stack text;
@@ -140,6 +145,7 @@ $$;
 -- seal check: an analyst's context never has either.
 CREATE OR REPLACE FUNCTION pgpolicy.planned_system() RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     stack text;
@@ -156,6 +162,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_shadow() RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     stack text;
@@ -171,6 +178,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION pgpolicy.planned_write() RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     stack text;
@@ -194,6 +202,7 @@ $$;
 -- among them). Whatever stays cached, the context gate denies it in any other context.
 CREATE OR REPLACE FUNCTION pgpolicy.forget_context_plans() RETURNS void
     LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     IF EXISTS (SELECT FROM pg_catalog.pg_prepared_statements) THEN

@@ -558,7 +558,7 @@ def test_only_databases_with_the_runtime_get_a_context() -> None:
 def test_health_of_the_app_role_is_enforced(app: psycopg.Connection[Any]) -> None:
     health = role_health(app.cursor())
     assert health.enforced, health.summary()
-    assert health.runtime_version == "11"
+    assert health.runtime_version == "12"
     assert health.policies > 1000 and health.protected_tables > 100
     assert health.summary().startswith("pgpolicy enforcement active for role pgpolicy_app")
     app.rollback()

@@ -226,7 +226,7 @@ def test_the_role_state_is_reported(odoo: Odoo) -> None:
     log = odoo.server.log_text("serve")
     assert "pgpolicy bridge loaded" in log
     active = f"INFO {odoo.server.dbname} odoo.addons.pgpolicy_bridge.hooks: pgpolicy enforcement"
-    assert active + " active for role pgpolicy_app: runtime 11," in log
+    assert active + " active for role pgpolicy_app: runtime 12," in log
     assert f"pgpolicy bridge loaded for Odoo {odoo.version.series}:" in log
     status = session(odoo, "admin").call("pgpolicy.bridge", "status")
     assert status["enforced"] is True and status["bridge_loaded"] is True

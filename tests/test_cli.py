@@ -63,7 +63,7 @@ def test_init_takes_dsn_and_format_after_its_name(
         tmp_path, "init", "--app-role", app_role, "--dsn", odoo_db.dsn, "--format", "json"
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["after"] == "11"
+    assert json.loads(done.stdout)["after"] == "12"
 
 
 def test_save_catalog_only_saves(odoo_db: Any, tmp_path: Path) -> None:

@@ -47,14 +47,14 @@ def test_init_twice_then_downgrade_leaves_no_trace(odoo_db: Any, app_role: str) 
     runner = CliRunner()
     first = runner.invoke(cli, ["--dsn", odoo_db.dsn, "init", "--app-role", app_role])
     assert first.exit_code == 0, first.output
-    assert "installed the pgpolicy runtime, version 11" in first.output
+    assert "installed the pgpolicy runtime, version 12" in first.output
     installed = objects(odoo_db.dsn)
     assert ("relation", "pgpolicy.alembic_version") in [r[:2] for r in installed]
     assert len([r for r in installed if r[0] == "function"]) >= 14
 
     second = runner.invoke(cli, ["--dsn", odoo_db.dsn, "init", "--app-role", app_role])
     assert second.exit_code == 0, second.output
-    assert "runtime at version 11, nothing to do" in second.output
+    assert "runtime at version 12, nothing to do" in second.output
     assert objects(odoo_db.dsn) == installed  # same functions, same grants
 
     runtime.uninstall(odoo_db.dsn)

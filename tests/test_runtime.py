@@ -266,21 +266,21 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
         assert traces(conn) == {}
 
     first = runtime.install(odoo_db.dsn, [app_role])
-    assert (first.before, first.after, first.granted) == (None, "11", (app_role,))
-    assert first.summary() == f"installed the pgpolicy runtime, version 11; granted to {app_role}"
+    assert (first.before, first.after, first.granted) == (None, "12", (app_role,))
+    assert first.summary() == f"installed the pgpolicy runtime, version 12; granted to {app_role}"
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "11"
+        assert runtime.installed_version(conn) == "12"
         snapshot = catalog_snapshot(conn)
 
     second = runtime.install(odoo_db.dsn, [app_role])
-    assert (second.before, second.after, second.changed, second.granted) == ("11", "11", False, ())
+    assert (second.before, second.after, second.changed, second.granted) == ("12", "12", False, ())
     assert second.summary() == (
-        f"runtime at version 11, nothing to do; grants unchanged for {app_role}"
+        f"runtime at version 12, nothing to do; grants unchanged for {app_role}"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
 
-    assert runtime.uninstall(odoo_db.dsn) == "11"
+    assert runtime.uninstall(odoo_db.dsn) == "12"
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
         assert runtime.installed_version(conn) is None
@@ -290,9 +290,9 @@ def test_install_twice_changes_nothing_and_uninstall_leaves_no_trace(
 def test_installs_before_odoo_creates_its_tables(empty_db: Any, app_role: str) -> None:
     """A new database gets the runtime first, then `odoo -i base` creates the tables."""
     result = runtime.install(empty_db.dsn, [app_role])
-    assert result.after == "11"
+    assert result.after == "12"
     with superuser(empty_db) as conn:
-        assert scalar(conn, "SELECT pgpolicy.version()") == "11"
+        assert scalar(conn, "SELECT pgpolicy.version()") == "12"
         assert scalar(conn, "SELECT pgpolicy.uid()") is None
     runtime.uninstall(empty_db.dsn)
     with superuser(empty_db) as conn:
@@ -307,7 +307,7 @@ def test_a_new_app_role_is_granted_on_a_second_run(
     result = runtime.install(odoo_db.dsn, [app_role, other, app_role])
     assert (result.changed, result.roles, result.granted) == (False, (app_role, other), (other,))
     assert result.summary() == (
-        f"runtime at version 11, nothing to do; granted to {other}; grants unchanged for {app_role}"
+        f"runtime at version 12, nothing to do; granted to {other}; grants unchanged for {app_role}"
     )
 
 
@@ -329,9 +329,9 @@ def test_alembic_command_line_upgrade_and_downgrade(odoo_db: Any, tmp_path: Path
     with superuser(odoo_db) as conn:
         assert traces(conn) == {}
     run("upgrade", "head")
-    assert "0011 (head)" in run("current").stdout
+    assert "0012 (head)" in run("current").stdout
     with superuser(odoo_db) as conn:
-        assert runtime.installed_version(conn) == "11"
+        assert runtime.installed_version(conn) == "12"
         assert scalar(conn, "SELECT to_regclass('pgpolicy.alembic_version')::text") == (
             "pgpolicy.alembic_version"
         )
@@ -344,7 +344,7 @@ def test_downgrade_is_refused_while_policies_call_the_runtime(protected_db: Any)
     with pytest.raises(PgPolicyError, match="policies still use the runtime"):
         runtime.uninstall(protected_db.dsn)
     with superuser(protected_db) as conn:
-        assert runtime.installed_version(conn) == "11"
+        assert runtime.installed_version(conn) == "12"
         conn.execute("DROP POLICY test_context ON sale_order")
         conn.execute("DROP POLICY test_rule ON sale_order")
     runtime.uninstall(protected_db.dsn)
@@ -383,6 +383,7 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
     }
     assert set(flags) == RUNTIME_FUNCTIONS
     pinned = ["search_path=pg_catalog, pg_temp"]
+    # Inlinable: no SET clause, a body bound when created (runtime 12: prosqlbody, below).
     inlinable = ("s", "s", False, None, "sql")
     for name in ("uid", "su", "today", "context_key"):
         assert flags[name] == inlinable, name
@@ -395,12 +396,12 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
         "planned_uid", "planned_su", "planned_system", "planned_write", "planned_company_ids",
         "planned_company_id", "planned_group_ids", "planned_context_key", "planned_shadow",
     ):  # fmt: skip
-        assert flags[name] == ("i", "s", False, None, "plpgsql"), name
+        assert flags[name] == ("i", "s", False, pinned, "plpgsql"), name
     # Runtime 6: set_context seals with the key only the owner reads; so does the check.
     assert flags["set_context"] == ("v", "u", True, pinned, "plpgsql")
     assert flags["sealed_context"] == ("s", "s", True, pinned, "plpgsql")
     assert flags["context_seal"] == ("s", "s", True, pinned, "plpgsql")
-    assert flags["shadow_denied"] == ("v", "s", False, None, "plpgsql")
+    assert flags["shadow_denied"] == ("v", "s", False, pinned, "plpgsql")
     for name in ("member_profiles", "profiles_of", "profile_names", "user_tz"):
         assert flags[name] == ("s", "s", True, pinned, "sql"), name
     for name in ("planned_in_profiles", "planned_profile_in_force"):
@@ -419,7 +420,7 @@ def test_catalog_flags_of_the_functions(runtime_db: Any) -> None:
     # Runtime 11: analyst_session() keeps its query's plan; the mark of a plan folded inside
     # a function is a PREPARE, refused in a non-volatile function.
     assert flags["analyst_session"] == ("s", "s", True, pinned, "plpgsql")
-    assert flags["note_nested_plan"] == ("v", "u", False, None, "plpgsql")
+    assert flags["note_nested_plan"] == ("v", "u", False, pinned, "plpgsql")
     assert flags["refuse_analyst"][:4] == ("s", "u", True, pinned)
     # Runtime 10: Odoo's sequences, made as the superuser, only as the rows ask.
     for name in ("odoo_sequence_create", "odoo_sequence_alter", "odoo_sequence_drop"):
@@ -939,14 +940,14 @@ def pgpolicy_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
 def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     first = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f"installed the pgpolicy runtime, version 11; granted to {app_role}\n"
+    assert first.stdout == f"installed the pgpolicy runtime, version 12; granted to {app_role}\n"
     with superuser(odoo_db) as conn:
         snapshot = catalog_snapshot(conn)
 
     second = pgpolicy_cli(tmp_path, "--dsn", odoo_db.dsn, "init", "--app-role", app_role)
     assert second.returncode == 0, second.stderr
     assert second.stdout == (
-        f"runtime at version 11, nothing to do; grants unchanged for {app_role}\n"
+        f"runtime at version 12, nothing to do; grants unchanged for {app_role}\n"
     )
     with superuser(odoo_db) as conn:
         assert catalog_snapshot(conn) == snapshot
@@ -956,7 +957,7 @@ def test_cli_init_twice(odoo_db: Any, app_role: str, tmp_path: Path) -> None:
     )
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == {
-        "before": "11", "after": "11", "changed": False, "roles": [app_role], "granted": [],
+        "before": "12", "after": "12", "changed": False, "roles": [app_role], "granted": [],
         "revoked_public_create": [],
     }  # fmt: skip
 

@@ -186,3 +186,103 @@ def test_status_warns_while_an_app_role_may_create_in_public(
     assert "revoked CREATE on schema public from PUBLIC" in dba("init", "--dsn", dsn, *role)
     status = CliRunner().invoke(cli, ["status", "--dsn", dsn, *role])
     assert "may create objects" not in status.output
+
+
+# What an app role that may create in a schema on its own search_path plants to make the
+# runtime's readers lie: functions and operators exactly like pg_catalog's, found first.
+SHADOWS = """
+CREATE FUNCTION {schema}.current_setting(name text, missing_ok boolean) RETURNS text
+    LANGUAGE sql STABLE AS $$
+    SELECT CASE name WHEN 'pgpolicy.uid' THEN '1' WHEN 'pgpolicy.su' THEN 'true'
+                     ELSE pg_catalog.current_setting(name, missing_ok) END $$;
+CREATE FUNCTION {schema}.current_setting(name text) RETURNS text
+    LANGUAGE sql STABLE AS $$ SELECT {schema}.current_setting(name, false) $$;
+CREATE FUNCTION {schema}.current_query() RETURNS text
+    LANGUAGE sql STABLE AS $$ SELECT 'update x set y = 1' $$;
+CREATE FUNCTION {schema}.always(a text, b text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE AS $$ SELECT true $$;
+CREATE OPERATOR {schema}.~* (LEFTARG = text, RIGHTARG = text, FUNCTION = {schema}.always);
+CREATE OPERATOR {schema}.= (LEFTARG = text, RIGHTARG = text, FUNCTION = {schema}.always);
+"""
+
+
+@pytest.mark.parametrize("planner", ["sql", "c"])
+def test_a_schema_the_app_role_creates_in_cannot_change_what_the_runtime_reads(
+    enforced_db: Database,
+    app_role: str,
+    app_dsn: Callable[[Database], str],
+    assert_rls_effective: Callable[..., None],
+    planner: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    """With CREATE on public kept (`--keep-public-create`) or a schema of its own, the app
+    role shadows current_setting, current_query and text operators and puts its schema
+    first in search_path: the context functions, the plan-time functions and the policies
+    still read the real settings (their bodies are bound to pg_catalog when created)."""
+    use_planner(request, enforced_db, planner)
+    with psycopg.connect(enforced_db.dsn, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(app_role))
+        )
+    with psycopg.connect(app_dsn(enforced_db), autocommit=True) as app:
+        app.execute(SHADOWS.replace("{schema}", "public"))
+    with psycopg.connect(app_dsn(enforced_db)) as app:
+        assert_rls_effective(app, ["sale_order"])
+        app.rollback()
+        app.execute("SELECT pgpolicy.set_context(15, ARRAY[1], false)")
+        honest = app.execute(
+            "SELECT count(*), pgpolicy.uid(), pgpolicy.su() FROM public.sale_order"
+        ).fetchone()
+        app.rollback()
+        assert honest is not None and honest[1:] == (15, False) and 0 < honest[0] < 33
+        for path in ("public, pg_catalog", "public, pg_catalog, pgpolicy"):
+            app.execute("SELECT pgpolicy.set_context(15, ARRAY[1], false)")
+            app.execute(sql.SQL("SET LOCAL search_path = {}").format(sql.SQL(path)))
+            assert app.execute(
+                "SELECT public.current_setting('pgpolicy.uid', true)"
+            ).fetchone() == ("1",)
+            seen = app.execute(
+                "SELECT count(*), pgpolicy.uid(), pgpolicy.su() FROM public.sale_order"
+            ).fetchone()
+            app.rollback()
+            assert seen == honest, path
+            # a fresh session: nothing cached from the honest path
+        with psycopg.connect(app_dsn(enforced_db)) as fresh:
+            fresh.execute("SET search_path = public, pg_catalog")
+            fresh.execute("SELECT pgpolicy.set_context(15, ARRAY[1], false)")
+            seen = fresh.execute(
+                "SELECT count(*), pgpolicy.uid(), pgpolicy.su() FROM public.sale_order"
+            ).fetchone()
+            assert seen == honest
+
+
+# Functions of pgpolicy's schemas whose body resolves names when it runs, under the caller's
+# search_path: neither bound at creation (an SQL-standard body), nor run with a pinned path,
+# nor C.
+UNBOUND_FUNCTIONS = """
+SELECT p.oid::regprocedure::text FROM pg_catalog.pg_proc p
+  JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+  JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+ WHERE n.nspname LIKE 'pgpolicy%%'
+   AND l.lanname NOT IN ('c', 'internal')
+   AND p.prosqlbody IS NULL
+   AND NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=pg_catalog, pg_temp']
+ ORDER BY 1
+"""
+
+
+@pytest.mark.parametrize("planner", ["sql", "c"])
+def test_every_runtime_function_resolves_names_when_created_or_in_pg_catalog(
+    enforced_db: Database, planner: str, request: pytest.FixtureRequest
+) -> None:
+    """The runtime's, the plan-time functions' and the generated functions' bodies are bound
+    when created (SQL-standard bodies, inlined all the same) or run with the path pinned."""
+    use_planner(request, enforced_db, planner)
+    with psycopg.connect(enforced_db.dsn) as conn:
+        total = conn.execute(
+            "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname LIKE 'pgpolicy%%'"
+        ).fetchone()
+        unbound = [name for (name,) in conn.execute(UNBOUND_FUNCTIONS)]
+    assert total is not None and total[0] > 100
+    assert unbound == [], "\n".join(unbound)
