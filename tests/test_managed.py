@@ -81,19 +81,32 @@ def managed_template_of(server: PgServer, shared_dir: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def managed(pg_server: PgServer, shared_dir: Path) -> Iterator[Database]:
+def managed_copies() -> Iterator[dict[int, Database]]:
+    """The module's copies, one per server, made on first use and dropped at the end."""
+    copies: dict[int, Database] = {}
+    yield copies
+    for db in copies.values():
+        drop_database(db)
+
+
+@pytest.fixture
+def managed(pg_server: PgServer, shared_dir: Path, managed_copies: dict[int, Database]) -> Database:
     """A copy of the Odoo database owned by the managed role, whose `dsn` connects as it.
 
-    Shared by this module's tests, which follow the order of a deployment."""
-    db = create_database(pg_server, "managed", template=managed_template_of(pg_server, shared_dir))
-    with pg_server.admin() as conn:
-        conn.execute(
-            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
-                sql.Identifier(db.name), sql.Identifier(MANAGED_ROLE)
+    Shared by this module's tests on one server, which follow the order of a deployment
+    (kept per server: the tests of both servers may come interleaved)."""
+    if pg_server.version not in managed_copies:
+        template = managed_template_of(pg_server, shared_dir)
+        db = create_database(pg_server, "managed", template=template)
+        with pg_server.admin() as conn:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                    sql.Identifier(db.name), sql.Identifier(MANAGED_ROLE)
+                )
             )
-        )
-    yield Database(db.name, pg_server.dsn(db.name, user=MANAGED_ROLE), pg_server)
-    drop_database(db)
+        managed_copies[pg_server.version] = db
+    db = managed_copies[pg_server.version]
+    return Database(db.name, pg_server.dsn(db.name, user=MANAGED_ROLE), pg_server)
 
 
 def as_admin(db: Database) -> psycopg.Connection[Any]:
@@ -119,7 +132,7 @@ def runtime_alembic(db: Database, *args: str) -> subprocess.CompletedProcess[str
     )  # fmt: skip
 
 
-def test_the_deploying_role_is_no_superuser(managed: Database) -> None:
+def step_the_deploying_role_is_no_superuser(managed: Database) -> None:
     with psycopg.connect(managed.dsn) as conn:
         role = conn.execute(
             "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolcanlogin"
@@ -137,16 +150,16 @@ def test_the_deploying_role_is_no_superuser(managed: Database) -> None:
         assert database_owner == (MANAGED_ROLE,)
 
 
-def test_init_upgrades_the_runtime_without_a_superuser(managed: Database, app_role: str) -> None:
+def step_init_upgrades_the_runtime_without_a_superuser(managed: Database, app_role: str) -> None:
     first = runtime_alembic(managed, "upgrade", "0006")
     assert first.returncode == 0, first.stderr
     done = pgpolicy(managed, "init", "--app-role", app_role)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(
-        f"upgraded the pgpolicy runtime from version 6 to 9; granted to {app_role}"
+        f"upgraded the pgpolicy runtime from version 6 to 12; granted to {app_role}"
     ), done.stdout
     current = runtime_alembic(managed, "current")
-    assert current.returncode == 0 and "0009 (head)" in current.stdout, current.stderr
+    assert current.returncode == 0 and "0012 (head)" in current.stdout, current.stderr
     with as_admin(managed) as admin:
         # no event trigger: PostgreSQL allows it to superusers only
         assert admin.execute("SELECT count(*) FROM pg_event_trigger").fetchone() == (0,)
@@ -164,10 +177,10 @@ def test_init_upgrades_the_runtime_without_a_superuser(managed: Database, app_ro
         ).fetchone()
         assert defaults == (0,)
     again = pgpolicy(managed, "init", "--app-role", app_role)
-    assert again.returncode == 0 and "runtime at version 9, nothing to do" in again.stdout
+    assert again.returncode == 0 and "runtime at version 12, nothing to do" in again.stdout
 
 
-def test_apply_and_status_say_managed(managed: Database, app_role: str) -> None:
+def step_apply_and_status_say_managed(managed: Database, app_role: str) -> None:
     done = pgpolicy(managed, "apply", "--app-role", app_role)
     assert done.returncode == 0, done.stderr
     assert re.match(r"applied \d{4} change\(s\)", done.stdout), done.stdout
@@ -188,7 +201,7 @@ def test_apply_and_status_say_managed(managed: Database, app_role: str) -> None:
         assert forced == (0,)  # the owner's functions read past the policies: never FORCE
 
 
-def test_the_oracle_holds_through_the_app_role(
+def step_the_oracle_holds_through_the_app_role(
     managed: Database,
     app_role: str,
     app_dsn: Callable[[Any], str],
@@ -211,7 +224,7 @@ def test_the_oracle_holds_through_the_app_role(
     assert not mismatches, f"{len(mismatches)} of {combos} differ:\n" + "\n".join(mismatches)
 
 
-def test_the_bridge_statements(
+def step_the_bridge_statements(
     managed: Database, app_dsn: Callable[[Any], str], oracle: dict[str, Any]
 ) -> None:
     with psycopg.connect(managed.dsn) as owner:  # the owner reads past the policies
@@ -238,7 +251,7 @@ def test_the_bridge_statements(
         app.rollback()
 
 
-def test_a_profile(
+def step_a_profile(
     managed: Database, app_role: str, app_dsn: Callable[[Any], str], shared_dir: Path
 ) -> None:
     profiles = Path(managed.server.rundir) / f"profiles-{managed.name}.yaml"
@@ -256,7 +269,7 @@ def test_a_profile(
         assert visible(app, STOCK_USER, [1]) == oracle_ids(shared_dir, "stock_user", "sale.order")
 
 
-def test_what_only_a_superuser_may_do_is_refused(managed: Database) -> None:
+def step_what_only_a_superuser_may_do_is_refused(managed: Database) -> None:
     """The server refuses it to the managed role; pgpolicy says so in one line and changes
     nothing."""
     planner_on = pgpolicy(managed, "planner", "on")
@@ -300,7 +313,7 @@ def test_what_only_a_superuser_may_do_is_refused(managed: Database) -> None:
             assert refusal.value.diag.message_primary == message, statement
 
 
-def test_a_table_created_after_apply_reaches_no_app_role_until_apply(
+def step_a_table_created_after_apply_reaches_no_app_role_until_apply(
     managed: Database, app_role: str, app_dsn: Callable[[Any], str]
 ) -> None:
     """No event trigger in managed mode: a module's new table and view (created by the owner,
@@ -341,7 +354,7 @@ def test_a_table_created_after_apply_reaches_no_app_role_until_apply(
         assert app.execute("SELECT count(*) FROM x_managed_note").fetchone() == (1,)
 
 
-def test_a_policy_revision_of_the_dbas_alembic_project(
+def step_a_policy_revision_of_the_dbas_alembic_project(
     managed: Database, app_role: str, tmp_path: Path
 ) -> None:
     """`pgpolicy revision`, `alembic upgrade`, `alembic check` (the autogenerate plugin), all
@@ -376,7 +389,7 @@ def test_a_policy_revision_of_the_dbas_alembic_project(
     assert pgpolicy(managed, "status", "--app-role", app_role).returncode == 0
 
 
-def test_analyst_logins_with_createrole(managed: Database, oracle: dict[str, Any]) -> None:
+def step_analyst_logins_with_createrole(managed: Database, oracle: dict[str, Any]) -> None:
     """CREATEROLE creates the login; since PostgreSQL 16, granting it the analysts' group
     takes ADMIN OPTION on the group, which its creator (here a superuser) must give."""
     login = f"bi_managed_{uuid.uuid4().hex[:8]}"
@@ -406,7 +419,7 @@ def test_analyst_logins_with_createrole(managed: Database, oracle: dict[str, Any
         assert ids == allowed_ids(oracle, "salesman_a", "sale.order")
 
 
-def test_force_on_an_owned_table_is_reported_and_refused(managed: Database, app_role: str) -> None:
+def step_force_on_an_owned_table_is_reported_and_refused(managed: Database, app_role: str) -> None:
     """FORCE would subject the runtime's readers (the owner's) to the policies: `status`
     reports it, `apply` refuses in one line and changes nothing."""
     with psycopg.connect(managed.dsn) as owner:
@@ -427,3 +440,26 @@ def test_force_on_an_owned_table_is_reported_and_refused(managed: Database, app_
     with psycopg.connect(managed.dsn) as owner:
         owner.execute("ALTER TABLE public.res_groups_users_rel NO FORCE ROW LEVEL SECURITY")
     assert pgpolicy(managed, "status", "--app-role", app_role).returncode == 0
+
+
+def test_a_deployment_without_a_superuser(
+    managed: Database,
+    app_role: str,
+    app_dsn: Callable[[Database], str],
+    oracle: dict[str, Any],
+    shared_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """The steps of a deployment on a managed service, in their order, on one database per
+    server (one test: each step needs the ones before it)."""
+    step_the_deploying_role_is_no_superuser(managed)
+    step_init_upgrades_the_runtime_without_a_superuser(managed, app_role)
+    step_apply_and_status_say_managed(managed, app_role)
+    step_the_oracle_holds_through_the_app_role(managed, app_role, app_dsn, oracle)
+    step_the_bridge_statements(managed, app_dsn, oracle)
+    step_a_profile(managed, app_role, app_dsn, shared_dir)
+    step_what_only_a_superuser_may_do_is_refused(managed)
+    step_a_table_created_after_apply_reaches_no_app_role_until_apply(managed, app_role, app_dsn)
+    step_a_policy_revision_of_the_dbas_alembic_project(managed, app_role, tmp_path)
+    step_analyst_logins_with_createrole(managed, oracle)
+    step_force_on_an_owned_table_is_reported_and_refused(managed, app_role)

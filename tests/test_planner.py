@@ -253,7 +253,7 @@ def test_planner_command(enforced_db: Database) -> None:
     assert (on.returncode, on.stdout) == (0, "plan-time functions: C (pgpolicy_planner)\n")
     assert json.loads(pgpolicy("planner", "show", "--format", "json").stdout) == {"planner": "c"}
     status = pgpolicy("status", "--app-role", "pgpolicy_app")
-    assert "runtime: 10; plan-time functions: c" in status.stdout
+    assert "runtime: 12; plan-time functions: c" in status.stdout
     assert pgpolicy("planner", "off").stdout == "plan-time functions: SQL\n"
 
 
