@@ -230,7 +230,7 @@ def test_the_role_state_is_reported(odoo: Odoo) -> None:
     assert f"pgpolicy bridge loaded for Odoo {odoo.version.series}:" in log
     status = session(odoo, "admin").call("pgpolicy.bridge", "status")
     assert status["enforced"] is True and status["bridge_loaded"] is True
-    assert status["role"] == "pgpolicy_app" and status["runtime_version"] == "10"
+    assert status["role"] == "pgpolicy_app" and status["runtime_version"] == "12"
     assert status["pending"] == 0
 
 

@@ -13,6 +13,10 @@ TABLES = ("sale_order", "account_move", "account_analytic_line", "res_partner")
 TABLES += ("hr_employee_skill_report", "x_lifecycle", "maintenance_equipment", "stock_picking")
 
 
+# Odoo 18.0 and 19.0 mark the methods a read-only request may call; 17.0 has no such mark.
+READONLY = getattr(api, "readonly", lambda method: method)
+
+
 class PgpolicyBridgeProbe(models.AbstractModel):
     _name = "pgpolicy.bridge.probe"
     _description = "pgpolicy bridge probe (tests only)"
@@ -36,7 +40,7 @@ class PgpolicyBridgeProbe(models.AbstractModel):
         )
         return [list(row) for row in self.env.cr.fetchall()]
 
-    @api.readonly
+    @READONLY
     @api.model
     def readonly_ids(self, table):
         """`raw_ids` in a read-only request, which Odoo serves from `db_replica_host` when
