@@ -13,7 +13,7 @@ keeps its own, exact, forgetting. The downgrade puts back version 9's SQL functi
 """
 
 from alembic import op
-from pgpolicy.deploy.runtime import execute_sql_file
+from pgpolicy.deploy.runtime import execute_sql_file, sql_planner_in_place
 
 revision = "0011"
 down_revision = "0010"
@@ -21,17 +21,13 @@ branch_labels = None
 depends_on = None
 
 
-def _sql_planner() -> bool:
-    return op.get_bind().exec_driver_sql("SELECT pgpolicy.planner()").scalar() == "sql"
-
-
 def upgrade() -> None:
     execute_sql_file(op.get_bind(), "runtime_0011_plan_cache.sql")
-    if _sql_planner():
+    if sql_planner_in_place(op.get_bind()):
         execute_sql_file(op.get_bind(), "planned_sql.sql")
 
 
 def downgrade() -> None:
-    if _sql_planner():
+    if sql_planner_in_place(op.get_bind()):
         execute_sql_file(op.get_bind(), "planned_sql_0009.sql")
     execute_sql_file(op.get_bind(), "runtime_0011_plan_cache_drop.sql")

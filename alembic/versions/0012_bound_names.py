@@ -11,7 +11,7 @@ same reason; the downgrade puts back runtime 11's (planned_sql_0011.sql).
 """
 
 from alembic import op
-from pgpolicy.deploy.runtime import execute_sql_file
+from pgpolicy.deploy.runtime import execute_sql_file, sql_planner_in_place
 
 revision = "0012"
 down_revision = "0011"
@@ -19,17 +19,13 @@ branch_labels = None
 depends_on = None
 
 
-def _sql_planner() -> bool:
-    return op.get_bind().exec_driver_sql("SELECT pgpolicy.planner()").scalar() == "sql"
-
-
 def upgrade() -> None:
     execute_sql_file(op.get_bind(), "runtime_0012_bound.sql")
-    if _sql_planner():
+    if sql_planner_in_place(op.get_bind()):
         execute_sql_file(op.get_bind(), "planned_sql.sql")
 
 
 def downgrade() -> None:
-    if _sql_planner():
+    if sql_planner_in_place(op.get_bind()):
         execute_sql_file(op.get_bind(), "planned_sql_0011.sql")
     execute_sql_file(op.get_bind(), "runtime_0012_bound_drop.sql")

@@ -221,6 +221,12 @@ def execute_sql_file(connection: Connection, name: str) -> None:
     driver.execute((sql_dir() / name).read_text())
 
 
+def sql_planner_in_place(connection: Connection) -> bool:
+    """Whether the SQL plan-time functions are in place (not the C ones): the revisions that
+    change them install their SQL only then."""
+    return connection.exec_driver_sql("SELECT pgpolicy.planner()").scalar() == "sql"
+
+
 def policies_calling(connection: Connection, functions: Sequence[str] = ()) -> int:
     """How many policies call a runtime function (all of them, or those named), from the
     dependencies PostgreSQL records; a revision refuses its downgrade while any do."""

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +219,25 @@ def well_behaved(
                     seen.missing.append((login, missing))
 
 
+def race(
+    clients: Sequence[Callable[[], None]], attacker: Callable[[threading.Event], None] | None = None
+) -> None:
+    """Run the clients at once, each in a thread, with the attacker (if any) running until
+    they are all done (it is given the event that tells it to stop)."""
+    stop = threading.Event()
+    threads = [threading.Thread(target=client) for client in clients]
+    hostile_thread = None if attacker is None else threading.Thread(target=attacker, args=(stop,))
+    if hostile_thread is not None:
+        hostile_thread.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stop.set()
+    if hostile_thread is not None:
+        hostile_thread.join()
+
+
 def test_transaction_pooling_never_carries_a_context_to_another_client(
     bouncer: Bouncer, app_role: str, uid_of: UidOf, visible: Visible,
     assert_rls_effective: Callable[..., None],
@@ -228,19 +248,10 @@ def test_transaction_pooling_never_carries_a_context_to_another_client(
     expected = {login: visible(login, "sale.order") for login in USERS}
     assert len(expected["salesman_a"]) == 1 and len(expected["portal_user"]) == 5
     seen = Observations()
-    stop = threading.Event()
-    attacker = threading.Thread(target=hostile, args=(dsn, stop, seen))
-    clients = [
-        threading.Thread(target=well_behaved, args=(dsn, expected, uid_of, seen, seed))
-        for seed in range(3)
-    ]
-    attacker.start()
-    for client in clients:
-        client.start()
-    for client in clients:
-        client.join()
-    stop.set()
-    attacker.join()
+    race(
+        [partial(well_behaved, dsn, expected, uid_of, seen, seed) for seed in range(3)],
+        partial(hostile, dsn, seen=seen),
+    )
     total = sum(seen.transactions.values())
     assert seen.errors == [], seen.errors[:5]
     assert total >= 2000, (total, seen.transactions)
@@ -300,19 +311,14 @@ def test_analyst_logins_through_transaction_pooling(
                 with psycopg.connect(dsn[login], autocommit=True) as conn:
                     assert_rls_effective(conn, ["sale_order"])
             seen = Observations()
-            clients = [
-                threading.Thread(
-                    target=analyst_client,
-                    args=(dsn[login], login, expected[login], seen, seed),
-                    kwargs={"hostile": seed == 0},
-                )
-                for login in ANALYST_USERS
-                for seed in range(3)
-            ]
-            for client in clients:
-                client.start()
-            for client in clients:
-                client.join()
+            race(
+                [
+                    partial(analyst_client, dsn[login], login, expected[login], seen, seed,
+                            hostile=seed == 0)
+                    for login in ANALYST_USERS
+                    for seed in range(3)
+                ]
+            )  # fmt: skip
             assert seen.errors == [], seen.errors[:5]
             assert min(seen.transactions.values()) >= 3 * (TRANSACTIONS // 4), seen.transactions
             assert seen.beyond == [], seen.beyond[:5]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -27,7 +28,7 @@ from tests.security.test_context_forgery import (
     order_ids,
     set_context,
 )
-from tests.security.test_pgbouncer import Bouncer, Observations, bouncer  # noqa: F401
+from tests.security.test_pgbouncer import Bouncer, Observations, bouncer, race  # noqa: F401
 
 MANAGER = "salesmgr_ab"
 USERS = (SALESMAN, MANAGER, PORTAL)
@@ -260,19 +261,10 @@ def test_transaction_pooling_never_lets_a_kept_plan_serve_another_client(
         assert_rls_effective(probe, ["sale_order"])
     expected = {login: visible(login, "sale.order") for login in USERS}
     seen = Observations()
-    stop = threading.Event()
-    attacker = threading.Thread(target=hostile_plans, args=(dsn, stop, seen))
-    clients = [
-        threading.Thread(target=pooled_client, args=(dsn, expected, uid_of, seen, seed))
-        for seed in range(3)
-    ]
-    attacker.start()
-    for client in clients:
-        client.start()
-    for client in clients:
-        client.join()
-    stop.set()
-    attacker.join()
+    race(
+        [partial(pooled_client, dsn, expected, uid_of, seen, seed) for seed in range(3)],
+        partial(hostile_plans, dsn, seen=seen),
+    )
     assert seen.errors == [], seen.errors[:5]
     assert sum(seen.transactions[login] for login in USERS) == 900, seen.transactions
     assert seen.transactions["hostile"] > 0
