@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from pgpolicy.cli import cli
-from pgpolicy.compiler.predicate import SudoFunction, planned_source
+from pgpolicy.compiler.predicate import SudoFunction, function_source
 from tests.conftest import Database, use_planner
 
 # An InitPlan's result as EXPLAIN names it: $n up to PostgreSQL 15, (InitPlan n).col1 since 16.
@@ -180,18 +180,29 @@ def test_a_kept_plan_of_a_generated_function_folds_no_context(
     assert oracle_ids(shared_dir, 15, "res.partner") != oracle_ids(shared_dir, 17, "res.partner")
 
 
-def test_only_a_generated_function_that_reads_the_context_alone_keeps_its_plan() -> None:
+def test_a_generated_function_keeps_no_plan_with_a_value_folded_into_it() -> None:
+    """The runtime's plan-time functions become their readers (nothing folded); a query that
+    still calls a plan-time function runs with EXECUTE, planned at every call; validation
+    reads back the query of either PL/pgSQL form, quotes and backslashes included."""
     reads = "SELECT v FROM unnest(pgpolicy.planned_company_ids() || pgpolicy.planned_uid()) v"
-    assert planned_source(reads) == (
+    assert function_source(reads, "integer[]", planned=True) == (
         "BEGIN RETURN (SELECT v FROM unnest(pgpolicy.company_ids() || pgpolicy.uid()) v); END"
     )
-    assert SudoFunction("planned_ids_x", "integer[]", planned_source(reads)).language == "plpgsql"
+    assert function_source(reads, "integer[]", planned=False) == (
+        "SELECT v FROM unnest(pgpolicy.company_ids() || pgpolicy.uid()) v"
+    )
     for folds in (
-        "SELECT v FROM unnest(pgpolicy_sudo.planned_ids_0123456789abcdef()) v",
-        "SELECT 1 WHERE pgpolicy.planned_in_groups('{1}')",
+        "SELECT v FROM unnest(pgpolicy_sudo.planned_ids_0123456789abcdef()) v WHERE 'a''b' <> 'c'",
+        "SELECT 1 WHERE pgpolicy.planned_in_groups('{1}') AND 'x\\y' <> ''",
     ):
-        assert planned_source(folds) == folds
-        assert SudoFunction("planned_ids_x", "integer[]", folds).language == "sql"
+        for planned in (True, False):
+            body = function_source(folds, "integer[]", planned)
+            assert body.startswith("DECLARE result integer[]; BEGIN EXECUTE ")
+            function = SudoFunction("planned_ids_x", "integer[]", body)
+            assert function.language == "plpgsql"
+            assert function.query == folds
+    plain = SudoFunction("ids_x", "integer[]", function_source(reads, "integer[]", False))
+    assert (plain.language, plain.query) == ("sql", plain.body)
 
 
 @pytest.mark.usefixtures("keep_plans")

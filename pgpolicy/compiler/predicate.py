@@ -140,21 +140,36 @@ RUNTIME_READERS = {
 }
 
 
-def planned_source(select: str) -> str:
-    """The source of a `planned_ids_*` function whose ids `select` computes.
+# The two PL/pgSQL forms of a generated function's body (`function_source`).
+STATIC_HEAD, STATIC_TAIL = "BEGIN RETURN (", "); END"
+DYNAMIC_HEAD, DYNAMIC_TAIL = "DECLARE result ", " INTO result; RETURN result; END"
 
-    PL/pgSQL, reading the context when it runs, when that is all the query needs: PL/pgSQL
-    keeps the query's plan, where a SQL function is parsed and planned again at every call
-    (0.3 ms of every statement on a res.partner rule, bench/RESULTS.md), and a kept plan
-    must fold no context of its own (it would outlive a context set by hand, and the
-    statement's gate would not see it). A query calling any other plan-time function stays
-    SQL: planned at each call, so nothing folded into it is kept."""
+
+def function_source(select: str, returns: str, planned: bool) -> str:
+    """The body of a generated function whose value `select` computes.
+
+    Its query reads the context when it runs (the readers in place of the runtime's
+    plan-time functions): nothing is folded into a plan the function may keep. A planned
+    (IMMUTABLE) function is PL/pgSQL, which keeps its query's plan, where a SQL function is
+    parsed and planned again at every call (0.3 ms of every statement on a res.partner rule,
+    bench/RESULTS.md); the others stay SQL. A query that still calls a plan-time function
+    (another generated `planned_ids_*`) runs with EXECUTE: planned at every call, so what is
+    folded into it for one context is never kept for the next. A SQL function gave that
+    until PostgreSQL 18, which keeps a SQL function's plans in the session: a value folded
+    into it for one user then served the next (docs/semantics.md, "Forgetting cached plans")."""
     source = select
-    for planned, runtime in RUNTIME_READERS.items():
-        source = source.replace(planned, runtime)
+    for planned_function, runtime in RUNTIME_READERS.items():
+        source = source.replace(planned_function, runtime)
     if "planned_" in source:
-        return select
-    return f"BEGIN RETURN ({source}); END"
+        return f"{DYNAMIC_HEAD}{returns}; BEGIN EXECUTE {literal(source)}{DYNAMIC_TAIL}"
+    return f"{STATIC_HEAD}{source}{STATIC_TAIL}" if planned else source
+
+
+def unquoted(quoted: str) -> str:
+    """The string that `literal()` quoted."""
+    if quoted.startswith("E'"):
+        return quoted[2:-1].replace("\\\\", "\\").replace("''", "'")
+    return quoted[1:-1].replace("''", "'")
 
 
 @dataclass(frozen=True)
@@ -172,8 +187,18 @@ class SudoFunction:
 
     @property
     def language(self) -> str:
-        """`plpgsql` for a body `planned_source` made PL/pgSQL, else `sql`."""
-        return "plpgsql" if self.body.startswith("BEGIN RETURN (") else "sql"
+        """`plpgsql` for a body `function_source` made PL/pgSQL, else `sql`."""
+        return "plpgsql" if self.body.startswith((STATIC_HEAD, DYNAMIC_HEAD)) else "sql"
+
+    @property
+    def query(self) -> str:
+        """The query the function runs: what validation has PostgreSQL analyse first (a
+        PL/pgSQL body's query is analysed only when it first runs)."""
+        if self.body.startswith(STATIC_HEAD):
+            return self.body.removeprefix(STATIC_HEAD).removesuffix(STATIC_TAIL)
+        if self.body.startswith(DYNAMIC_HEAD):
+            return unquoted(self.body.split(" EXECUTE ", 1)[1].removesuffix(DYNAMIC_TAIL))
+        return self.body
 
     @property
     def planned(self) -> bool:
@@ -794,8 +819,7 @@ class Compiler:
             f"SELECT coalesce(array_agg(DISTINCT v), '{{}}') FROM ({select_sql}) AS s(v) "
             f"WHERE {CONTEXT_CHECK}"
         )
-        if planned:
-            body = planned_source(body)
+        body = function_source(body, "integer[]", planned)
         prefix = PLANNED_PREFIX if planned else "ids_"
         name = prefix + hashlib.sha256(body.encode()).hexdigest()[:16]
         function = SudoFunction(name, "integer[]", body)
@@ -922,7 +946,7 @@ class Compiler:
         if top and not self.inline:
             # in a policy, as superuser: the table may be the policy's own (no recursion);
             # without a context it answers nothing (NULL), like every generated function
-            null_row = f"{null_row} WHERE {CONTEXT_CHECK}"
+            null_row = function_source(f"{null_row} WHERE {CONTEXT_CHECK}", "boolean", False)
             name = "ids_" + hashlib.sha256(null_row.encode()).hexdigest()[:16]
             function = SudoFunction(name, "boolean", null_row)
             self.functions[name] = function
@@ -1219,7 +1243,7 @@ class Compiler:
         )
         if self.inline:
             return f"({select})"
-        body = planned_source(select)
+        body = function_source(select, "jsonb", planned=True)
         name = PLANNED_PREFIX + hashlib.sha256(body.encode()).hexdigest()[:16]
         function = SudoFunction(name, "jsonb", body)
         self.functions[name] = function
@@ -2205,7 +2229,7 @@ def user_texts(compiler: Compiler, model: Model, name: str, select: str) -> Dyna
     body = f"SELECT coalesce(array_agg(v), '{{}}') FROM ({values}) AS s(v) WHERE {CONTEXT_CHECK}"
     if compiler.inline:
         return Dynamic(f"ARRAY({values})", True, False, planned=True, kind="text")
-    body = planned_source(body)
+    body = function_source(body, "text[]", planned=True)
     name = PLANNED_PREFIX + hashlib.sha256(body.encode()).hexdigest()[:16]
     function = SudoFunction(name, "text[]", body)
     compiler.functions[function.name] = function

@@ -24,7 +24,6 @@ from pgpolicy.compiler.spec import PolicySet
 from pgpolicy.deploy import ddl
 
 CHECK = sql.Identifier("pgpolicy_check")
-PLPGSQL_HEAD, PLPGSQL_TAIL = "BEGIN RETURN (", "); END"
 
 
 def checked_policy_set(
@@ -115,8 +114,7 @@ def function_checks(function: SudoFunction) -> list[sql.Composed]:
     it is created; a PL/pgSQL one's query only when it first runs, so it is checked first."""
     statements = []
     if function.language == "plpgsql":
-        inner = function.body.removeprefix(PLPGSQL_HEAD).removesuffix(PLPGSQL_TAIL)
-        statements.append(prepare(sql.SQL("SELECT ({})").format(sql.SQL(inner))))
+        statements.append(prepare(sql.SQL("SELECT ({})").format(sql.SQL(function.query))))
     statements.append(ddl.create_function(function, ())[0])
     return statements
 

@@ -181,3 +181,33 @@ def test_one_session_serves_user_after_user_exactly(
                              f" -{sorted(visible(login, model) - got)[:3]}")  # fmt: skip
         app.commit()
     assert wrong == [], "\n".join(wrong[:20])
+
+
+def test_two_portal_users_in_turn_read_what_each_reads_alone(
+    app: psycopg.Connection[Any], connect_app: Connect, visible: Visible
+) -> None:
+    """Portal users 21 (`portal_user`, commercial partner 10) and 7 (`portal`, partner 8)
+    read through rules whose ids nest one plan-time function in another (the followers
+    `child_of` the user's commercial partner). Served in turn by one session, each reads
+    what it reads in a session of its own: PostgreSQL 18 keeps a SQL function's plan in the
+    session, and the inner function's value folded into it for one user must not serve the
+    next (before the fix, on 18: user 7 read user 21's 5 orders and 21 read 7's tasks)."""
+    models = {"sale.order": "sale_order", "project.task": "project_task",
+              "project.project": "project_project", "account.move": "account_move"}  # fmt: skip
+
+    def reads(conn: psycopg.Connection[Any], uid: int) -> dict[str, set[int]]:
+        conn.execute("SELECT pgpolicy.set_context(%s, '{1}', false)", [uid])
+        got = {model: set(probe.readable(conn, table)) for model, table in models.items()}
+        conn.commit()
+        return got
+
+    alone = {uid: reads(connect_app(), uid) for uid in (21, 7)}
+    assert alone[21] == {model: visible("portal_user", model) for model in models}
+    assert alone[7] != alone[21]
+    wrong = []
+    for uid in (21, 7, 21, 7):
+        got = reads(app, uid)
+        wrong += [f"user {uid} {model}: +{sorted(got[model] - alone[uid][model])[:5]} "
+                  f"-{sorted(alone[uid][model] - got[model])[:5]}"
+                  for model in models if got[model] != alone[uid][model]]  # fmt: skip
+    assert wrong == []
