@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import random
+import re
 import statistics
 import time
 from collections.abc import Iterator
@@ -191,26 +192,40 @@ def queries(order_id: int, lead_id: int, partner_id: int) -> list[Query]:
     return base + [via_function(q) for q in base if q.search]
 
 
-# The name-search function of each table (`pgpolicy_search.<table>`, pgpolicy/compiler/search.py)
-# and the field the benchmark's name searches search.
-SEARCH_FUNCTIONS = {
-    "sale_order": "pgpolicy_search.sale_order(%s)",
-    "crm_lead": "pgpolicy_search.crm_lead(%s)",
-    "res_partner": "pgpolicy_search.res_partner(%s, ARRAY['complete_name'])",
-}
+# The ILIKE of a name search, as run.py writes it (`name ILIKE '%S0012%'`) and as the ORM does
+# (`"sale_order"."name" ILIKE '%S0012%'`): the field and the pattern, a SQL literal.
+ILIKE_TERM = re.compile(r'(?:"\w+"\.)?"?(?P<field>\w+)"? ILIKE (?P<pattern>\'(?:[^\']|\'\')*\')')
+
+
+def searched(query: Query) -> tuple[str, str]:
+    """The table and the field a name search searches."""
+    table = query.rls.split(" FROM ", 1)[1].split(" ", 1)[0].strip('"')
+    term = ILIKE_TERM.search(query.rls)
+    assert term, query.name
+    return table, term["field"]
 
 
 def via_function(query: Query) -> Query:
-    """A name search through the table's name-search function, as the Odoo bridge routes it:
-    the ids the function returns (the user's rows whose name matches, found with the index) in
-    place of the ILIKE, the rest of the query unchanged; W is the plain search's."""
-    table = query.rls.split(" FROM ", 1)[1].split(" ", 1)[0]
-    head, tail = query.rls.split(" WHERE ", 1)
-    condition, rest = tail.split(" ORDER BY ", 1)
-    pattern = condition.split(" ILIKE ", 1)[1]
-    call = SEARCH_FUNCTIONS[table] % pattern
-    rls = f"{head} WHERE id IN (SELECT f.id FROM {call} AS f(id)) ORDER BY {rest}"
-    return Query(f"{query.name} via search function", rls, query.w, search=True)
+    """A name search through the table's name-search function (`pgpolicy_search.<table>`,
+    pgpolicy/compiler/search.py), as the Odoo bridge routes it: the ids the function returns
+    (the user's rows whose field matches, found with the index) in place of the ILIKE, the
+    rest of the query unchanged; W is the plain search's."""
+    table, field = searched(query)
+    term = ILIKE_TERM.search(query.rls)
+    assert term
+    call = f"pgpolicy_search.{table}({term['pattern']}, ARRAY['{field}'])"
+    routed = f"id IN (SELECT f.id FROM {call} AS f(id))"
+    rls = query.rls[: term.start()] + routed + query.rls[term.end() :]
+    return Query(f"{query.name} via search function", rls, query.w, True, query.context, query.orm)
+
+
+def search_functions(su: psycopg.Connection[Any]) -> set[tuple[str, str]]:
+    """(table, field) of every deployed name-search function: what the bridge may route."""
+    rows = su.execute(
+        "SELECT p.proname, pg_catalog.obj_description(p.oid, 'pg_proc') FROM pg_catalog.pg_proc p "
+        "WHERE p.pronamespace = pg_catalog.to_regnamespace('pgpolicy_search')"
+    ).fetchall()
+    return {(name, field) for name, comment in rows for field in json.loads(comment)["fields"]}
 
 
 def connect(dsn: str, **kwargs: Any) -> psycopg.Connection[Any]:
@@ -416,7 +431,9 @@ def measure(
                 )
             )
         )
+        routable = search_functions(su)
         qs += extra or []
+        qs += [via_function(q) for q in extra or [] if q.search and searched(q) in routable]
         functions = like_functions(su)
         arms = {"rls": (app, True), "w": (owner, False)}
         samples: dict[tuple[str, str, str], list[float]] = {}
