@@ -1918,31 +1918,29 @@ def _picking_types_by_name(default: Node, op: str, value: Any) -> Node:
     return default
 
 
+def _state_in_country(name: str, operator: str) -> Node:
+    """`_get_name_search_domain` of res.country.state (the same in 17.0, 18.0, 19.0):
+    'State (Country)' as the state's name in a country of that name or code."""
+    m = re.fullmatch(r"(?P<name>.+)\((?P<country>.+)\)", name) if isinstance(name, str) else None
+    if m is None:
+        return FALSE
+    country = m["country"].strip()
+    return conjoin(
+        Leaf("name", operator, Const(m["name"].strip())),
+        disjoin(
+            anyfy(Leaf("country_id.name", "ilike", Const(country))),
+            anyfy(Leaf("country_id.code", "=", Const(country))),
+        ),
+    )
+
+
 def _states_by_name(default: Node, op: str, value: Any) -> Node:
     """res.country.state (odoo/addons/base/models/res_country.py:193): 'State (Country)'."""
-
-    def by_country(name: str, operator: str) -> Node:
-        m = (
-            re.fullmatch(r"(?P<name>.+)\((?P<country>.+)\)", name)
-            if isinstance(name, str)
-            else None
-        )
-        if m is None:
-            return FALSE
-        country = m["country"].strip()
-        return conjoin(
-            Leaf("name", operator, Const(m["name"].strip())),
-            disjoin(
-                anyfy(Leaf("country_id.name", "ilike", Const(country))),
-                anyfy(Leaf("country_id.code", "=", Const(country))),
-            ),
-        )
-
     if value and _positive(op):
         if op in ("ilike", "="):
-            return disjoin(default, by_country(value, op))
+            return disjoin(default, _state_in_country(value, op))
         if op == "in":
-            return disjoin(default, *(by_country(name, "=") for name in value))
+            return disjoin(default, *(_state_in_country(name, "=") for name in value))
     return default
 
 
@@ -2179,6 +2177,115 @@ def _accounts_by_name_19(default: DefaultSearch, op: str, value: Any) -> Node:
     )
 
 
+def _states_by_name_17(default: DefaultSearch, op: str, value: Any) -> Node:
+    """17.0 res.country.state (odoo/addons/base/models/res_country.py:172-206): the states
+    whose code is the value (`=ilike`) and those whose name matches (with the operator as
+    given; `ilike` a blank value: every state); only when there are none, 'State (Country)'
+    (`ilike` and `=`)."""
+    name = _name_string("res.country.state", value or "")
+    if op == "ilike" and not name.strip():
+        return TRUE
+    found = disjoin(Leaf("code", "=ilike", Const(name)), Leaf("name", op, Const(name)))
+    if not (name and op in ("ilike", "=")):
+        return found
+    fallback = _state_in_country(name, op)
+    return disjoin(found, conjoin(fallback, Exists("res.country.state", found, negated=True)))
+
+
+def _products_by_name_17(default: DefaultSearch, op: str, value: Any) -> Node:
+    """17.0 product.product (addons/product/models/product_product.py:530-573), a cascade:
+    with a positive operator the products whose default code, else whose barcode, is the
+    value; else those whose default code or name matches (a negative operator: the name,
+    and the default code unless there is none); else, for a positive operator, the
+    default code in brackets ('[CODE] Name'). No value: every product."""
+    if not value:
+        return TRUE
+    positive = op in ("=", "ilike", "=ilike", "like", "=like")
+    if op in NEGATIVE_OPERATORS:
+        by_name = Leaf("name", op, as_value(value))
+        return conjoin(
+            by_name,
+            disjoin(
+                Leaf("default_code", op, as_value(value)), Leaf("default_code", "=", Const(False))
+            ),
+        )
+    matching = disjoin(Leaf("default_code", op, as_value(value)), Leaf("name", op, as_value(value)))
+    if not positive:
+        return matching
+    name = _name_string("product.product", value)
+    steps: list[Node] = [
+        Leaf("default_code", "=", Const(name)),
+        Leaf("barcode", "=", Const(name)),
+        matching,
+    ]
+    if m := re.search(r"(\[(.*?)\])", name):
+        steps.append(Leaf("default_code", "=", Const(m.group(2))))
+    cascade: list[Node] = []
+    for i, step in enumerate(steps):
+        earlier = [Exists("product.product", s, negated=True) for s in steps[:i]]
+        cascade.append(conjoin(*earlier, step))
+    return disjoin(*cascade)
+
+
+def _picking_types_by_name_19(default: DefaultSearch, op: str, value: Any) -> Node:
+    """19.0 stock.picking.type (addons/stock/models/stock_picking.py:303-315); 19.0 makes
+    `=` an `in` and `!=` a `not in` first (odoo/orm/fields.py:147-149); `in` is each value
+    searched with `=`, `not in` NotImplemented (the positive search negated)."""
+    if op in ("=", "!="):
+        op, value = "in" if op == "=" else "not in", (value,)
+    if op in ("in", "not in") and not isinstance(value, tuple):
+        raise CompileError(f"stock.picking.type name search {op} {value!r}")
+    if op == "in":
+        return disjoin(*(_picking_type_19(default, "=", item) for item in value))
+    if op == "not in":
+        return negate(_picking_types_by_name_19(default, "in", value), 19)
+    return _picking_type_19(default, op, value)
+
+
+def _picking_type_19(default: DefaultSearch, op: str, value: Any) -> Node:
+    """One call of 19.0's method with an operator other than `in` / `not in`."""
+    parts = value.split(": ") if isinstance(value, str) else []
+    if len(parts) == 2:
+        return conjoin(
+            anyfy(Leaf("warehouse_id.name", op, Const(parts[0]))),
+            Leaf("name", op, Const(parts[1])),
+        )
+    return default("in", (value,)) if op == "=" else default(op, value)
+
+
+def _products_by_name_19(default: DefaultSearch, op: str, value: Any) -> Node:
+    """19.0 product.product (addons/product/models/product_product.py:623-677): the
+    template's name or the default code (`in` adds the barcodes and the codes in brackets,
+    a positive like the barcode); a negative operator all of them (AND). 19.0 makes `=` an
+    `in` and `!=` a `not in` first (odoo/orm/fields.py:147-149)."""
+    if op in ("=", "!="):
+        op, value = "in" if op == "=" else "not in", (value,)
+    parts: list[Node] = [
+        Leaf("name", op, as_value(value)),
+        Leaf("default_code", op, as_value(value)),
+    ]
+    if op == "in":
+        if not isinstance(value, tuple):
+            raise CompileError(f"product.product name search in {value!r}")
+        parts.append(Leaf("barcode", "in", as_value(value)))
+        for item in value:
+            if isinstance(item, str) and (m := re.search(r"(\[(.*?)\])", item)):
+                parts.append(Leaf("default_code", "=", Const(m.group(2))))
+    elif op.endswith("like") and op not in NEGATIVE_OPERATORS:
+        parts.append(Leaf("barcode", "in", as_value((value,))))
+    return conjoin(*parts) if op in NEGATIVE_OPERATORS else disjoin(*parts)
+
+
+def _categories_by_name_19(default: DefaultSearch, op: str, value: Any) -> Node:
+    """19.0 res.partner.category (odoo/addons/base/models/res_partner.py:175-181): a like
+    operator finds the tags and their children; a negative one is NotImplemented (the
+    positive search negated)."""
+    if op.endswith("like") and op.startswith("not"):
+        positive = NEGATION[op]
+        return negate(_categories_by_name(default(positive, value), positive, value), 19)
+    return _categories_by_name(default(op, value), op, value)
+
+
 def _same_as_18(translation: NameSearch) -> VersionNameSearch:
     """An 18.0 translation of an override whose source is the same in that version."""
     return lambda default, op, value: translation(default(op, value), op, value)
@@ -2186,7 +2293,9 @@ def _same_as_18(translation: NameSearch) -> VersionNameSearch:
 
 # Overrides that test whether some record matches (`Exists`): 17.0 tests it within the
 # x2many field's domain, which the translation does not see.
-SEARCHES_WITHIN_DOMAIN = frozenset({(17, "res.users")})
+SEARCHES_WITHIN_DOMAIN = frozenset(
+    {(17, "res.users"), (17, "res.country.state"), (17, "product.product")}
+)
 
 VERSION_NAME_SEARCHES: dict[int, dict[str, VersionNameSearch]] = {
     17: {
@@ -2198,6 +2307,8 @@ VERSION_NAME_SEARCHES: dict[int, dict[str, VersionNameSearch]] = {
         "stock.picking.type": _picking_types_by_name_17,
         "res.currency.rate": _rates_by_name,
         "res.users": _users_by_name_17,
+        "res.country.state": _states_by_name_17,
+        "product.product": _products_by_name_17,
         # without `user_preference` (res_company.py:201), `sale_expense_all_order`
         # (sale_expense/models/sale_order.py:15) or `project_id` (project_tags.py:63) in
         # the context, the default search
@@ -2211,6 +2322,12 @@ VERSION_NAME_SEARCHES: dict[int, dict[str, VersionNameSearch]] = {
         "res.country.state": _same_as_18(_states_by_name),  # res_country.py:241
         "res.currency.rate": _rates_by_name,
         "res.users": _users_by_name_19,
+        "stock.picking.type": _picking_types_by_name_19,
+        "product.product": _products_by_name_19,
+        # product_template.py:585-597: its variants too, as in 18.0 (`search_product_product`
+        # defaults to whether there is a value)
+        "product.template": _same_as_18(_templates_by_name),
+        "res.partner.category": _categories_by_name_19,
         # res_company.py:250 (`user_preference`), sale_expense/models/sale_order.py:20
         "res.company": lambda default, op, value: default(op, value),
         "sale.order": lambda default, op, value: default(op, value),
