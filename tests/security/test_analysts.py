@@ -335,6 +335,21 @@ def test_odoo19_a_group_the_user_has_by_implication_opens_its_columns(
             conn.rollback()
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute("SELECT origin FROM public.sale_order")
+        # explain reports the columns PostgreSQL refuses the login, and no other
+        result = CliRunner().invoke(
+            cli, ["--dsn", enforced19_db.dsn, "--format", "json", "explain", "--user", LOGIN,
+                  "--model", "sale.order"]
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        refused = superuser_scalar(
+            enforced19_db,
+            "SELECT array_agg(attname::text ORDER BY attname) FROM pg_attribute"
+            " WHERE attrelid = 'public.sale_order'::regclass AND attnum > 0"
+            " AND NOT attisdropped AND NOT has_column_privilege(%s, attrelid, attnum, 'SELECT')",
+            [role],
+        )
+        assert "origin" in refused and "client_order_ref" not in refused
+        assert json.loads(result.output)["hidden_columns"] == refused
     finally:
         with psycopg.connect(enforced19_db.dsn, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
