@@ -21,7 +21,7 @@ from psycopg import sql
 from pgpolicy.compiler.rules import RuleCombiner
 from pgpolicy.deploy import analysts
 from pgpolicy.errors import CompileError, PgPolicyError
-from pgpolicy.odoo.metadata import MODES, Catalog, Rule, read_version, series_of
+from pgpolicy.odoo.metadata import MODES, Catalog, Rule, user_group_ids
 from pgpolicy.profiles.model import FILE_MODES, Profile
 from pgpolicy.profiles.model import Access as ProfileAccess
 from pgpolicy.profiles.store import read_profiles
@@ -93,21 +93,8 @@ def find_user(conn: psycopg.Connection[Any], login: str) -> User:
     return user_by_id(conn, row[0], login)
 
 
-# 19.0 keeps only the groups given to the user in the relation table; the ORM reads those and,
-# recursively, the groups they imply (`all_group_ids`, docs/semantics.md "Odoo versions").
-_ALL_GROUPS = """
-WITH RECURSIVE g(id) AS (
-    SELECT gid FROM public.res_groups_users_rel WHERE uid = %s
-    UNION SELECT i.hid FROM public.res_groups_implied_rel AS i JOIN g ON i.gid = g.id)
-SELECT id FROM g
-"""
-
-
 def user_by_id(conn: psycopg.Connection[Any], uid: int, login: str) -> User:
-    if int(series_of(read_version(conn)).split(".")[0]) >= 19:
-        groups = conn.execute(_ALL_GROUPS, [uid])
-    else:
-        groups = conn.execute("SELECT gid FROM public.res_groups_users_rel WHERE uid = %s", [uid])
+    groups = user_group_ids(conn, uid)  # 19.0: with the implied groups (`all_group_ids`)
     companies = conn.execute(
         "SELECT c.id FROM public.res_company c"
         " JOIN public.res_company_users_rel r ON r.cid = c.id"
@@ -116,7 +103,7 @@ def user_by_id(conn: psycopg.Connection[Any], uid: int, login: str) -> User:
         " c.sequence, c.name",
         [uid, uid],
     )
-    return User(uid, login, frozenset(g for (g,) in groups), tuple(c for (c,) in companies))
+    return User(uid, login, groups, tuple(c for (c,) in companies))
 
 
 def explain(

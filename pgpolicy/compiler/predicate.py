@@ -571,29 +571,44 @@ class Compiler:
 
     def field_domain(self, model: Model, fld: Field) -> Node:
         """The x2many field's own domain (`get_domain_list`), as a tree over its comodel."""
-        domain = orm.x2many_domain(model.name, fld.name)
+        domain = orm.x2many_domain(self.catalog.major, model.name, fld.name)
         if domain is None:
             raise CompileError(f"Odoo cannot search {model.name}.{fld.name}", token=fld.name)
         return domain_tree(domain)
 
     def display_name(self, comodel: Model, op: str, value: Any) -> Node:
         """`('display_name', op, value)` on `comodel`: `BaseModel._search_display_name`
-        (odoo/models.py:1773), over the model's `_rec_names_search` or `_rec_name`."""
-        custom = NAME_SEARCHES.get(comodel.name)
-        names = orm.name_search_fields(comodel.name, set(comodel.fields))
+        (odoo/models.py:1773; 17.0 `_name_search`), over the model's `_rec_names_search` or
+        `_rec_name`, or the translation of the model's override in that version."""
+        major = self.catalog.major
+        names = orm.name_search_fields(major, comodel.name, set(comodel.fields))
+        if major != 18 and names is None:
+            fields = orm.default_name_fields(major, comodel.name)
+            override = VERSION_NAME_SEARCHES[major].get(comodel.name)
+            if override is not None:
+                return override(
+                    lambda o, v: self.default_display_name(fields, o, v, major), op, value
+                )
+        custom = NAME_SEARCHES.get(comodel.name) if major == 18 else None
         if custom is not None:
-            default = self.default_display_name(orm.default_name_fields(comodel.name), op, value)
+            default = self.default_display_name(
+                orm.default_name_fields(major, comodel.name), op, value
+            )
             return custom(default, op, value)
         if names is None:
             raise CompileError(
                 f"searching {comodel.name} by name is custom Python in Odoo", token=str(value)
             )
-        return self.default_display_name(names, op, value)
+        return self.default_display_name(names, op, value, major)
 
     @staticmethod
-    def default_display_name(names: tuple[str, ...], op: str, value: Any) -> Node:
+    def default_display_name(names: tuple[str, ...], op: str, value: Any, major: int = 18) -> Node:
         if not names:
-            return FALSE
+            # 17.0 `_name_search` adds no condition (odoo/models.py:1758-1760); 19.0
+            # returns Domain.TRUE (odoo/orm/models.py:1452-1456); 18.0 FALSE (models.py:1785)
+            return TRUE if major != 18 else FALSE
+        if major == 17:
+            return default_name_search_17(names, op, value)
         negative = op in NEGATIVE_OPERATORS
         if op.endswith("like") and not value and "=" not in op:
             return FALSE if negative else TRUE
@@ -613,6 +628,11 @@ class Compiler:
         is_list = isinstance(value, tuple)
         if (not is_list and op in ("in", "not in")) or (is_list and op in ("=", "!=")):
             op = swap[op]
+        if op in NEGATIVE_OPERATORS and self.catalog.major == 17:
+            # 17.0 searches with the negative operator itself, then `in` the ids found
+            # (odoo/osv/expression.py:1340-1343)
+            ids = Search(comodel.name, "id", self.display_name(comodel, op, value))
+            return disjoin(Leaf(fld.name, "in", ids), Leaf(fld.name, "=", Const(False)))
         if op in NEGATIVE_OPERATORS:
             ids = Search(comodel.name, "id", self.display_name(comodel, NEGATION[op], value))
             return disjoin(Leaf(fld.name, "not in", ids), Leaf(fld.name, "=", Const(False)))
@@ -898,7 +918,11 @@ class Compiler:
         """expression.py:1140-1153: a many2one's ids in (or, negated, not in or empty) the
         comodel's search; an x2many's searched with the field's domain."""
         comodel = self.comodel(fld)
-        joined = fld.name in orm.auto_join_fields(model.name)
+        # 19.0's `bypass_search_access` (auto_join's successor) only skips access checks: its
+        # LEFT JOIN tests `IS NOT NULL` first (odoo/orm/fields_relational.py:481-513)
+        joined = self.catalog.major < 19 and fld.name in orm.auto_join_fields(
+            self.catalog.major, model.name
+        )
         if fld.type == "many2one" and joined:
             return self.joined_any(fld, model, comodel, op, sub, alias, top)
         if fld.type == "many2one":
@@ -1008,9 +1032,11 @@ class Compiler:
         if isinstance(value.value, str):
             comodel = self.comodel(fld)
             positive = NEGATION[op] if op in NEGATIVE_OPERATORS else op
-            domain = conjoin(
-                self.field_domain(model, fld), self.display_name(comodel, positive, value.value)
-            )
+            within = self.field_domain(model, fld)
+            if (self.catalog.major, comodel.name) in SEARCHES_WITHIN_DOMAIN and within != TRUE:
+                # the override decides on the records found within the field's domain
+                raise CompileError(f"{comodel.name} name search within {fld.name}'s domain")
+            domain = conjoin(within, self.display_name(comodel, positive, value.value))
             return Search(comodel.name, "id", domain)
         items = value.value if isinstance(value.value, tuple) else (value.value,)
         for item in items:
@@ -1916,31 +1942,29 @@ def _picking_types_by_name(default: Node, op: str, value: Any) -> Node:
     return default
 
 
+def _state_in_country(name: str, operator: str) -> Node:
+    """`_get_name_search_domain` of res.country.state (the same in 17.0, 18.0, 19.0):
+    'State (Country)' as the state's name in a country of that name or code."""
+    m = re.fullmatch(r"(?P<name>.+)\((?P<country>.+)\)", name) if isinstance(name, str) else None
+    if m is None:
+        return FALSE
+    country = m["country"].strip()
+    return conjoin(
+        Leaf("name", operator, Const(m["name"].strip())),
+        disjoin(
+            anyfy(Leaf("country_id.name", "ilike", Const(country))),
+            anyfy(Leaf("country_id.code", "=", Const(country))),
+        ),
+    )
+
+
 def _states_by_name(default: Node, op: str, value: Any) -> Node:
     """res.country.state (odoo/addons/base/models/res_country.py:193): 'State (Country)'."""
-
-    def by_country(name: str, operator: str) -> Node:
-        m = (
-            re.fullmatch(r"(?P<name>.+)\((?P<country>.+)\)", name)
-            if isinstance(name, str)
-            else None
-        )
-        if m is None:
-            return FALSE
-        country = m["country"].strip()
-        return conjoin(
-            Leaf("name", operator, Const(m["name"].strip())),
-            disjoin(
-                anyfy(Leaf("country_id.name", "ilike", Const(country))),
-                anyfy(Leaf("country_id.code", "=", Const(country))),
-            ),
-        )
-
     if value and _positive(op):
         if op in ("ilike", "="):
-            return disjoin(default, by_country(value, op))
+            return disjoin(default, _state_in_country(value, op))
         if op == "in":
-            return disjoin(default, *(by_country(name, "=") for name in value))
+            return disjoin(default, *(_state_in_country(name, "=") for name in value))
     return default
 
 
@@ -1994,6 +2018,344 @@ NAME_SEARCHES: dict[str, NameSearch] = {
     "res.country.state": _states_by_name,
     "res.bank": _banks_by_name,
     "res.partner.category": _categories_by_name,
+}
+
+
+# ---------------------------------------------------------------------------
+# The name searches of Odoo 17.0 and 19.0: their default and overrides differ from 18.0's
+# (17.0 overrides `_name_search`, which receives the operator as written; 19.0 rewrote
+# most overrides). Only overrides translated from that version's source are here; any
+# other override of that version is refused (fail closed). Each translation gets the
+# version's default search as a function of (operator, value).
+
+DefaultSearch = Callable[[str, Any], Node]
+VersionNameSearch = Callable[[DefaultSearch, str, Any], Node]
+
+
+def default_name_search_17(names: tuple[str, ...], op: str, value: Any) -> Node:
+    """17.0 `BaseModel._name_search` (odoo/models.py:1750-1766): only `like`/`ilike` with
+    the empty string matches every record; any other value is searched on every field,
+    with the operator as given (AND for a negative one)."""
+    if isinstance(value, str) and value == "" and op in ("like", "ilike"):
+        return TRUE
+    leaves = [anyfy(Leaf(name, op, as_value(value))) for name in names]
+    return conjoin(*leaves) if op in NEGATIVE_OPERATORS else disjoin(*leaves)
+
+
+def _name_string(model: str, value: Any) -> str:
+    """A value the override handles as a string (it calls string methods on it)."""
+    if not isinstance(value, str):
+        raise CompileError(f"{model} name search with {value!r} (Odoo fails)")
+    return value
+
+
+def _accounts_by_name_17(default: DefaultSearch, op: str, value: Any) -> Node:
+    """17.0 account.account (addons/account/models/account_account.py:567-580): the
+    code's first word too (`code` is a stored column in 17.0); no value, every account."""
+    if not value:
+        return TRUE
+    name = _name_string("account.account", value)
+    first = name.split(" ")[0]
+    code = (
+        Leaf("code", "=", Const(first))
+        if op in ("=", "!=")
+        else Leaf("code", "=ilike", Const(first + "%"))
+    )
+    by_name = Leaf("name", op, Const(name))
+    if op in NEGATIVE_OPERATORS:
+        return conjoin(negate(code, 17), by_name)
+    return disjoin(code, by_name)
+
+
+def parse_tax_name_17(name: str) -> str:
+    """17.0 `AccountTax._parse_name_search` (addons/account/models/account_tax.py:407-430):
+    quoted parts kept between wildcards, other characters joined by wildcards."""
+    regex = r"(\"[^\"]*\")"
+    parts = re.split(regex, name)
+    for i, part in enumerate(parts.copy()):
+        if not part:
+            continue
+        if re.search(regex, part):
+            parts[i] = "%" + part.replace("%", "_").replace('"', "") + "%"
+        else:
+            parts[i] = "%".join(re.sub(r"\W+", "", part))
+    return "".join(parts)
+
+
+def _taxes_by_name_17(default: DefaultSearch, op: str, value: Any) -> Node:
+    """17.0 account.tax (addons/account/models/account_tax.py:433-436): like/ilike search
+    the parsed name."""
+    if op in ("ilike", "like"):
+        return default(op, parse_tax_name_17(_name_string("account.tax", value)))
+    return default(op, value)
+
+
+def _countries_by_name_17(default: DefaultSearch, op: str, value: Any) -> Node:
+    """17.0 res.country (odoo/addons/base/models/res_country.py:85-97): a two-character
+    value is a code too (`code ilike`); the name with the operator as given."""
+    name = _name_string("res.country", value)
+    by_name = Leaf("name", op, Const(name))
+    if len(name) == 2:
+        return disjoin(Leaf("code", "ilike", Const(name)), by_name)
+    return by_name
+
+
+def _banks_by_name_17(default: DefaultSearch, op: str, value: Any) -> Node:
+    """17.0 res.bank (odoo/addons/base/models/res_bank.py:40-47)."""
+    if not value:
+        return TRUE
+    name = _name_string("res.bank", value)
+    bic = Leaf("bic", "=ilike", Const(name + "%"))
+    if op in NEGATIVE_OPERATORS:
+        return conjoin(negate(bic, 17), Leaf("name", op, Const(name)))
+    return disjoin(bic, Leaf("name", op, Const(name)))
+
+
+def _categories_by_name_17(default: DefaultSearch, op: str, value: Any) -> Node:
+    """17.0 res.partner.category (odoo/addons/base/models/res_partner.py:156-162): the
+    last part of 'Parent / Child'."""
+    if not value:
+        return TRUE
+    name = _name_string("res.partner.category", value).split(" / ")[-1]
+    return Leaf("name", op, Const(name))
+
+
+def _picking_types_by_name_17(default: DefaultSearch, op: str, value: Any) -> Node:
+    """17.0 stock.picking.type (addons/stock/models/stock_picking.py:259-265)."""
+    parts = _name_string("stock.picking.type", value).split(": ")
+    if len(parts) == 2:
+        return conjoin(
+            anyfy(Leaf("warehouse_id.name", op, Const(parts[0]))),
+            Leaf("name", op, Const(parts[1])),
+        )
+    return default(op, value)
+
+
+_ISO_DATE = re.compile(r"^(\d{4})-?([01]\d)-?([0-3]\d)$", re.ASCII)
+
+
+def _rates_by_name(default: DefaultSearch, op: str, value: Any) -> Node:
+    """res.currency.rate: the value goes through `parse_date` (17.0
+    odoo/addons/base/models/res_currency.py:457-458; 19.0 res_currency.py:476-481, each
+    item of a list), i.e. `babel.dates.parse_date` in the user's language, which returns
+    the original value when it fails. It fails, whatever babel's version and language,
+    for a value that is not a string and for a string with fewer than three numbers that
+    is not an ISO date (odoo/tools/misc.py `parse_date`); any other value may become a
+    date, depending on the server: refused."""
+    items = value if isinstance(value, tuple) else (value,)
+    for item in items:
+        if isinstance(item, str) and (
+            len(re.findall(r"(\d+)", item)) >= 3 or _ISO_DATE.match(item)
+        ):
+            raise CompileError(
+                f"res.currency.rate name search with {item!r} (a localized date parse)",
+                token=item,
+            )
+    return default(op, value)
+
+
+def _users_by_name_19(default: DefaultSearch, op: str, value: Any) -> Node:
+    """19.0 res.users (odoo/addons/base/models/res_users.py:674-683): the users whose login
+    is one of the values, when there are some, else the name search."""
+    if op not in ("=", "in", "ilike") or not value:
+        return default(op, value)
+    logins = value if isinstance(value, tuple) else (value,)
+    login = Leaf("login", "in", as_value(logins))
+    return disjoin(login, conjoin(default(op, value), Exists("res.users", login, negated=True)))
+
+
+def _users_by_name_17(default: DefaultSearch, op: str, value: Any) -> Node:
+    """17.0 res.users (odoo/addons/base/models/res_users.py:765-776): a positive search
+    finds the users whose login is the value (`ilike` with a blank value: every user), and
+    only when there are none the users by name; a negative one searches the name."""
+    by_name = Leaf("name", op, as_value(value))
+    if op in NEGATIVE_OPERATORS:
+        return by_name
+    if op == "ilike" and not _name_string("res.users", value or "").strip():
+        return TRUE  # every user, when there is one (else the name search finds none either)
+    login = Leaf("login", "=", as_value(_name_string("res.users", value)))
+    return disjoin(login, conjoin(by_name, Exists("res.users", login, negated=True)))
+
+
+def _accounts_by_name_19(default: DefaultSearch, op: str, value: Any) -> Node:
+    """19.0 account.account (addons/account/models/account_account.py:836-849): a
+    negative operator is NotImplemented (the ORM negates the positive search); `in` (19.0
+    makes `=` an `in` first) the codes' first words or the names; a string the code's first
+    word as a prefix, the name, or the description. `code` is searched as `code_store`
+    (`_search_code`, account_account.py:341), as for 18.0."""
+    if op in NEGATIVE_OPERATORS:
+        return negate(_accounts_by_name_19(default, NEGATION[op], value), 19)
+    if op == "=":
+        op, value = "in", (value,)
+    if op == "in" and isinstance(value, tuple):
+        names = [_name_string("account.account", item or "") for item in value]
+        firsts = tuple(name.split(" ")[0] for name in names)
+        return disjoin(
+            Leaf("code_store", "in", as_value(firsts)), Leaf("name", "in", as_value(value))
+        )
+    name = _name_string("account.account", value)
+    return disjoin(
+        Leaf("code_store", "=like", Const(name.split(" ")[0] + "%")),
+        Leaf("name", op, Const(name)),
+        Leaf("description", "ilike", Const(name)),
+    )
+
+
+def _states_by_name_17(default: DefaultSearch, op: str, value: Any) -> Node:
+    """17.0 res.country.state (odoo/addons/base/models/res_country.py:172-206): the states
+    whose code is the value (`=ilike`) and those whose name matches (with the operator as
+    given; `ilike` a blank value: every state); only when there are none, 'State (Country)'
+    (`ilike` and `=`)."""
+    name = _name_string("res.country.state", value or "")
+    if op == "ilike" and not name.strip():
+        return TRUE
+    found = disjoin(Leaf("code", "=ilike", Const(name)), Leaf("name", op, Const(name)))
+    if not (name and op in ("ilike", "=")):
+        return found
+    fallback = _state_in_country(name, op)
+    return disjoin(found, conjoin(fallback, Exists("res.country.state", found, negated=True)))
+
+
+def _products_by_name_17(default: DefaultSearch, op: str, value: Any) -> Node:
+    """17.0 product.product (addons/product/models/product_product.py:530-573), a cascade:
+    with a positive operator the products whose default code, else whose barcode, is the
+    value; else those whose default code or name matches (a negative operator: the name,
+    and the default code unless there is none); else, for a positive operator, the
+    default code in brackets ('[CODE] Name'). No value: every product."""
+    if not value:
+        return TRUE
+    positive = op in ("=", "ilike", "=ilike", "like", "=like")
+    if op in NEGATIVE_OPERATORS:
+        by_name = Leaf("name", op, as_value(value))
+        return conjoin(
+            by_name,
+            disjoin(
+                Leaf("default_code", op, as_value(value)), Leaf("default_code", "=", Const(False))
+            ),
+        )
+    matching = disjoin(Leaf("default_code", op, as_value(value)), Leaf("name", op, as_value(value)))
+    if not positive:
+        return matching
+    name = _name_string("product.product", value)
+    steps: list[Node] = [
+        Leaf("default_code", "=", Const(name)),
+        Leaf("barcode", "=", Const(name)),
+        matching,
+    ]
+    if m := re.search(r"(\[(.*?)\])", name):
+        steps.append(Leaf("default_code", "=", Const(m.group(2))))
+    cascade: list[Node] = []
+    for i, step in enumerate(steps):
+        earlier = [Exists("product.product", s, negated=True) for s in steps[:i]]
+        cascade.append(conjoin(*earlier, step))
+    return disjoin(*cascade)
+
+
+def _picking_types_by_name_19(default: DefaultSearch, op: str, value: Any) -> Node:
+    """19.0 stock.picking.type (addons/stock/models/stock_picking.py:303-315); 19.0 makes
+    `=` an `in` and `!=` a `not in` first (odoo/orm/fields.py:147-149); `in` is each value
+    searched with `=`, `not in` NotImplemented (the positive search negated)."""
+    if op in ("=", "!="):
+        op, value = "in" if op == "=" else "not in", (value,)
+    if op in ("in", "not in") and not isinstance(value, tuple):
+        raise CompileError(f"stock.picking.type name search {op} {value!r}")
+    if op == "in":
+        return disjoin(*(_picking_type_19(default, "=", item) for item in value))
+    if op == "not in":
+        return negate(_picking_types_by_name_19(default, "in", value), 19)
+    return _picking_type_19(default, op, value)
+
+
+def _picking_type_19(default: DefaultSearch, op: str, value: Any) -> Node:
+    """One call of 19.0's method with an operator other than `in` / `not in`."""
+    parts = value.split(": ") if isinstance(value, str) else []
+    if len(parts) == 2:
+        return conjoin(
+            anyfy(Leaf("warehouse_id.name", op, Const(parts[0]))),
+            Leaf("name", op, Const(parts[1])),
+        )
+    return default("in", (value,)) if op == "=" else default(op, value)
+
+
+def _products_by_name_19(default: DefaultSearch, op: str, value: Any) -> Node:
+    """19.0 product.product (addons/product/models/product_product.py:623-677): the
+    template's name or the default code (`in` adds the barcodes and the codes in brackets,
+    a positive like the barcode); a negative operator all of them (AND). 19.0 makes `=` an
+    `in` and `!=` a `not in` first (odoo/orm/fields.py:147-149)."""
+    if op in ("=", "!="):
+        op, value = "in" if op == "=" else "not in", (value,)
+    parts: list[Node] = [
+        Leaf("name", op, as_value(value)),
+        Leaf("default_code", op, as_value(value)),
+    ]
+    if op == "in":
+        if not isinstance(value, tuple):
+            raise CompileError(f"product.product name search in {value!r}")
+        parts.append(Leaf("barcode", "in", as_value(value)))
+        for item in value:
+            if isinstance(item, str) and (m := re.search(r"(\[(.*?)\])", item)):
+                parts.append(Leaf("default_code", "=", Const(m.group(2))))
+    elif op.endswith("like") and op not in NEGATIVE_OPERATORS:
+        parts.append(Leaf("barcode", "in", as_value((value,))))
+    return conjoin(*parts) if op in NEGATIVE_OPERATORS else disjoin(*parts)
+
+
+def _categories_by_name_19(default: DefaultSearch, op: str, value: Any) -> Node:
+    """19.0 res.partner.category (odoo/addons/base/models/res_partner.py:175-181): a like
+    operator finds the tags and their children; a negative one is NotImplemented (the
+    positive search negated)."""
+    if op.endswith("like") and op.startswith("not"):
+        positive = NEGATION[op]
+        return negate(_categories_by_name(default(positive, value), positive, value), 19)
+    return _categories_by_name(default(op, value), op, value)
+
+
+def _same_as_18(translation: NameSearch) -> VersionNameSearch:
+    """An 18.0 translation of an override whose source is the same in that version."""
+    return lambda default, op, value: translation(default(op, value), op, value)
+
+
+# Overrides that test whether some record matches (`Exists`): 17.0 tests it within the
+# x2many field's domain, which the translation does not see.
+SEARCHES_WITHIN_DOMAIN = frozenset(
+    {(17, "res.users"), (17, "res.country.state"), (17, "product.product")}
+)
+
+VERSION_NAME_SEARCHES: dict[int, dict[str, VersionNameSearch]] = {
+    17: {
+        "account.account": _accounts_by_name_17,
+        "account.tax": _taxes_by_name_17,
+        "res.country": _countries_by_name_17,
+        "res.bank": _banks_by_name_17,
+        "res.partner.category": _categories_by_name_17,
+        "stock.picking.type": _picking_types_by_name_17,
+        "res.currency.rate": _rates_by_name,
+        "res.users": _users_by_name_17,
+        "res.country.state": _states_by_name_17,
+        "product.product": _products_by_name_17,
+        # without `user_preference` (res_company.py:201), `sale_expense_all_order`
+        # (sale_expense/models/sale_order.py:15) or `project_id` (project_tags.py:63) in
+        # the context, the default search
+        "res.company": lambda default, op, value: default(op, value),
+        "sale.order": lambda default, op, value: default(op, value),
+        "project.tags": lambda default, op, value: default(op, value),
+    },
+    19: {
+        "account.account": _accounts_by_name_19,
+        "res.bank": _same_as_18(_banks_by_name),  # res_bank.py:41, as in 18.0
+        "res.country.state": _same_as_18(_states_by_name),  # res_country.py:241
+        "res.currency.rate": _rates_by_name,
+        "res.users": _users_by_name_19,
+        "stock.picking.type": _picking_types_by_name_19,
+        "product.product": _products_by_name_19,
+        # product_template.py:585-597: its variants too, as in 18.0 (`search_product_product`
+        # defaults to whether there is a value)
+        "product.template": _same_as_18(_templates_by_name),
+        "res.partner.category": _categories_by_name_19,
+        # res_company.py:250 (`user_preference`), sale_expense/models/sale_order.py:20
+        "res.company": lambda default, op, value: default(op, value),
+        "sale.order": lambda default, op, value: default(op, value),
+    },
 }
 
 

@@ -112,9 +112,11 @@ def read_predicate(policies: Sequence[PolicySpec]) -> str:
     return " AND ".join([*restrictive, admitted])
 
 
-def searchable_fields(model: Model) -> tuple[str, ...]:
+def searchable_fields(major: int, model: Model) -> tuple[str, ...]:
     """The model's name-search fields that are plain text columns of its table."""
-    names = orm.default_name_fields(model.name) or (("name",) if "name" in model.fields else ())
+    names = orm.default_name_fields(major, model.name) or (
+        ("name",) if "name" in model.fields else ()
+    )
     found = []
     for name in names:
         fld = model.fields.get(name)
@@ -142,7 +144,7 @@ def search_functions(
         model = catalog.models.get(model_name)
         if model is None or model.table != table or not by_table.get(table):
             continue
-        fields = searchable_fields(model)
+        fields = searchable_fields(catalog.major, model)
         if fields:
             functions.append(
                 SearchFunction(table, model.name, fields, read_predicate(by_table[table]))

@@ -30,7 +30,7 @@ from pgpolicy.deploy.grants import SCHEMA
 from pgpolicy.deploy.policy_set import ANALYST_GROUP
 from pgpolicy.deploy.roles import MANAGED_MODE, deployment_mode, is_superuser, runtime_owner
 from pgpolicy.errors import PgPolicyError
-from pgpolicy.odoo.metadata import Catalog, read_catalog
+from pgpolicy.odoo.metadata import Catalog, read_catalog, user_group_ids
 
 # What the group must not call: only the app roles set a context.
 _CONTEXT_SETTERS = ("set_context(", "set_profiles(")
@@ -337,12 +337,7 @@ def sync_privileges(conn: psycopg.Connection[Any], catalog: Catalog | None = Non
     restricted = restricted_columns(catalog if catalog is not None else read_catalog(conn), tables)
     for role, uid, can_write in mapped:
         revoke_all(conn, role)
-        groups = {
-            gid
-            for (gid,) in conn.execute(
-                "SELECT gid FROM public.res_groups_users_rel WHERE uid = %s", [uid]
-            )
-        }
+        groups = set(user_group_ids(conn, uid))  # 19.0: with the implied groups
         hidden = hidden_columns(restricted, groups)
         who = sql.Identifier(role)
         for table, columns in sorted(tables.items()):

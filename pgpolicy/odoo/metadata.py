@@ -266,6 +266,26 @@ def read_version(conn: psycopg.Connection[Any]) -> str | None:
     return str(base[0]) if base and base[0] else None
 
 
+# Up to 18.0 the ORM reads a user's groups from res_groups_users_rel, where implied groups
+# are written too; 19.0 keeps there only the groups given to the user and reads
+# `all_group_ids`, their closure over res_groups_implied_rel (docs/semantics.md).
+_DIRECT_GROUPS = "SELECT gid FROM public.res_groups_users_rel WHERE uid = %s"
+_ALL_GROUPS = """
+WITH RECURSIVE g(id) AS (
+    SELECT gid FROM public.res_groups_users_rel WHERE uid = %s
+    UNION SELECT i.hid FROM public.res_groups_implied_rel AS i JOIN g ON i.gid = g.id)
+SELECT id FROM g
+"""
+
+
+def user_group_ids(conn: psycopg.Connection[Any], uid: int) -> frozenset[int]:
+    """The groups Odoo counts the user in (`has_group`, fields' `groups=`), as the
+    database's version reads them."""
+    major = int(series_of(read_version(conn)).split(".")[0])
+    rows = conn.execute(_ALL_GROUPS if major >= 19 else _DIRECT_GROUPS, [uid])
+    return frozenset(int(gid) for (gid,) in rows)
+
+
 def _field_groups(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], tuple[int, ...]]:
     """The `groups=` of each field restricted by some (model, field -> group ids); none
     in a database without ir_model_fields_group_rel."""

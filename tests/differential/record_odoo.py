@@ -126,15 +126,25 @@ def main() -> None:
 
 def orm_facts(env, base_model) -> dict:
     """What searching by name and on relational fields needs and `ir_model_fields` lacks:
-    each model's name-search fields (`_rec_names_search` or `_rec_name`, and whether
-    `_search_display_name` is overridden), the domains of x2many fields, and the fields
-    searched through a join (`auto_join`)."""
+    each model's name-search fields (`_rec_names_search` or `_rec_name`, and whether the
+    name search is overridden), the domains of x2many fields, and the fields searched
+    through a join.
+
+    The attributes differ by version: the name search is `_name_search` in 17.0 (which
+    `expression.py` calls) and `_search_display_name` in 18.0 and 19.0; a field's domain is
+    `get_domain_list` in 17.0 and 18.0 and `get_comodel_domain` (a `Domain`) in 19.0; the
+    join is `auto_join` in 17.0 and 18.0 and `bypass_search_access` in 19.0."""
+    import odoo.release
+
+    series = odoo.release.version_info[0]
+    search = "_name_search" if series < 18 else "_search_display_name"
+    join = "auto_join" if series < 19 else "bypass_search_access"
     names, domains, auto_join = {}, {}, {}
     for name in sorted(env.registry):
         model = env[name]
         if model._abstract or not model._auto:
             continue
-        custom = type(model)._search_display_name is not base_model._search_display_name
+        custom = getattr(type(model), search) is not getattr(base_model, search)
         names[name] = {
             "fields": list(
                 model._rec_names_search or ([model._rec_name] if model._rec_name else [])
@@ -142,12 +152,12 @@ def orm_facts(env, base_model) -> dict:
             "custom": custom,
         }
         for fname, field in sorted(model._fields.items()):
-            if field.store and getattr(field, "auto_join", False):
+            if field.store and getattr(field, join, False):
                 auto_join.setdefault(name, []).append(fname)
             if field.type not in ("one2many", "many2many"):
                 continue
             try:
-                domain = field.get_domain_list(model)
+                domain = field_domain(field, model)
                 json.dumps(domain)
             except Exception as exc:  # a domain that is not data
                 domain = f"unknown: {type(exc).__name__}: {exc}"[:200]
@@ -161,13 +171,14 @@ def orm_facts(env, base_model) -> dict:
         m: fs for m, fs in domains.items() if any(not isinstance(d, list) for d in fs.values())
     }
     domains = {m: {f: d for f, d in fs.items() if isinstance(d, list)} for m, fs in domains.items()}
+    version = ".".join(str(part) for part in odoo.release.version_info[:2])
     return {
         "about": (
-            "Facts of Odoo 18.0's ORM that ir_model_fields does not hold, read from a registry"
-            " (tests/differential/record_odoo.py --facts): each model's name-search fields"
-            " (_rec_names_search, else _rec_name) and whether _search_display_name is"
-            " overridden; the domains of x2many fields (get_domain_list) and those whose domain"
-            " Odoo cannot compute (x2many_broken); auto_join fields."
+            f"Facts of Odoo {version}'s ORM that ir_model_fields does not hold, read from a"
+            " registry (tests/differential/record_odoo.py --facts): each model's name-search"
+            " fields (_rec_names_search, else _rec_name) and whether the name search"
+            f" ({search}) is overridden; the domains of x2many fields and those whose domain"
+            f" Odoo cannot compute (x2many_broken); the fields searched through a join ({join})."
         ),
         "names": names,
         "x2many_domains": {m: fs for m, fs in domains.items() if fs},
@@ -177,6 +188,14 @@ def orm_facts(env, base_model) -> dict:
         },
         "auto_join": auto_join,
     }
+
+
+def field_domain(field, model) -> list:
+    """The x2many field's domain as a list (19.0: the `Domain` object, TRUE as [])."""
+    if hasattr(field, "get_domain_list"):
+        return field.get_domain_list(model)
+    domain = field.get_comodel_domain(model)
+    return [] if domain.is_true() else [list(d) if isinstance(d, tuple) else d for d in domain]
 
 
 if __name__ == "__main__":

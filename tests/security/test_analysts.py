@@ -295,3 +295,61 @@ def test_psql_as_the_analyst_reads_the_users_rows(
         == len(expected)
         < superuser_scalar(secured_db, "SELECT count(*) FROM public.sale_order")
     )
+
+
+@pytest.mark.xdist_group("odoo19")
+def test_odoo19_a_group_the_user_has_by_implication_opens_its_columns(
+    enforced19_db: Database, assert_rls_effective: Callable[..., None]
+) -> None:
+    """Odoo 19.0 writes in res_groups_users_rel only the groups given to a user and counts
+    the groups they imply too (`all_group_ids`, the closure over res_groups_implied_rel): a
+    column restricted to a group salesman_a has only by implication is readable by the
+    analyst login, one restricted to a group outside the closure stays refused."""
+    role = role_for(enforced19_db)
+    with psycopg.connect(enforced19_db.dsn) as admin:
+        uid = analysts.odoo_user(admin, LOGIN)
+        implied, outside = admin.execute(
+            """
+            WITH RECURSIVE g(id) AS (
+                SELECT gid FROM public.res_groups_users_rel WHERE uid = %(uid)s
+                UNION SELECT i.hid FROM public.res_groups_implied_rel i JOIN g ON i.gid = g.id)
+            SELECT (SELECT min(id) FROM g WHERE id NOT IN
+                        (SELECT gid FROM public.res_groups_users_rel WHERE uid = %(uid)s)),
+                   (SELECT min(id) FROM public.res_groups WHERE id NOT IN (SELECT id FROM g))
+            """,
+            {"uid": uid},
+        ).fetchone()
+        assert implied is not None and outside is not None
+        for name, group in (("client_order_ref", implied), ("origin", outside)):
+            admin.execute(
+                "INSERT INTO public.ir_model_fields_group_rel SELECT id, %s"
+                " FROM public.ir_model_fields WHERE model = 'sale.order' AND name = %s AND store",
+                [group, name],
+            )
+        analysts.add(admin, role, LOGIN)
+    try:
+        with psycopg.connect(enforced19_db.server.dsn(enforced19_db.name, user=role)) as conn:
+            assert_rls_effective(conn, PROTECTED)
+            conn.rollback()
+            assert conn.execute("SELECT count(client_order_ref) FROM public.sale_order")
+            conn.rollback()
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("SELECT origin FROM public.sale_order")
+        # explain reports the columns PostgreSQL refuses the login, and no other
+        result = CliRunner().invoke(
+            cli, ["--dsn", enforced19_db.dsn, "--format", "json", "explain", "--user", LOGIN,
+                  "--model", "sale.order"]
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        refused = superuser_scalar(
+            enforced19_db,
+            "SELECT array_agg(attname::text ORDER BY attname) FROM pg_attribute"
+            " WHERE attrelid = 'public.sale_order'::regclass AND attnum > 0"
+            " AND NOT attisdropped AND NOT has_column_privilege(%s, attrelid, attnum, 'SELECT')",
+            [role],
+        )
+        assert "origin" in refused and "client_order_ref" not in refused
+        assert json.loads(result.output)["hidden_columns"] == refused
+    finally:
+        with psycopg.connect(enforced19_db.dsn, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
