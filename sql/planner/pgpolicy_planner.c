@@ -828,13 +828,12 @@ PG_FUNCTION_INFO_V1(pgpolicy_forget_context_plans);
 Datum
 pgpolicy_forget_context_plans(PG_FUNCTION_ARGS)
 {
-	if (unmarked_plans || PG_VERSION_NUM >= 180000)
+	if (unmarked_plans)
 	{
 		/*
-		 * Plans made before the library was loaded, the one loading it among them; and, from
-		 * PostgreSQL 18 on, always: its SQL functions keep their plans in the session (a
-		 * generated function's query with another user's values folded in) where the
-		 * invalidation item does not reach them.
+		 * Plans made before the library was loaded, the one loading it among them. (A
+		 * generated function folds nothing into a plan it keeps: one that calls another
+		 * runs its query with EXECUTE, pgpolicy/compiler/predicate.py, function_source.)
 		 */
 		ResetPlanCache();
 		unmarked_plans = false;
