@@ -236,6 +236,9 @@ class Search:
     domain: Node
     where_calc: bool = False  # `_where_calc`, not `_search`: no model-specific filter
     nulls: bool = False  # keep the rows whose column is NULL (a bare subselect in Odoo)
+    # `comodel.search(domain)` itself (names of child_of / parent_of), not a subquery of a
+    # condition: 19.0 runs the latter with `bypass_access` (sudo makes every `any` `any!`)
+    searched: bool = False
 
 
 Resolved = Static | Dynamic | Search
@@ -546,7 +549,7 @@ class Compiler:
 
     def field_domain(self, model: Model, fld: Field) -> Node:
         """The x2many field's own domain (`get_domain_list`), as a tree over its comodel."""
-        domain = orm.x2many_domain(model.name, fld.name)
+        domain = orm.x2many_domain(model.name, fld.name, self.catalog.major)
         if domain is None:
             raise CompileError(f"Odoo cannot search {model.name}.{fld.name}", token=fld.name)
         return domain_tree(domain)
@@ -555,9 +558,12 @@ class Compiler:
         """`('display_name', op, value)` on `comodel`: `BaseModel._search_display_name`
         (odoo/models.py:1773), over the model's `_rec_names_search` or `_rec_name`."""
         custom = NAME_SEARCHES.get(comodel.name)
-        names = orm.name_search_fields(comodel.name, set(comodel.fields))
+        names = orm.name_search_fields(comodel.name, set(comodel.fields), self.catalog.major)
         if custom is not None:
-            default = self.default_display_name(orm.default_name_fields(comodel.name), op, value)
+            fields = orm.default_name_fields(comodel.name, self.catalog.major)
+            default = self.default_display_name(fields, op, value)
+            if self.catalog.major >= 19:
+                custom = NAME_SEARCHES_19.get(comodel.name, custom)
             return custom(default, op, value)
         if names is None:
             raise CompileError(
@@ -565,10 +571,11 @@ class Compiler:
             )
         return self.default_display_name(names, op, value)
 
-    @staticmethod
-    def default_display_name(names: tuple[str, ...], op: str, value: Any) -> Node:
+    def default_display_name(self, names: tuple[str, ...], op: str, value: Any) -> Node:
         if not names:
-            return FALSE
+            # 18.0 matches nothing (odoo/models.py:1785); 19.0 "does not restrain anything"
+            # (odoo/orm/models.py:1452-1455)
+            return TRUE if self.catalog.major >= 19 else FALSE
         negative = op in NEGATIVE_OPERATORS
         if op.endswith("like") and not value and "=" not in op:
             return FALSE if negative else TRUE
@@ -838,8 +845,12 @@ class Compiler:
         alias = self.new_alias()
         domain = search.domain
         # IrAttachment._search (odoo/addons/base/models/ir_attachment.py:520): the
-        # attachments of binary fields are left out unless the domain names id/res_field
+        # attachments of binary fields are left out unless the domain names id/res_field;
+        # 19.0 only without `bypass_access` (odoo/addons/base/models/ir_attachment.py:607-613),
+        # which every condition of a superuser's search has (`_optimize_any_with_rights`,
+        # odoo/orm/domains.py:1797-1801)
         special = model.name == "ir.attachment" and not search.where_calc
+        special = special and (self.catalog.major < 19 or search.searched)
         if special and not names_field(domain, ("id", "res_field")):
             domain = conjoin(Leaf("res_field", "=", Const(False)), domain)
         where = self.node(domain, model, alias, top=False)
@@ -874,7 +885,7 @@ class Compiler:
         """expression.py:1140-1153: a many2one's ids in (or, negated, not in or empty) the
         comodel's search; an x2many's searched with the field's domain."""
         comodel = self.comodel(fld)
-        joined = fld.name in orm.auto_join_fields(model.name)
+        joined = fld.name in orm.auto_join_fields(model.name, self.catalog.major)
         if fld.type == "many2one" and joined:
             return self.joined_any(fld, model, comodel, op, sub, alias, top)
         if fld.type == "many2one":
@@ -1114,7 +1125,7 @@ class Compiler:
             items = value.value if isinstance(value.value, tuple) else (value.value,)
             if items and all(isinstance(v, str) for v in items):
                 found = disjoin(*(self.display_name(tree, "ilike", v) for v in items))
-                return f"ARRAY({self.search_sql(Search(tree.name, 'id', found))})"
+                return f"ARRAY({self.search_sql(Search(tree.name, 'id', found, searched=True))})"
             if any(isinstance(v, str | float) or v is True for v in items):
                 raise CompileError(f"child_of/parent_of with {items!r}")
             ids = [literal(v) for v in items if v]
@@ -1721,7 +1732,11 @@ def static_leaf_19(fld: Field, op: str, value: Any, column: str) -> str | None:
                     f"{column} < {literal(end.isoformat(' '))}::timestamp)"
                 )
             sql = "(" + " OR ".join(parts) + ")"
-            return sql if op in ("=", "in") else f"(NOT {sql})"
+            if op in ("=", "in"):
+                return sql
+            # the OR negated, each inequality `OR field = False` (no falsy value for
+            # datetimes, `DomainCondition._negate`, odoo/orm/domains.py:853-866)
+            return f"(NOT {sql})" if False in items else f"(NOT {sql} OR {column} IS NULL)"
     number = fld.type in ("integer", "float", "monetary")
     if ordering and number and (value is False or value is None):
         # the falsy value 0 stands for False (odoo/orm/fields.py:1336-1351)
@@ -1956,6 +1971,32 @@ def _accounts_by_name(default: Node, op: str, value: Any) -> Node:
     if op in NEGATIVE_OPERATORS:
         return conjoin(negate(code), by_name)
     return disjoin(code, by_name)
+
+
+def _accounts_by_name_19(default: Node, op: str, value: Any) -> Node:
+    """account.account in 19.0 (addons/account/models/account_account.py:835-849): a
+    negative operator is NotImplemented, so the positive search negated
+    (`_optimize_field_search_method`, odoo/orm/domains.py:994-999); `in` the codes' first
+    words or the names; a string: the code's first word as a prefix, the name with the
+    operator, the description with ilike; anything else is NotImplemented (refused)."""
+    if op in NEGATIVE_OPERATORS:
+        return negate(_accounts_by_name_19(default, NEGATION[op], value), 19)
+    if op == "in" and isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+        firsts = tuple((name or "").split(" ")[0] for name in value)
+        return disjoin(
+            Leaf("code_store", "in", as_value(firsts)), Leaf("name", "in", as_value(value))
+        )
+    if not isinstance(value, str):
+        raise CompileError(f"account name search with {op} {value!r} (19.0)")
+    return disjoin(
+        Leaf("code_store", "=like", Const(value.split(" ")[0] + "%")),
+        Leaf("name", op, Const(value)),
+        Leaf("description", "ilike", Const(value)),
+    )
+
+
+# 19.0's overrides where they differ from 18.0's
+NAME_SEARCHES_19: dict[str, NameSearch] = {"account.account": _accounts_by_name_19}
 
 
 NAME_SEARCHES: dict[str, NameSearch] = {

@@ -75,7 +75,7 @@ def main() -> None:
         registry = odoo.modules.registry.Registry(args.db)
         with registry.cursor() as cr:
             env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-            facts = orm_facts(env, odoo.models.BaseModel)
+            facts = orm_facts(env, odoo.models.BaseModel, odoo.release.series)
         with open(args.facts, "w") as out:
             json.dump(facts, out, indent=0, sort_keys=True)
             out.write("\n")
@@ -124,7 +124,18 @@ def main() -> None:
     )
 
 
-def orm_facts(env, base_model) -> dict:
+def comodel_domain(field, model) -> list:
+    """The x2many field's own domain as a list: `get_domain_list` up to 18.0, 19.0's
+    `get_comodel_domain` (a `Domain`, with the `res_model` of a many2one_reference inverse)."""
+    if not hasattr(field, "get_comodel_domain"):
+        return field.get_domain_list(model)
+    domain = field.get_comodel_domain(model)
+    if domain.is_true():
+        return []
+    return [item if isinstance(item, str) else [item[0], item[1], item[2]] for item in list(domain)]
+
+
+def orm_facts(env, base_model, series: str) -> dict:
     """What searching by name and on relational fields needs and `ir_model_fields` lacks:
     each model's name-search fields (`_rec_names_search` or `_rec_name`, and whether
     `_search_display_name` is overridden), the domains of x2many fields, and the fields
@@ -147,7 +158,7 @@ def orm_facts(env, base_model) -> dict:
             if field.type not in ("one2many", "many2many"):
                 continue
             try:
-                domain = field.get_domain_list(model)
+                domain = comodel_domain(field, model)
                 json.dumps(domain)
             except Exception as exc:  # a domain that is not data
                 domain = f"unknown: {type(exc).__name__}: {exc}"[:200]
@@ -163,11 +174,12 @@ def orm_facts(env, base_model) -> dict:
     domains = {m: {f: d for f, d in fs.items() if isinstance(d, list)} for m, fs in domains.items()}
     return {
         "about": (
-            "Facts of Odoo 18.0's ORM that ir_model_fields does not hold, read from a registry"
-            " (tests/differential/record_odoo.py --facts): each model's name-search fields"
+            f"Facts of Odoo {series}'s ORM that ir_model_fields does not hold, read from a"
+            " registry (tests/differential/record_odoo.py --facts): each model's name-search fields"
             " (_rec_names_search, else _rec_name) and whether _search_display_name is"
-            " overridden; the domains of x2many fields (get_domain_list) and those whose domain"
-            " Odoo cannot compute (x2many_broken); auto_join fields."
+            " overridden; the domains of x2many fields (get_domain_list, 19.0:"
+            " get_comodel_domain) and those whose domain Odoo cannot compute (x2many_broken);"
+            " auto_join fields (none in 19.0, whose ORM has no join for them)."
         ),
         "names": names,
         "x2many_domains": {m: fs for m, fs in domains.items() if fs},
