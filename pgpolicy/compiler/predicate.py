@@ -355,8 +355,10 @@ class Compiler:
             either = (Leaf(leaf.path, op, Const(b)) for b in (True, False))
             return self.node(Cond(leaf.value, *either), model, alias, top)
         if op in ("child_of", "parent_of"):
-            if fld.type == "one2many" and self.catalog.major >= 19:
-                raise CompileError(f"{op} on the one2many {fld.name}: 19.0 not reproduced")
+            if self.catalog.major >= 19:
+                found = self.hierarchy_19(fld, model, op, value, alias, top)
+                if found is not None:
+                    return found
             return self.hierarchy(fld, model, op, value, alias, top)
         if fld.type in ("one2many", "many2many") and self.catalog.major >= 19:
             split = self.x2many_in_19(fld, model, op, value, alias, top)
@@ -383,6 +385,17 @@ class Compiler:
         such), else the inverse inequality, `OR field = False` when the field's type has no
         falsy value (dates, many2one, selection, …); None for other leaves."""
         fld = self.field(model, leaf.path) if "." not in leaf.path else None
+        if (
+            fld is not None
+            and leaf.op in ("child_of", "parent_of")
+            and fld.type == "many2one"
+            and fld.store
+            and fld.relation != model.name
+        ):
+            # `field in ids` (or `any!`) negated is `not in` (`not any!`): NULL included
+            # (odoo/orm/fields_relational.py:529-530)
+            column = self.column_sql(fld, model, alias)
+            return f"(NOT ({self.leaf(leaf, model, alias, top)}) OR {column} IS NULL)"
         likes = ("like", "ilike", "=like", "=ilike")
         empty = isinstance(leaf.value, Const) and not leaf.value.value
         if fld is not None and leaf.op in ("=like", "=ilike") and not fld.store and empty:
@@ -1119,6 +1132,117 @@ class Compiler:
             else self.one2many(fld, model, "in", expanded, alias, top)
         )
 
+    def hierarchy_19(
+        self, fld: Field, model: Model, op: str, value: Resolved, alias: str, top: bool
+    ) -> str | None:
+        """19.0's child_of / parent_of where it differs from 18.0 (`_optimize_child_of_parent_of`,
+        odoo/orm/domains.py:1671-1742); None for the others (compiled as 18.0).
+
+        - on a one2many: the comodel's hierarchy (on its own model: the one2many itself is
+          the parent field, `:1710-1712`, so child_of walks up through its inverse and
+          parent_of down), and the field `in` the ids found, i.e. `any` of them with the
+          field's domain (`:1740-1742`);
+        - on a model whose `parent_id` is its `_inherits` parent's (res.users: the partner's):
+          child_of adds the records whose parent's `parent_id` is in the set (`:1750-1760`),
+          parent_of the parent's `parent_id` and, from there, the parents' own
+          (`:1775-1794`), ids of both models mixed as Odoo mixes them."""
+        if fld.type == "one2many":
+            tree = self.comodel(fld)
+            walked = tree.name == model.name
+            if walked and orm.x2many_domain(model.name, fld.name, self.catalog.major):
+                raise CompileError(f"{op} through the one2many {fld.name} with a domain (19.0)")
+            if self.empty_start(value):
+                return "FALSE"
+            start = self.start_ids(tree, value)
+            if walked:
+                reverse = "parent_of" if op == "child_of" else "child_of"
+                ids = self.expand(tree, reverse, start, fld.relation_field or "", walk=True)
+            else:
+                ids = self.inherited_parents(tree, op, start) or self.expand(tree, op, start)
+            return self.any_leaf(fld, model, "any", self.expanded(ids, value, top), alias, top)
+        if fld.name == "id":
+            tree = model
+        elif fld.type in RELATIONAL_TYPES and fld.relation != model.name:
+            tree = self.comodel(fld)
+        else:
+            return None
+        link = tree.fields.get("parent_id")
+        if link is None or link.store or not link.related:
+            return None
+        if self.empty_start(value):
+            return "FALSE"
+        start = self.start_ids(tree, value)
+        if fld.type == "many2many":
+            # the ids are searched first (`:1723-1726`): those of existing records
+            table = f"public.{ident(self.table(tree))}"
+            start = f"ARRAY(SELECT t.id FROM {table} AS t WHERE t.id = ANY({start}))"
+        found = self.inherited_parents(tree, op, start)
+        if found is None:
+            return None
+        within = self.expanded(found, value, top)
+        if fld.name == "id":
+            return self.in_set(f"{alias}.id", self.resolve(within.value), top)
+        if fld.type == "many2one":
+            return self.in_set(self.column_sql(fld, model, alias), self.resolve(within.value), top)
+        return self.any_leaf(fld, model, "any", within, alias, top)
+
+    def expanded(self, select: str, value: Resolved, top: bool) -> Leaf:
+        """`id in` the ids `select` finds: folded when the statement is planned when the
+        start is a context value (as `hierarchy` does), else computed when it runs."""
+        planned = isinstance(value, Dynamic) and value.planned
+        ids = self.ids_array(select, top or planned, planned)
+        return Leaf("id", "in", Dynamic(ids, True, planned=planned))
+
+    @staticmethod
+    def empty_start(value: Resolved) -> bool:
+        """No start (False, an empty list, only 0): 19.0 finds nothing (`:1693-1694`,
+        `:1731-1732`, a record 0 has no path, no parent and no child)."""
+        if not isinstance(value, Static):
+            return False
+        items = value.value if isinstance(value.value, tuple) else (value.value,)
+        return value.value is False or not items or all(v == 0 and v is not True for v in items)
+
+    def inherited_parents(self, tree: Model, op: str, start: str) -> str | None:
+        """The walk of 19.0's `_operator_child_of_domain` / `_operator_parent_of_domain`
+        (odoo/orm/domains.py:1745-1794) on a model whose `parent_id` is an `_inherits`
+        parent's (`<link>.parent_id`); None for other models.
+
+        child_of: the start ids as given, then the records whose parent row's `parent_id`
+        is in the set. parent_of: the existing start records, then their parent row's
+        `parent_id`, then those parents' `parent_id` (the parent model's ids), each step
+        without the ids already found (`filtered(lambda p: p.id not in parent_ids)`)."""
+        link = tree.fields.get("parent_id")
+        if link is None or link.store or not link.related:
+            return None
+        head, _, rest = link.related.partition(".")
+        delegate = tree.fields.get(head)
+        if rest != "parent_id" or head not in tree.inherits.values() or delegate is None:
+            return None
+        parent_model = self.comodel(delegate)
+        up = parent_model.fields.get("parent_id")
+        if up is None or not up.store or up.relation != parent_model.name:
+            return None
+        table = f"public.{ident(self.table(tree))}"
+        parents = f"public.{ident(self.table(parent_model))}"
+        column = ident(head)
+        if op == "child_of":
+            step = (
+                f"SELECT t.id FROM {table} AS t JOIN {parents} AS p ON p.id = t.{column} "
+                "JOIN h ON p.parent_id = h.id"
+            )
+            return f"WITH RECURSIVE h(id) AS (SELECT unnest({start}) UNION {step}) SELECT id FROM h"
+        found = f"SELECT t.id FROM {table} AS t WHERE t.id = ANY({start})"
+        first = (
+            f"SELECT p.parent_id FROM {table} AS t JOIN {parents} AS p ON p.id = t.{column} "
+            f"WHERE t.id = ANY({start}) AND p.parent_id IS NOT NULL "
+            f"AND p.parent_id NOT IN ({found})"
+        )
+        step = (
+            f"SELECT p.parent_id FROM {parents} AS p JOIN h ON p.id = h.id "
+            f"WHERE p.parent_id IS NOT NULL AND p.parent_id NOT IN ({found})"
+        )
+        return f"WITH RECURSIVE h(id) AS ({first} UNION {step}) {found} UNION SELECT id FROM h"
+
     def start_ids(self, tree: Model, value: Resolved) -> str:
         """`to_ids` (expression.py:835): ids, or names searched with ilike on the tree."""
         if isinstance(value, Static):
@@ -1136,9 +1260,13 @@ class Compiler:
             )
         return f"ARRAY({self.search_sql(value)})"
 
-    def expand(self, tree: Model, op: str, start: str, parent: str = "parent_id") -> str:
+    def expand(
+        self, tree: Model, op: str, start: str, parent: str = "parent_id", walk: bool = False
+    ) -> str:
+        """The ids child_of / parent_of `start` through `parent`: from `parent_path`, or
+        (`walk`, or without it) a recursive walk of the parent field."""
         table = f"public.{ident(self.table(tree))}"
-        if tree.parent_path:
+        if tree.parent_path and not walk:
             if op == "child_of":
                 return (
                     f"SELECT c.id FROM {table} AS c JOIN {table} AS r ON "
