@@ -228,8 +228,6 @@ KNOWN_19: tuple[tuple[str, str, tuple[int, ...]], ...] = (
     ('company-dependent many2one negated name search (19.0)', 'refused what Odoo accepts', (266, 437, 452, 800, 1143, 1189, 1330, 1512, 1682, 1805)),
     ('a company-dependent field ordered with False (Python on the fallback)', 'refused what Odoo accepts', (705,)),
     ('searched by name with custom Python (res.currency.rate, mail.message.link.preview, ...)', 'refused what Odoo accepts', (1019,)),
-    ('negated =like / =ilike with an empty value on a related field (19.0)', 'refused what Odoo accepts', (1017, 1604, 1786)),
-    ('an operator 19.0 accepts that 18.0 did not (`any` on a scalar path, ...)', 'refused what Odoo accepts', (1350, 1410, 1890, 1914)),
 )  # fmt: skip
 
 

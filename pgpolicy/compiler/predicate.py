@@ -276,6 +276,10 @@ class Compiler:
     def node(self, node: Node, model: Model, alias: str, top: bool) -> str:
         if isinstance(node, Bool):
             return "true" if node.value else "false"
+        if isinstance(node, And | Or) and self.catalog.major >= 19:
+            folded = self.folded_19(node, model, alias, top)
+            if folded is not None:
+                return folded
         if isinstance(node, And):
             return "(" + " AND ".join(self.node(c, model, alias, top) for c in node.children) + ")"
         if isinstance(node, Or):
@@ -297,6 +301,48 @@ class Compiler:
                 found = f"SELECT unnest(({self.ids_array(found, top)})::integer[])"
             return f"({'NOT ' if node.negated else ''}EXISTS ({found}))"
         return self.leaf(node, model, alias, top)
+
+    def folded_19(self, node: And | Or, model: Model, alias: str, top: bool) -> str | None:
+        """An AND (OR) holding a path through a scalar field, which 19.0 reads as a "field
+        property" and fails on only when it writes the SQL (`Field.property_to_sql`,
+        odoo/orm/fields.py:1243-1249), and a constant FALSE (TRUE) that its optimization
+        finds first (`in []`, `not in []`: `_optimize_in_set`, odoo/orm/domains.py:1308-1309;
+        child_of / parent_of nothing: `:1693-1694`, `:1731-1732`): the constant (the other
+        children compiled all the same, so that their errors are raised). None otherwise."""
+        absorbing = isinstance(node, Or)
+        blocked = [c for c in node.children if self.scalar_path(c, model)]
+        if not blocked:
+            return None
+        others = [c for c in node.children if c not in blocked]
+        if not any(self.constant_19(c, model) is absorbing for c in others):
+            return None
+        for child in others:
+            self.node(child, model, alias, top)
+        return "true" if absorbing else "false"
+
+    def scalar_path(self, node: Node, model: Model) -> bool:
+        """A path `a.b` whose `a` is not relational (made `a any b` by `anyfy`)."""
+        return (
+            isinstance(node, Leaf)
+            and node.origin is not None
+            and node.op in ("any", "not any")
+            and self.field(model, node.path).type not in RELATIONAL_TYPES
+        )
+
+    def constant_19(self, node: Node, model: Model) -> bool | None:
+        """The constant 19.0's optimization makes of a leaf given now, or None."""
+        if isinstance(node, Bool):
+            return node.value
+        if not isinstance(node, Leaf) or "." in node.path:
+            return None
+        self.field(model, node.path)  # an unknown field fails before
+        empty = isinstance(node.value, ListOf) and not node.value.items
+        if node.op in ("in", "not in") and empty:
+            return node.op == "not in"
+        nothing = empty or (isinstance(node.value, Const) and node.value.value is False)
+        if node.op in ("child_of", "parent_of") and nothing:
+            return False
+        return None
 
     def cond(self, node: Cond, model: Model, alias: str, top: bool) -> str:
         """The branch Odoo would evaluate: chosen now for a constant test, else a CASE on a
@@ -321,6 +367,13 @@ class Compiler:
             rewritten = self.optimized_19(leaf, fld)
             if rewritten is not None:
                 return self.node(rewritten, model, alias, top)
+        explicit = fld.name == "id" and leaf.origin is None
+        if op in ("any", "not any") and explicit and self.catalog.major >= 19:
+            # `id any D` is D, `id not any D` its negation (`_optimize_any_domain`,
+            # odoo/orm/domains.py:1345-1349); a path `id.x` stays refused (a "field
+            # property" of an integer, which 19.0 cannot turn into SQL)
+            sub = leaf.value if op == "any" else negate(leaf.value, self.catalog.major)
+            return self.node(sub, model, alias, top)
         if op in ("any", "not any") and fld.type not in RELATIONAL_TYPES:
             # _anyfy_leaves keeps 'name.x' on a non-relational field; Odoo then fails on it
             raise CompileError(
@@ -374,16 +427,22 @@ class Compiler:
             and self.catalog.major >= 19
             and op in ("not like", "not ilike")
         ):
+            # `not any!` through a LEFT JOIN: `_condition_to_sql_company` evaluates the
+            # fallback against the negated domain (odoo/orm/fields_relational.py:501-507,
+            # odoo/orm/fields.py:1370-1378), dropping the rows without a stored value
+            # depending on the index kind, the fallback and the name search's shape
             raise CompileError(f"{op} on the company-dependent {fld.name} (19.0)")
         if fld.type == "many2one" and isinstance(value, Static) and is_names(value.value):
             return self.node(self.many2one_by_name(fld, op, value.value), model, alias, top)
         return self.scalar(fld, model, op, value, alias, top)
 
     def negated_inequality_19(self, leaf: Leaf, model: Model, alias: str, top: bool) -> str | None:
-        """`NOT (field < v)` as 19.0 makes it (`DomainCondition._negate`,
-        odoo/orm/domains.py:853-866): the leaf optimized first (a constant is negated as
-        such), else the inverse inequality, `OR field = False` when the field's type has no
-        falsy value (dates, many2one, selection, …); None for other leaves."""
+        """`NOT leaf` where 19.0 negates otherwise than SQL's NOT: `NOT (field < v)`
+        (`DomainCondition._negate`, odoo/orm/domains.py:853-866) the leaf optimized first
+        (a constant is negated as such), else the inverse inequality, `OR field = False`
+        when the field's type has no falsy value (dates, many2one, selection, …); a
+        many2one's child_of / parent_of and name search with NULL; `=like` an empty value
+        as `!= False`. None for other leaves."""
         fld = self.field(model, leaf.path) if "." not in leaf.path else None
         if (
             fld is not None
@@ -398,11 +457,14 @@ class Compiler:
             return f"(NOT ({self.leaf(leaf, model, alias, top)}) OR {column} IS NULL)"
         likes = ("like", "ilike", "=like", "=ilike")
         empty = isinstance(leaf.value, Const) and not leaf.value.value
-        if fld is not None and leaf.op in ("=like", "=ilike") and not fld.store and empty:
-            raise CompileError(f"NOT {leaf.op} an empty value on {fld.name}: 19.0 not reproduced")
         dependent = fld is not None and fld.company_dependent and fld.type == "many2one"
         if fld is not None and dependent and leaf.op in likes:
             raise CompileError(f"NOT {leaf.op} on the company-dependent {fld.name} (19.0)")
+        if leaf.op in ("=like", "=ilike") and empty and fld is not None:
+            # `= False` first (`_optimize_like_str`, odoo/orm/domains.py:1386-1396), then
+            # negated as such (`DomainCondition.__invert__`, :850-852): `!= False`, before a
+            # related field is searched
+            return self.node(Leaf(leaf.path, "!=", Const(False)), model, alias, top)
         if (
             fld is not None
             and fld.store
@@ -443,6 +505,8 @@ class Compiler:
             if not value.value:
                 return TRUE
             return Leaf(leaf.path, "in" if isinstance(value.value, tuple) else "=", leaf.value)
+        if leaf.op in ("=like", "=ilike") and not value.value:
+            return Leaf(leaf.path, "=", Const(False))  # `=like` an empty value is `= False`
         if leaf.op in ("like", "ilike", "not like", "not ilike") and not value.value:
             # `_optimize_like_str` (odoo/orm/domains.py:1386-1396): on a relational field,
             # "has a value" (`not like`: "has none")
