@@ -307,7 +307,7 @@ class Compiler:
         property" and fails on only when it writes the SQL (`Field.property_to_sql`,
         odoo/orm/fields.py:1243-1249), and a constant FALSE (TRUE) that its optimization
         finds first (`in []`, `not in []`: `_optimize_in_set`, odoo/orm/domains.py:1308-1309;
-        child_of / parent_of nothing: `:1693-1694`, `:1731-1732`): the constant (the other
+        child_of / parent_of nothing: `:1693-1694`, `:1734-1735`): the constant (the other
         children compiled all the same, so that their errors are raised). None otherwise."""
         absorbing = isinstance(node, Or)
         blocked = [c for c in node.children if self.scalar_path(c, model)]
@@ -1207,9 +1207,9 @@ class Compiler:
           parent_of down), and the field `in` the ids found, i.e. `any` of them with the
           field's domain (`:1740-1742`);
         - on a model whose `parent_id` is its `_inherits` parent's (res.users: the partner's):
-          child_of adds the records whose parent's `parent_id` is in the set (`:1750-1760`),
+          child_of adds the records whose parent's `parent_id` is in the set (`:1757-1766`),
           parent_of the parent's `parent_id` and, from there, the parents' own
-          (`:1775-1794`), ids of both models mixed as Odoo mixes them."""
+          (`:1782-1794`), ids of both models mixed as Odoo mixes them."""
         if fld.type == "one2many":
             tree = self.comodel(fld)
             walked = tree.name == model.name
@@ -1260,7 +1260,7 @@ class Compiler:
     @staticmethod
     def empty_start(value: Resolved) -> bool:
         """No start (False, an empty list, only 0): 19.0 finds nothing (`:1693-1694`,
-        `:1731-1732`, a record 0 has no path, no parent and no child)."""
+        `:1734-1735`, a record 0 has no path, no parent and no child)."""
         if not isinstance(value, Static):
             return False
         items = value.value if isinstance(value.value, tuple) else (value.value,)
