@@ -426,6 +426,7 @@ class Compiler:
             and fld.company_dependent
             and self.catalog.major >= 19
             and op in ("not like", "not ilike")
+            and not self.plain_name_search(self.comodel(fld))
         ):
             # `not any!` through a LEFT JOIN: `_condition_to_sql_company` evaluates the
             # fallback against the negated domain (odoo/orm/fields_relational.py:501-507,
@@ -458,7 +459,14 @@ class Compiler:
         likes = ("like", "ilike", "=like", "=ilike")
         empty = isinstance(leaf.value, Const) and not leaf.value.value
         dependent = fld is not None and fld.company_dependent and fld.type == "many2one"
-        if fld is not None and dependent and leaf.op in likes:
+        if fld is not None and dependent and leaf.op in likes and empty:
+            raise CompileError(f"NOT {leaf.op} on the company-dependent {fld.name} (19.0)")
+        if (
+            fld is not None
+            and dependent
+            and leaf.op in likes
+            and not self.plain_name_search(self.comodel(fld))
+        ):
             raise CompileError(f"NOT {leaf.op} on the company-dependent {fld.name} (19.0)")
         if leaf.op in ("=like", "=ilike") and empty and fld is not None:
             # `= False` first (`_optimize_like_str`, odoo/orm/domains.py:1386-1396), then
@@ -658,6 +666,23 @@ class Compiler:
             return FALSE if negative else TRUE
         leaves = [anyfy(Leaf(name, op, as_value(value))) for name in names]
         return conjoin(*leaves) if negative else disjoin(*leaves)
+
+    def plain_name_search(self, comodel: Model) -> bool:
+        """Whether 19.0 searches `comodel` by name with positive conditions on stored,
+        non-relational fields only: its default search over `_rec_names_search` /
+        `_rec_name`. Such a `not any!` is `NOT IN` a subquery, not a LEFT JOIN
+        (odoo/orm/fields_relational.py:485-499): the company-dependent case is then as any
+        other many2one's (the fallback's check, `fields.py:1370-1378`, changes nothing)."""
+        if comodel.name in NAME_SEARCHES or comodel.name in NAME_SEARCHES_19:
+            return False
+        names = orm.name_search_fields(comodel.name, set(comodel.fields), self.catalog.major)
+        if not names:
+            return False
+        fields = [comodel.fields.get(name) for name in names]
+        return all(
+            f is not None and f.store and f.type not in RELATIONAL_TYPES and not f.related
+            for f in fields
+        )
 
     def many2one_by_name(self, fld: Field, op: str, value: Any) -> Node:
         """A string (or list of strings) on a many2one: a name search on the comodel
