@@ -261,6 +261,9 @@ class Search:
     domain: Node
     where_calc: bool = False  # `_where_calc`, not `_search`: no model-specific filter
     nulls: bool = False  # keep the rows whose column is NULL (a bare subselect in Odoo)
+    # `comodel.search(domain)` itself (names of child_of / parent_of), not a subquery of a
+    # condition: 19.0 runs the latter with `bypass_access` (sudo makes every `any` `any!`)
+    searched: bool = False
 
 
 Resolved = Static | Dynamic | Search
@@ -298,6 +301,10 @@ class Compiler:
     def node(self, node: Node, model: Model, alias: str, top: bool) -> str:
         if isinstance(node, Bool):
             return "true" if node.value else "false"
+        if isinstance(node, And | Or) and self.catalog.major >= 19:
+            folded = self.folded_19(node, model, alias, top)
+            if folded is not None:
+                return folded
         if isinstance(node, And):
             return "(" + " AND ".join(self.node(c, model, alias, top) for c in node.children) + ")"
         if isinstance(node, Or):
@@ -319,6 +326,48 @@ class Compiler:
                 found = f"SELECT unnest(({self.ids_array(found, top)})::integer[])"
             return f"({'NOT ' if node.negated else ''}EXISTS ({found}))"
         return self.leaf(node, model, alias, top)
+
+    def folded_19(self, node: And | Or, model: Model, alias: str, top: bool) -> str | None:
+        """An AND (OR) holding a path through a scalar field, which 19.0 reads as a "field
+        property" and fails on only when it writes the SQL (`Field.property_to_sql`,
+        odoo/orm/fields.py:1243-1249), and a constant FALSE (TRUE) that its optimization
+        finds first (`in []`, `not in []`: `_optimize_in_set`, odoo/orm/domains.py:1308-1309;
+        child_of / parent_of nothing: `:1693-1694`, `:1734-1735`): the constant (the other
+        children compiled all the same, so that their errors are raised). None otherwise."""
+        absorbing = isinstance(node, Or)
+        blocked = [c for c in node.children if self.scalar_path(c, model)]
+        if not blocked:
+            return None
+        others = [c for c in node.children if c not in blocked]
+        if not any(self.constant_19(c, model) is absorbing for c in others):
+            return None
+        for child in others:
+            self.node(child, model, alias, top)
+        return "true" if absorbing else "false"
+
+    def scalar_path(self, node: Node, model: Model) -> bool:
+        """A path `a.b` whose `a` is not relational (made `a any b` by `anyfy`)."""
+        return (
+            isinstance(node, Leaf)
+            and node.origin is not None
+            and node.op in ("any", "not any")
+            and self.field(model, node.path).type not in RELATIONAL_TYPES
+        )
+
+    def constant_19(self, node: Node, model: Model) -> bool | None:
+        """The constant 19.0's optimization makes of a leaf given now, or None."""
+        if isinstance(node, Bool):
+            return node.value
+        if not isinstance(node, Leaf) or "." in node.path:
+            return None
+        self.field(model, node.path)  # an unknown field fails before
+        empty = isinstance(node.value, ListOf) and not node.value.items
+        if node.op in ("in", "not in") and empty:
+            return node.op == "not in"
+        nothing = empty or (isinstance(node.value, Const) and node.value.value is False)
+        if node.op in ("child_of", "parent_of") and nothing:
+            return False
+        return None
 
     def cond(self, node: Cond, model: Model, alias: str, top: bool) -> str:
         """The branch Odoo would evaluate: chosen now for a constant test, else a CASE on a
@@ -343,6 +392,13 @@ class Compiler:
             rewritten = self.optimized_19(leaf, fld)
             if rewritten is not None:
                 return self.node(rewritten, model, alias, top)
+        explicit = fld.name == "id" and leaf.origin is None
+        if op in ("any", "not any") and explicit and self.catalog.major >= 19:
+            # `id any D` is D, `id not any D` its negation (`_optimize_any_domain`,
+            # odoo/orm/domains.py:1345-1349); a path `id.x` stays refused (a "field
+            # property" of an integer, which 19.0 cannot turn into SQL)
+            sub = leaf.value if op == "any" else negate(leaf.value, self.catalog.major)
+            return self.node(sub, model, alias, top)
         if op in ("any", "not any") and fld.type not in RELATIONAL_TYPES:
             # _anyfy_leaves keeps 'name.x' on a non-relational field; Odoo then fails on it
             raise CompileError(
@@ -377,8 +433,10 @@ class Compiler:
             either = (Leaf(leaf.path, op, Const(b)) for b in (True, False))
             return self.node(Cond(leaf.value, *either), model, alias, top)
         if op in ("child_of", "parent_of"):
-            if fld.type == "one2many" and self.catalog.major >= 19:
-                raise CompileError(f"{op} on the one2many {fld.name}: 19.0 not reproduced")
+            if self.catalog.major >= 19:
+                found = self.hierarchy_19(fld, model, op, value, alias, top)
+                if found is not None:
+                    return found
             return self.hierarchy(fld, model, op, value, alias, top)
         if fld.type in ("one2many", "many2many") and self.catalog.major >= 19:
             split = self.x2many_in_19(fld, model, op, value, alias, top)
@@ -393,25 +451,53 @@ class Compiler:
             and fld.company_dependent
             and self.catalog.major >= 19
             and op in ("not like", "not ilike")
+            and not self.plain_name_search(self.comodel(fld))
         ):
+            # `not any!` through a LEFT JOIN: `_condition_to_sql_company` evaluates the
+            # fallback against the negated domain (odoo/orm/fields_relational.py:501-507,
+            # odoo/orm/fields.py:1370-1378), dropping the rows without a stored value
+            # depending on the index kind, the fallback and the name search's shape
             raise CompileError(f"{op} on the company-dependent {fld.name} (19.0)")
         if fld.type == "many2one" and isinstance(value, Static) and is_names(value.value):
             return self.node(self.many2one_by_name(fld, op, value.value), model, alias, top)
         return self.scalar(fld, model, op, value, alias, top)
 
     def negated_inequality_19(self, leaf: Leaf, model: Model, alias: str, top: bool) -> str | None:
-        """`NOT (field < v)` as 19.0 makes it (`DomainCondition._negate`,
-        odoo/orm/domains.py:853-866): the leaf optimized first (a constant is negated as
-        such), else the inverse inequality, `OR field = False` when the field's type has no
-        falsy value (dates, many2one, selection, …); None for other leaves."""
+        """`NOT leaf` where 19.0 negates otherwise than SQL's NOT: `NOT (field < v)`
+        (`DomainCondition._negate`, odoo/orm/domains.py:853-866) the leaf optimized first
+        (a constant is negated as such), else the inverse inequality, `OR field = False`
+        when the field's type has no falsy value (dates, many2one, selection, …); a
+        many2one's child_of / parent_of and name search with NULL; `=like` an empty value
+        as `!= False`. None for other leaves."""
         fld = self.field(model, leaf.path) if "." not in leaf.path else None
+        if (
+            fld is not None
+            and leaf.op in ("child_of", "parent_of")
+            and fld.type == "many2one"
+            and fld.store
+            and fld.relation != model.name
+        ):
+            # `field in ids` (or `any!`) negated is `not in` (`not any!`): NULL included
+            # (odoo/orm/fields_relational.py:529-530)
+            column = self.column_sql(fld, model, alias)
+            return f"(NOT ({self.leaf(leaf, model, alias, top)}) OR {column} IS NULL)"
         likes = ("like", "ilike", "=like", "=ilike")
         empty = isinstance(leaf.value, Const) and not leaf.value.value
-        if fld is not None and leaf.op in ("=like", "=ilike") and not fld.store and empty:
-            raise CompileError(f"NOT {leaf.op} an empty value on {fld.name}: 19.0 not reproduced")
         dependent = fld is not None and fld.company_dependent and fld.type == "many2one"
-        if fld is not None and dependent and leaf.op in likes:
+        if fld is not None and dependent and leaf.op in likes and empty:
             raise CompileError(f"NOT {leaf.op} on the company-dependent {fld.name} (19.0)")
+        if (
+            fld is not None
+            and dependent
+            and leaf.op in likes
+            and not self.plain_name_search(self.comodel(fld))
+        ):
+            raise CompileError(f"NOT {leaf.op} on the company-dependent {fld.name} (19.0)")
+        if leaf.op in ("=like", "=ilike") and empty and fld is not None:
+            # `= False` first (`_optimize_like_str`, odoo/orm/domains.py:1386-1396), then
+            # negated as such (`DomainCondition.__invert__`, :850-852): `!= False`, before a
+            # related field is searched
+            return self.node(Leaf(leaf.path, "!=", Const(False)), model, alias, top)
         if (
             fld is not None
             and fld.store
@@ -452,6 +538,8 @@ class Compiler:
             if not value.value:
                 return TRUE
             return Leaf(leaf.path, "in" if isinstance(value.value, tuple) else "=", leaf.value)
+        if leaf.op in ("=like", "=ilike") and not value.value:
+            return Leaf(leaf.path, "=", Const(False))  # `=like` an empty value is `= False`
         if leaf.op in ("like", "ilike", "not like", "not ilike") and not value.value:
             # `_optimize_like_str` (odoo/orm/domains.py:1386-1396): on a relational field,
             # "has a value" (`not like`: "has none")
@@ -614,6 +702,24 @@ class Compiler:
             return FALSE if negative else TRUE
         leaves = [anyfy(Leaf(name, op, as_value(value))) for name in names]
         return conjoin(*leaves) if negative else disjoin(*leaves)
+
+    def plain_name_search(self, comodel: Model) -> bool:
+        """Whether 19.0 searches `comodel` by name with positive conditions on stored,
+        non-relational fields only: its default search over `_rec_names_search` /
+        `_rec_name`. Such a `not any!` is `NOT IN` a subquery, not a LEFT JOIN
+        (odoo/orm/fields_relational.py:485-499): the company-dependent case is then as any
+        other many2one's (the fallback's check, `fields.py:1370-1378`, changes nothing)."""
+        major = self.catalog.major
+        if comodel.name in VERSION_NAME_SEARCHES.get(major, {}):
+            return False
+        names = orm.name_search_fields(major, comodel.name, set(comodel.fields))
+        if not names:
+            return False
+        fields = [comodel.fields.get(name) for name in names]
+        return all(
+            f is not None and f.store and f.type not in RELATIONAL_TYPES and not f.related
+            for f in fields
+        )
 
     def many2one_by_name(self, fld: Field, op: str, value: Any) -> Node:
         """A string (or list of strings) on a many2one: a name search on the comodel
@@ -882,8 +988,12 @@ class Compiler:
         alias = self.new_alias()
         domain = search.domain
         # IrAttachment._search (odoo/addons/base/models/ir_attachment.py:520): the
-        # attachments of binary fields are left out unless the domain names id/res_field
+        # attachments of binary fields are left out unless the domain names id/res_field;
+        # 19.0 only without `bypass_access` (odoo/addons/base/models/ir_attachment.py:607-613),
+        # which every condition of a superuser's search has (`_optimize_any_with_rights`,
+        # odoo/orm/domains.py:1797-1801)
         special = model.name == "ir.attachment" and not search.where_calc
+        special = special and (self.catalog.major < 19 or search.searched)
         if special and not names_field(domain, ("id", "res_field")):
             domain = conjoin(Leaf("res_field", "=", Const(False)), domain)
         where = self.node(domain, model, alias, top=False)
@@ -1158,13 +1268,124 @@ class Compiler:
             else self.one2many(fld, model, "in", expanded, alias, top)
         )
 
+    def hierarchy_19(
+        self, fld: Field, model: Model, op: str, value: Resolved, alias: str, top: bool
+    ) -> str | None:
+        """19.0's child_of / parent_of where it differs from 18.0 (`_optimize_child_of_parent_of`,
+        odoo/orm/domains.py:1671-1742); None for the others (compiled as 18.0).
+
+        - on a one2many: the comodel's hierarchy (on its own model: the one2many itself is
+          the parent field, `:1710-1712`, so child_of walks up through its inverse and
+          parent_of down), and the field `in` the ids found, i.e. `any` of them with the
+          field's domain (`:1740-1742`);
+        - on a model whose `parent_id` is its `_inherits` parent's (res.users: the partner's):
+          child_of adds the records whose parent's `parent_id` is in the set (`:1757-1766`),
+          parent_of the parent's `parent_id` and, from there, the parents' own
+          (`:1782-1794`), ids of both models mixed as Odoo mixes them."""
+        if fld.type == "one2many":
+            tree = self.comodel(fld)
+            walked = tree.name == model.name
+            if walked and orm.x2many_domain(self.catalog.major, model.name, fld.name):
+                raise CompileError(f"{op} through the one2many {fld.name} with a domain (19.0)")
+            if self.empty_start(value):
+                return "FALSE"
+            start = self.start_ids(tree, value)
+            if walked:
+                reverse = "parent_of" if op == "child_of" else "child_of"
+                ids = self.expand(tree, reverse, start, fld.relation_field or "", walk=True)
+            else:
+                ids = self.inherited_parents(tree, op, start) or self.expand(tree, op, start)
+            return self.any_leaf(fld, model, "any", self.expanded(ids, value, top), alias, top)
+        if fld.name == "id":
+            tree = model
+        elif fld.type in RELATIONAL_TYPES and fld.relation != model.name:
+            tree = self.comodel(fld)
+        else:
+            return None
+        link = tree.fields.get("parent_id")
+        if link is None or link.store or not link.related:
+            return None
+        if self.empty_start(value):
+            return "FALSE"
+        start = self.start_ids(tree, value)
+        if fld.type == "many2many":
+            # the ids are searched first (`:1723-1726`): those of existing records
+            table = f"public.{ident(self.table(tree))}"
+            start = f"ARRAY(SELECT t.id FROM {table} AS t WHERE t.id = ANY({start}))"
+        found = self.inherited_parents(tree, op, start)
+        if found is None:
+            return None
+        within = self.expanded(found, value, top)
+        if fld.name == "id":
+            return self.in_set(f"{alias}.id", self.resolve(within.value), top)
+        if fld.type == "many2one":
+            return self.in_set(self.column_sql(fld, model, alias), self.resolve(within.value), top)
+        return self.any_leaf(fld, model, "any", within, alias, top)
+
+    def expanded(self, select: str, value: Resolved, top: bool) -> Leaf:
+        """`id in` the ids `select` finds: folded when the statement is planned when the
+        start is a context value (as `hierarchy` does), else computed when it runs."""
+        planned = isinstance(value, Dynamic) and value.planned
+        ids = self.ids_array(select, top or planned, planned)
+        return Leaf("id", "in", Dynamic(ids, True, planned=planned))
+
+    @staticmethod
+    def empty_start(value: Resolved) -> bool:
+        """No start (False, an empty list, only 0): 19.0 finds nothing (`:1693-1694`,
+        `:1734-1735`, a record 0 has no path, no parent and no child)."""
+        if not isinstance(value, Static):
+            return False
+        items = value.value if isinstance(value.value, tuple) else (value.value,)
+        return value.value is False or not items or all(v == 0 and v is not True for v in items)
+
+    def inherited_parents(self, tree: Model, op: str, start: str) -> str | None:
+        """The walk of 19.0's `_operator_child_of_domain` / `_operator_parent_of_domain`
+        (odoo/orm/domains.py:1745-1794) on a model whose `parent_id` is an `_inherits`
+        parent's (`<link>.parent_id`); None for other models.
+
+        child_of: the start ids as given, then the records whose parent row's `parent_id`
+        is in the set. parent_of: the existing start records, then their parent row's
+        `parent_id`, then those parents' `parent_id` (the parent model's ids), each step
+        without the ids already found (`filtered(lambda p: p.id not in parent_ids)`)."""
+        link = tree.fields.get("parent_id")
+        if link is None or link.store or not link.related:
+            return None
+        head, _, rest = link.related.partition(".")
+        delegate = tree.fields.get(head)
+        if rest != "parent_id" or head not in tree.inherits.values() or delegate is None:
+            return None
+        parent_model = self.comodel(delegate)
+        up = parent_model.fields.get("parent_id")
+        if up is None or not up.store or up.relation != parent_model.name:
+            return None
+        table = f"public.{ident(self.table(tree))}"
+        parents = f"public.{ident(self.table(parent_model))}"
+        column = ident(head)
+        if op == "child_of":
+            step = (
+                f"SELECT t.id FROM {table} AS t JOIN {parents} AS p ON p.id = t.{column} "
+                "JOIN h ON p.parent_id = h.id"
+            )
+            return f"WITH RECURSIVE h(id) AS (SELECT unnest({start}) UNION {step}) SELECT id FROM h"
+        found = f"SELECT t.id FROM {table} AS t WHERE t.id = ANY({start})"
+        first = (
+            f"SELECT p.parent_id FROM {table} AS t JOIN {parents} AS p ON p.id = t.{column} "
+            f"WHERE t.id = ANY({start}) AND p.parent_id IS NOT NULL "
+            f"AND p.parent_id NOT IN ({found})"
+        )
+        step = (
+            f"SELECT p.parent_id FROM {parents} AS p JOIN h ON p.id = h.id "
+            f"WHERE p.parent_id IS NOT NULL AND p.parent_id NOT IN ({found})"
+        )
+        return f"WITH RECURSIVE h(id) AS ({first} UNION {step}) {found} UNION SELECT id FROM h"
+
     def start_ids(self, tree: Model, value: Resolved) -> str:
         """`to_ids` (expression.py:835): ids, or names searched with ilike on the tree."""
         if isinstance(value, Static):
             items = value.value if isinstance(value.value, tuple) else (value.value,)
             if items and all(isinstance(v, str) for v in items):
                 found = disjoin(*(self.display_name(tree, "ilike", v) for v in items))
-                return f"ARRAY({self.search_sql(Search(tree.name, 'id', found))})"
+                return f"ARRAY({self.search_sql(Search(tree.name, 'id', found, searched=True))})"
             if any(isinstance(v, str | float) or v is True for v in items):
                 raise CompileError(f"child_of/parent_of with {items!r}")
             ids = [literal(v) for v in items if v]
@@ -1175,9 +1396,13 @@ class Compiler:
             )
         return f"ARRAY({self.search_sql(value)})"
 
-    def expand(self, tree: Model, op: str, start: str, parent: str = "parent_id") -> str:
+    def expand(
+        self, tree: Model, op: str, start: str, parent: str = "parent_id", walk: bool = False
+    ) -> str:
+        """The ids child_of / parent_of `start` through `parent`: from `parent_path`, or
+        (`walk`, or without it) a recursive walk of the parent field."""
         table = f"public.{ident(self.table(tree))}"
-        if tree.parent_path:
+        if tree.parent_path and not walk:
             if op == "child_of":
                 return (
                     f"SELECT c.id FROM {table} AS c JOIN {table} AS r ON "
@@ -1771,7 +1996,11 @@ def static_leaf_19(fld: Field, op: str, value: Any, column: str) -> str | None:
                     f"{column} < {literal(end.isoformat(' '))}::timestamp)"
                 )
             sql = "(" + " OR ".join(parts) + ")"
-            return sql if op in ("=", "in") else f"(NOT {sql})"
+            if op in ("=", "in"):
+                return sql
+            # the OR negated, each inequality `OR field = False` (no falsy value for
+            # datetimes, `DomainCondition._negate`, odoo/orm/domains.py:853-866)
+            return f"(NOT {sql})" if False in items else f"(NOT {sql} OR {column} IS NULL)"
     number = fld.type in ("integer", "float", "monetary")
     if ordering and number and (value is False or value is None):
         # the falsy value 0 stands for False (odoo/orm/fields.py:1336-1351)
