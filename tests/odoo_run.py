@@ -31,7 +31,8 @@ from tests.conftest import enforce
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ADDONS = [REPO_ROOT / "odoo_bridge", REPO_ROOT / "tests" / "odoo_addons"]
 PASSWORD = "pgpolicy-bridge"
-LOGINS = ("admin", "salesman_a", "salesmgr_ab", "accountant_b", "project_user", "portal_user")
+LOGINS = ("admin", "salesman_a", "salesmgr_ab", "accountant_b", "stock_user", "hr_officer",
+          "project_user", "portal_user")  # fmt: skip
 
 
 ODOO_SERIES = ("17.0", "18.0", "19.0")

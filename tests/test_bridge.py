@@ -10,12 +10,15 @@ come from the oracle (`shared/odoo18/oracle.json`), with access rights applied a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 import pytest
@@ -32,6 +35,7 @@ from odoo_bridge.pgpolicy_bridge.lib.context import (
 )
 from odoo_bridge.pgpolicy_bridge.lib.health import log_lines, role_health
 from odoo_bridge.pgpolicy_bridge.lib.origin import ORM_FILES, PASS_THROUGH, OriginRules
+from odoo_bridge.pgpolicy_bridge.lib.registry import loading_registry
 from odoo_bridge.pgpolicy_bridge.lib.statements import (
     NoContextError,
     Tokens,
@@ -631,3 +635,90 @@ def test_tokens_follow_savepoints() -> None:
     tokens.follow(b"ROLLBACK TO unknown")
     with pytest.raises(BridgeError, match="savepoint the bridge did not see"):
         tokens.next_call()
+
+
+# --- registry loading -----------------------------------------------------------------------
+
+
+def registry_class(wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Any:
+    """Odoo's way of handing out a registry (`Registry.__new__` and `Registry.new`, the same
+    in 17.0, 18.0 and 19.0): `Registry(db)` takes the class lock, and `new`, `@locked`,
+    publishes the registry, loads the modules and releases the lock when it returns.
+    `new` is wrapped by `wrap`, as the addon wraps it."""
+
+    class Registry:
+        _lock = threading.RLock()
+        registries: ClassVar[dict[str, Any]] = {}
+        loading = threading.Event()
+
+        def __init__(self, db_name: str) -> None:
+            self.db_name = db_name
+
+        @classmethod
+        def get(cls, db_name: str) -> Any:  # Registry(db_name)
+            with cls._lock:
+                try:
+                    return cls.registries[db_name]
+                except KeyError:
+                    return cls.new(db_name)
+
+        def new(cls, db_name: str) -> Any:
+            with cls._lock:
+                registry = cls(db_name)
+                cls.registries[db_name] = registry
+                cls.loading.set()  # a request arrives while the modules load
+                time.sleep(0.2)
+                return registry
+
+    Registry.new = classmethod(wrap(Registry.new))  # type: ignore[method-assign,assignment]
+    return Registry
+
+
+def public_user_seen_by_a_waiting_request(
+    wrap: Callable[[Callable[..., Any], Callable[[Any], None]], Callable[..., Any]],
+) -> int | None:
+    """Load a registry in one thread, by `Registry.new` as the server's preload does; in
+    another, a request that asked for it meanwhile (`Registry(db)`) looks up the public
+    user as soon as it has the registry (an anonymous environment)."""
+    public: dict[str, int] = {}
+
+    def loaded(registry: Any) -> None:
+        time.sleep(0.5)  # reading base.public_user takes a query
+        public[registry.db_name] = 4
+
+    registry_cls = registry_class(lambda original: wrap(original, loaded))
+    seen: list[int | None] = []
+
+    def request() -> None:
+        registry_cls.loading.wait(10)
+        seen.append(public.get(registry_cls.get("odoo").db_name))
+
+    waiting = threading.Thread(target=request)
+    waiting.start()
+    registry_cls.new("odoo")  # the server loads it at start (`preload_registries`)
+    waiting.join(10)
+    return seen[0]
+
+
+def test_a_request_waiting_for_the_registry_gets_it_with_the_public_user_known() -> None:
+    """The addon's wrapper of `Registry.new` learns who an anonymous visitor stands for
+    before a waiting request has the registry. Loading, then learning after the lock is
+    released (as the addon did), gave the request a registry and no public user: its
+    anonymous environment claimed nobody, read nothing, and Odoo 17.0 cached that no
+    website exists (every page failed until restart, seen on a real 17.0)."""
+
+    def unlocked(original: Callable[..., Any], loaded: Callable[[Any], None]) -> Any:
+        def wrapped(cls: Any, *args: Any) -> Any:
+            registry = original(cls, *args)
+            loaded(registry)
+            return registry
+
+        return wrapped
+
+    assert public_user_seen_by_a_waiting_request(unlocked) is None  # the race, reproduced
+    assert (
+        public_user_seen_by_a_waiting_request(
+            lambda original, loaded: loading_registry(original, contextlib.nullcontext, loaded)
+        )
+        == 4
+    )

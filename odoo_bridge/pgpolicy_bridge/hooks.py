@@ -31,6 +31,7 @@ from .lib.context import (
 from .lib.health import log_lines, role_health
 from .lib.login import login_allowed
 from .lib.origin import TRUST_ODOO, OriginRules
+from .lib.registry import loading_registry
 from .lib.search import NameSearch, routed_fields
 from .lib.versions import layout_for
 
@@ -298,22 +299,19 @@ def post_load():
     service_model.execute_cr = execute_cr
 
     # Registry loading, module install and upgrade: the system principal. Then, whether
-    # the addon is installed in that database or not, who an anonymous visitor stands for.
-    def registry_new(original):
-        def wrapped(cls, *args, **kwargs):
-            with bridge.system():
-                registry = original(cls, *args, **kwargs)
-                NAME_SEARCH.forget(registry.db_name)
-                try:
-                    with registry.cursor() as cr:
-                        remember_public_user(api.Environment(cr, odoo.SUPERUSER_ID, {}))
-                except Exception:  # a database being created: no users yet
-                    _logger.warning("pgpolicy bridge: no public user found", exc_info=True)
-            return registry
+    # the addon is installed in that database or not, who an anonymous visitor stands for,
+    # before the registry lock lets a waiting request have the registry (lib/registry.py).
+    def loaded(registry):
+        NAME_SEARCH.forget(registry.db_name)
+        try:
+            with registry.cursor() as cr:
+                remember_public_user(api.Environment(cr, odoo.SUPERUSER_ID, {}))
+        except Exception:  # a database being created: no users yet
+            _logger.warning("pgpolicy bridge: no public user found", exc_info=True)
 
-        return wrapped
-
-    _wrap_method(Registry, "new", registry_new)
+    _wrap_method(
+        Registry, "new", lambda original: loading_registry(original, bridge.system, loaded)
+    )
     if LAYOUT.signaling_in_tables:
         # 19.0 signals registry and cache changes in tables (`orm_signaling_*`) that no
         # model maps, hence admit the system principal only: reading and writing them is

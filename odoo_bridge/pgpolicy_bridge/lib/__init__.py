@@ -12,6 +12,7 @@ Odoo, the cursor, the environment, the call and the cron job, and ask these modu
                 level to log it;
 - `login`, `profile_choice`: access profiles' sign-in refusals and enabled subset;
 - `versions`:   which Odoo (17.0, 18.0, 19.0) runs, and where it keeps what is hooked.
+- `registry`:   what is learnt at registry loading, before a waiting request gets the registry.
 
 CI tests them against real PostgreSQL, without Odoo (tests/test_bridge*.py).
 """

@@ -8,7 +8,7 @@ from odoo import api, models, sql_db
 from odoo.addons.pgpolicy_bridge import system
 from odoo.tools import SQL
 
-TABLES = ("sale_order", "account_move", "account_analytic_line", "res_partner")
+TABLES = ("sale_order", "account_move", "account_analytic_line", "res_partner", "hr_employee")
 # tests/test_bridge_odoo_lifecycle.py: a report view, a custom model, a module's table
 TABLES += ("hr_employee_skill_report", "x_lifecycle", "maintenance_equipment", "stock_picking")
 
