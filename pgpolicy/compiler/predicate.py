@@ -2217,22 +2217,28 @@ def _categories_by_name(default: Node, op: str, value: Any) -> Node:
     return default
 
 
+def _code_or_name(column: str, prefix: str, name: str, op: str, major: int = 18) -> Node:
+    """An account searched by name: the code's first word too, exactly with `=`/`!=`, else
+    as a prefix with the `prefix` operator; a negative operator AND-s the two."""
+    first = name.split(" ")[0]
+    code = (
+        Leaf(column, "=", Const(first))
+        if op in ("=", "!=")
+        else Leaf(column, prefix, Const(first + "%"))
+    )
+    by_name = Leaf("name", op, Const(name))
+    if op in NEGATIVE_OPERATORS:
+        return conjoin(negate(code, major), by_name)
+    return disjoin(code, by_name)
+
+
 def _accounts_by_name(default: Node, op: str, value: Any) -> Node:
     """account.account (addons/account/models/account_account.py:813): the code's first word
     too (the code is `code_store` of the company, `_search_code`)."""
     name = value or ""
     if not isinstance(name, str):
         raise CompileError(f"account name search with {value!r}")
-    first = name.split(" ")[0]
-    code = (
-        Leaf("code_store", "=", Const(first))
-        if op in ("=", "!=")
-        else Leaf("code_store", "=like", Const(first + "%"))
-    )
-    by_name = Leaf("name", op, Const(name))
-    if op in NEGATIVE_OPERATORS:
-        return conjoin(negate(code), by_name)
-    return disjoin(code, by_name)
+    return _code_or_name("code_store", "=like", name, op)
 
 
 NAME_SEARCHES: dict[str, NameSearch] = {
@@ -2283,17 +2289,7 @@ def _accounts_by_name_17(default: DefaultSearch, op: str, value: Any) -> Node:
     code's first word too (`code` is a stored column in 17.0); no value, every account."""
     if not value:
         return TRUE
-    name = _name_string("account.account", value)
-    first = name.split(" ")[0]
-    code = (
-        Leaf("code", "=", Const(first))
-        if op in ("=", "!=")
-        else Leaf("code", "=ilike", Const(first + "%"))
-    )
-    by_name = Leaf("name", op, Const(name))
-    if op in NEGATIVE_OPERATORS:
-        return conjoin(negate(code, 17), by_name)
-    return disjoin(code, by_name)
+    return _code_or_name("code", "=ilike", _name_string("account.account", value), op, 17)
 
 
 def parse_tax_name_17(name: str) -> str:
