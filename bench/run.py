@@ -197,11 +197,17 @@ def queries(order_id: int, lead_id: int, partner_id: int) -> list[Query]:
 ILIKE_TERM = re.compile(r'(?:"\w+"\.)?"?(?P<field>\w+)"? ILIKE (?P<pattern>\'(?:[^\']|\'\')*\')')
 
 
-def searched(query: Query) -> tuple[str, str]:
-    """The table and the field a name search searches."""
+def ilike_term(query: Query) -> tuple[str, re.Match[str]]:
+    """The table a name search reads and its ILIKE term."""
     table = query.rls.split(" FROM ", 1)[1].split(" ", 1)[0].strip('"')
     term = ILIKE_TERM.search(query.rls)
     assert term, query.name
+    return table, term
+
+
+def searched(query: Query) -> tuple[str, str]:
+    """The table and the field a name search searches."""
+    table, term = ilike_term(query)
     return table, term["field"]
 
 
@@ -210,10 +216,8 @@ def via_function(query: Query) -> Query:
     pgpolicy/compiler/search.py), as the Odoo bridge routes it: the ids the function returns
     (the user's rows whose field matches, found with the index) in place of the ILIKE, the
     rest of the query unchanged; W is the plain search's."""
-    table, field = searched(query)
-    term = ILIKE_TERM.search(query.rls)
-    assert term
-    call = f"pgpolicy_search.{table}({term['pattern']}, ARRAY['{field}'])"
+    table, term = ilike_term(query)
+    call = f"pgpolicy_search.{table}({term['pattern']}, ARRAY['{term['field']}'])"
     routed = f"id IN (SELECT f.id FROM {call} AS f(id))"
     rls = query.rls[: term.start()] + routed + query.rls[term.end() :]
     return Query(f"{query.name} via search function", rls, query.w, True, query.context, query.orm)

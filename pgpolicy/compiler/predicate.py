@@ -2160,15 +2160,21 @@ def _templates_by_name(default: Node, op: str, value: Any) -> Node:
     return disjoin(default, variants) if _positive(op) else conjoin(default, variants)
 
 
+def _warehouse_and_type(op: str, value: Any) -> Node | None:
+    """'Warehouse: Type' searched as the warehouse's name and the type's (stock.picking.type,
+    18.0 and 19.0 alike), or None for any other value."""
+    parts = value.split(": ") if isinstance(value, str) else []
+    if len(parts) != 2:
+        return None
+    return conjoin(
+        anyfy(Leaf("warehouse_id.name", op, Const(parts[0]))), Leaf("name", op, Const(parts[1]))
+    )
+
+
 def _picking_types_by_name(default: Node, op: str, value: Any) -> Node:
     """stock.picking.type (addons/stock/models/stock_picking.py:300): 'Warehouse: Type'."""
-    parts = value.split(": ") if isinstance(value, str) else []
-    if len(parts) == 2:
-        return conjoin(
-            anyfy(Leaf("warehouse_id.name", op, Const(parts[0]))),
-            Leaf("name", op, Const(parts[1])),
-        )
-    return default
+    found = _warehouse_and_type(op, value)
+    return default if found is None else found
 
 
 def _state_in_country(name: str, operator: str) -> Node:
@@ -2493,12 +2499,9 @@ def _picking_types_by_name_19(default: DefaultSearch, op: str, value: Any) -> No
 
 def _picking_type_19(default: DefaultSearch, op: str, value: Any) -> Node:
     """One call of 19.0's method with an operator other than `in` / `not in`."""
-    parts = value.split(": ") if isinstance(value, str) else []
-    if len(parts) == 2:
-        return conjoin(
-            anyfy(Leaf("warehouse_id.name", op, Const(parts[0]))),
-            Leaf("name", op, Const(parts[1])),
-        )
+    found = _warehouse_and_type(op, value)
+    if found is not None:
+        return found
     return default("in", (value,)) if op == "=" else default(op, value)
 
 
